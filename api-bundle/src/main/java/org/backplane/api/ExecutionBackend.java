@@ -1,0 +1,79 @@
+package org.backplane.api;
+
+import java.util.List;
+import java.util.Optional;
+import org.backplane.api.fault.FaultInjector;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * An execution backend (CPU reference, Metal, CUDA), registered as an OSGi service with the
+ * {@value #BACKEND_ID} property. Hosts open {@link ComputeStream}s on it and run ops there.
+ *
+ * <p>The backend owns its streams' native resources and threads. Stopping it (stopping its bundle)
+ * closes every stream: work in flight completes or fails with {@link ErrorKind#BACKEND_STOPPED},
+ * and no callback ever reaches freed native memory (S11).
+ */
+@ProviderType
+public interface ExecutionBackend {
+    /** Service property naming the backend: {@code cpu}, {@code metal}, {@code cuda}. */
+    String BACKEND_ID = "backend.id";
+
+    /** This backend's {@value #BACKEND_ID}. */
+    String id();
+
+    /** The device it runs on. */
+    DeviceInfo device();
+
+    /** What it supports. */
+    Capabilities capabilities();
+
+    /** Whether it is running, has lost its device, or is stopped. */
+    BackendState state();
+
+    /**
+     * Opens a stream: a serial queue of work whose failures are isolated from other streams.
+     *
+     * @param label a name for people (shown in snapshots, logs and thread names); not necessarily unique
+     * @throws NullPointerException if label is null
+     * @throws BackendStoppedException if the backend is stopped
+     */
+    ComputeStream openStream(String label);
+
+    /** Snapshots of this backend's open streams. */
+    List<StreamSnapshot> streams();
+
+    /** Snapshot of one open stream of this backend. */
+    Optional<StreamSnapshot> stream(StreamId id);
+
+    /**
+     * Resets a stream (S7): waits a bounded time for its in-flight work, discards its native queue
+     * state and builds a fresh one, invalidates the arrays of the failed generation, clears the
+     * error slot, starts a new generation and notifies listeners. Resetting a healthy stream does
+     * nothing. Safe while other threads submit.
+     *
+     * @return the stream's snapshot after the reset
+     * @throws IllegalArgumentException if this backend has no open stream with that id
+     * @throws DeviceLostException if the device is lost and the backend cannot rebuild it (S9)
+     */
+    StreamSnapshot reset(StreamId id);
+
+    /**
+     * Resets every failed or poisoned stream of this backend (MLX's {@code clear_streams}).
+     *
+     * @return how many streams were reset
+     * @throws DeviceLostException if the device is lost and the backend cannot rebuild it (S9)
+     */
+    int resetAll();
+
+    /** Registers a listener for every transition of this backend's streams (S8). */
+    void addStreamStateListener(StreamStateListener listener);
+
+    /** Removes a listener registered with {@link #addStreamStateListener}. */
+    void removeStreamStateListener(StreamStateListener listener);
+
+    /**
+     * The fault injector, present only when fault injection was enabled in this backend's
+     * configuration ({@code faultInjection.enabled=true}); otherwise empty.
+     */
+    Optional<FaultInjector> faultInjector();
+}

@@ -1,0 +1,60 @@
+package org.backplane.api;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * An immutable picture of one stream at one moment (S8).
+ *
+ * @param id the stream's id
+ * @param label the label it was opened with
+ * @param state its state
+ * @param generation starts at 1 and grows by one with each reset; arrays of older generations are
+ *     invalid
+ * @param firstError the error in the slot (the first of this generation, S2), or null when healthy
+ * @param suppressedErrors how many later errors of this generation were counted, not kept as first
+ * @param suppressed a few of those later errors (the earliest ones), possibly empty
+ * @param opsSubmitted ops submitted over the stream's lifetime
+ * @param opsCompleted ops that completed successfully
+ * @param opsFailed ops that failed, were discarded because the stream failed, or were stopped
+ * @param createdAt when the stream was opened
+ * @param stateSince when the stream entered its current state
+ */
+public record StreamSnapshot(
+        StreamId id,
+        String label,
+        StreamState state,
+        long generation,
+        StreamError firstError,
+        long suppressedErrors,
+        List<StreamError> suppressed,
+        long opsSubmitted,
+        long opsCompleted,
+        long opsFailed,
+        Instant createdAt,
+        Instant stateSince) {
+
+    public StreamSnapshot {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(state, "state");
+        label = label == null ? "" : label;
+        suppressed = suppressed == null ? List.of() : List.copyOf(suppressed);
+    }
+
+    /** The backend that owns the stream. */
+    public String backendId() {
+        return id.backendId();
+    }
+
+    /** The error in the slot, if any. */
+    public Optional<StreamError> error() {
+        return Optional.ofNullable(firstError);
+    }
+
+    /** True when the stream accepts work. */
+    public boolean isHealthy() {
+        return state == StreamState.ACTIVE;
+    }
+}

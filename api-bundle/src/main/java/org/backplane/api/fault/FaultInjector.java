@@ -1,0 +1,39 @@
+package org.backplane.api.fault;
+
+import java.util.List;
+import org.backplane.api.ErrorKind;
+import org.backplane.api.StreamId;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Schedules faults on a backend. Obtained from
+ * {@link org.backplane.api.ExecutionBackend#faultInjector()}, which is empty unless the backend's
+ * configuration sets {@code faultInjection.enabled=true}.
+ *
+ * <p>A scheduled fault is realised by the backend where the work executes (on the CPU backend's
+ * stream worker, in a GPU completion callback), so it travels exactly the path a real failure
+ * would.
+ */
+@ProviderType
+public interface FaultInjector {
+    /** Adds a rule. Rules are checked for every op submitted after this call. */
+    void schedule(FaultRule rule);
+
+    /** Removes a rule; returns whether it was present. */
+    boolean remove(FaultRule rule);
+
+    /** Removes all rules. */
+    void clear();
+
+    /** The current rules, in the order they were added. */
+    List<FaultRule> rules();
+
+    /**
+     * Captures an error into a stream's slot right now, from the calling thread, the way a driver
+     * callback reporting an asynchronous failure would. Used to test captures that arrive while
+     * the stream is busy, idle, or already failed.
+     *
+     * @throws IllegalArgumentException if the backend has no open stream with that id
+     */
+    void raise(StreamId stream, ErrorKind kind, long nativeCode, String message);
+}
