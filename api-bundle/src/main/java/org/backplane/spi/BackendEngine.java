@@ -1,0 +1,35 @@
+package org.backplane.spi;
+
+import java.time.Duration;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A backend's device-level side: it owns the device context, pools, arenas and upcall stubs, and
+ * opens a {@link StreamEngine} per stream. Owned by a component instance, never by statics.
+ */
+@ConsumerType
+public interface BackendEngine {
+    /** Creates the native side of a new stream. */
+    StreamEngine openStream(StreamCore stream);
+
+    /** Whether a lost device (S9) can be rebuilt in this process. */
+    default boolean canRebuildDevice() {
+        return false;
+    }
+
+    /** Rebuilds a lost device context; called once, before the first reset after the loss. */
+    default void rebuildDevice() {
+        throw new UnsupportedOperationException("this backend cannot rebuild its device");
+    }
+
+    /** What a user must do to recover from device loss when it cannot be rebuilt here. */
+    default String deviceLossAdvice() {
+        return "Restart the process to use this device again, or run the backend in a supervised worker process.";
+    }
+
+    /**
+     * Releases device-level resources after every stream was closed: join threads, then close arenas
+     * and upcall stubs, in that order (S11).
+     */
+    void shutdown(Duration timeout);
+}

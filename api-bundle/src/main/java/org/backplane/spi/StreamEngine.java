@@ -1,0 +1,54 @@
+package org.backplane.spi;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import org.backplane.api.StreamError;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A backend's native side of one stream: a worker thread, a {@code CUstream}, an
+ * {@code MTLCommandQueue}. The SPI calls it; it never has to implement any rule of the stream error
+ * contract itself beyond reporting each committed batch's end exactly once.
+ *
+ * <p>The SPI never calls {@link #encode} or {@link #commit} for a failed, poisoned or closed stream
+ * (S4), and calls them under the stream's encode lock, in order.
+ */
+@ConsumerType
+public interface StreamEngine {
+    /** Called as an op joins the open batch; a GPU engine encodes the kernel here. */
+    default void encode(CommandBatch batch, Command command) {
+    }
+
+    /**
+     * Starts a batch's work. Later, from any thread, the engine calls exactly one of
+     * {@link StreamCore#batchCompleted} or {@link StreamCore#batchFailed} for it. Before executing an
+     * op whose inputs come from other streams, the engine waits for them with
+     * {@link StreamCore#awaitInputs} (or an equivalent device-side wait followed by that check).
+     */
+    void commit(CommandBatch batch);
+
+    /** Copies host data into a new array's storage, on the caller's thread, before returning. */
+    void upload(BackplaneArray target, MemorySegment source);
+
+    /** Copies a computed array's data to the host, on the caller's thread. */
+    void download(BackplaneArray source, MemorySegment target);
+
+    /**
+     * Reset (S7): waits up to {@code timeout} for native work of the failed generation, discards the
+     * native queue or encoder state and builds fresh ones. Batches of the old generation that the
+     * engine drops must still be reported (failed) so that no waiter hangs.
+     */
+    void rebuild(Duration timeout);
+
+    /**
+     * Closes the stream's native side. With {@code abortError} null, every committed batch has
+     * already ended; otherwise the engine stops running work as soon as it safely can and fails
+     * every batch not yet ended with {@code abortError}. When this returns, the engine's threads
+     * are joined and nothing of it calls back any more (S11).
+     */
+    void close(Duration timeout, StreamError abortError);
+
+    /** Frees an array's storage early: it was closed by its owner. Default: leave it to the GC. */
+    default void release(BackplaneArray array) {
+    }
+}
