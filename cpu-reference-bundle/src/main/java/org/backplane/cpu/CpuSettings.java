@@ -1,0 +1,51 @@
+package org.backplane.cpu;
+
+import java.util.Locale;
+import java.util.Objects;
+import org.backplane.spi.BackendSettings;
+
+/**
+ * How a CPU backend runs.
+ *
+ * @param parallelism threads one op may use, the stream's worker included; 0 means one per processor
+ * @param kernels {@code "fast"} (cache-blocked, multi-threaded, vectorized) or {@code "reference"}
+ *     (the float64 oracle, slow)
+ * @param common batching, timeouts and fault injection, shared with every backend
+ */
+public record CpuSettings(int parallelism, String kernels, BackendSettings common) {
+    public static final String FAST = "fast";
+    public static final String REFERENCE = "reference";
+
+    public CpuSettings {
+        if (parallelism < 0) {
+            throw new IllegalArgumentException("parallelism must be 0 (one thread per processor) or more, not " + parallelism);
+        }
+        kernels = Objects.requireNonNull(kernels, "kernels").trim().toLowerCase(Locale.ROOT);
+        if (!kernels.equals(FAST) && !kernels.equals(REFERENCE)) {
+            throw new IllegalArgumentException("kernels must be 'fast' or 'reference', not '" + kernels + "'");
+        }
+        Objects.requireNonNull(common, "common");
+    }
+
+    /** Fast kernels on every processor, default batching, no fault injection. */
+    public static CpuSettings defaults() {
+        return new CpuSettings(0, FAST, BackendSettings.DEFAULT);
+    }
+
+    public CpuSettings withParallelism(int threads) {
+        return new CpuSettings(threads, kernels, common);
+    }
+
+    public CpuSettings withKernels(String path) {
+        return new CpuSettings(parallelism, path, common);
+    }
+
+    public CpuSettings withCommon(BackendSettings settings) {
+        return new CpuSettings(parallelism, kernels, settings);
+    }
+
+    /** The effective thread count. */
+    public int threads() {
+        return parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism;
+    }
+}

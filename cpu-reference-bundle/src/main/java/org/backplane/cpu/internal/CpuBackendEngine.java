@@ -1,0 +1,96 @@
+package org.backplane.cpu.internal;
+
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.backplane.cpu.internal.kernels.FastKernels;
+import org.backplane.cpu.internal.kernels.Kernels;
+import org.backplane.cpu.internal.kernels.Parallel;
+import org.backplane.cpu.internal.kernels.ReferencePathKernels;
+import org.backplane.spi.BackendEngine;
+import org.backplane.spi.StreamCore;
+import org.backplane.spi.StreamEngine;
+
+/**
+ * The CPU backend's device level: the compute pool that large kernels are split over, and the
+ * kernel path. Each stream gets its own worker thread ({@link CpuStreamEngine}), which also computes
+ * part of every kernel it runs, so the pool has one thread fewer than the configured parallelism.
+ */
+public final class CpuBackendEngine implements BackendEngine {
+    private static final System.Logger LOG = System.getLogger(CpuBackendEngine.class.getName());
+
+    private final ThreadPoolExecutor pool;
+    private final Kernels kernels;
+    private final String simd;
+
+    /**
+     * @param parallelism threads one kernel may use, the stream's worker included (at least 1)
+     * @param referenceKernels run the float64 reference path instead of the fast kernels
+     */
+    public CpuBackendEngine(int parallelism, boolean referenceKernels) {
+        int helpers = Math.max(0, parallelism - 1);
+        AtomicInteger n = new AtomicInteger();
+        this.pool = helpers == 0 ? null : new ThreadPoolExecutor(helpers, helpers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> Thread.ofPlatform().daemon().name("backplane-cpu-compute-" + n.incrementAndGet()).unstarted(r));
+        Parallel parallel = new Parallel(pool, helpers);
+        if (referenceKernels) {
+            this.kernels = new ReferencePathKernels();
+            this.simd = "none (reference kernels)";
+        } else {
+            FastKernels fast = FastKernels.create(parallel);
+            this.kernels = fast;
+            this.simd = fast.simdDescription();
+        }
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** Which SIMD implementation the fast kernels use. */
+    public String simd() {
+        return simd;
+    }
+
+    @Override
+    public StreamEngine openStream(StreamCore stream) {
+        return new CpuStreamEngine(stream, kernels);
+    }
+
+    /**
+     * The CPU "device" is the host itself: an (injected) device loss is recovered by resetting the
+     * streams; nothing device-wide needs rebuilding.
+     */
+    @Override
+    public boolean canRebuildDevice() {
+        return true;
+    }
+
+    @Override
+    public void rebuildDevice() {
+        // nothing device-wide holds state that a loss could corrupt
+    }
+
+    @Override
+    public void shutdown(Duration timeout) {
+        if (pool == null) {
+            return;
+        }
+        pool.shutdownNow();
+        try {
+            if (!pool.awaitTermination(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "CPU compute threads did not stop within " + timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The compute pool, for tests that check threads are gone after stop. */
+    ExecutorService pool() {
+        return pool;
+    }
+}

@@ -1,0 +1,159 @@
+package org.backplane.cpu.internal.kernels;
+
+/**
+ * Single-precision matrix multiply {@code C = A x B} (row-major), blocked the GotoBLAS/BLIS way:
+ * a {@code KC x NC} panel of B is packed once and shared; each {@code MC x KC} block of A is packed by
+ * the thread that uses it; a register-blocked micro-kernel ({@link Simd#gemmTile}) computes each
+ * {@code MR x NR} tile of C. Blocks of rows are spread over the caller and the compute pool.
+ */
+final class Gemm {
+    /** Depth of a packed panel: a B micro-panel ({@code KC x NR}) stays in L1 across a row block. */
+    static final int KC = 256;
+    /** Width of the packed B panel: {@code KC x NC} floats (1 MiB) stay in L2/L3. */
+    static final int NC = 1024;
+    /** Target height of a row block of A ({@code MC x KC} floats, about 96 KiB, in L2). */
+    static final int MC = 96;
+    /** Below this many multiply-adds a plain loop beats packing. */
+    static final long SMALL = 48L * 48 * 48;
+
+    private final Simd simd;
+    private final Parallel parallel;
+    private final int mr;
+    private final int nr;
+    /** Per-thread packing buffers; the threads belong to the engine and die with it. */
+    private final ThreadLocal<float[]> aPanels;
+    private final ThreadLocal<float[]> bPanels = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> tiles;
+
+    Gemm(Simd simd, Parallel parallel) {
+        this.simd = simd;
+        this.parallel = parallel;
+        this.mr = simd.mr();
+        this.nr = simd.nr();
+        int mcMax = roundUp(MC + mr * 4, mr);
+        this.aPanels = ThreadLocal.withInitial(() -> new float[mcMax * KC]);
+        this.tiles = ThreadLocal.withInitial(() -> new float[mr * nr]);
+    }
+
+    /** {@code c[co..] = a[ao..] (m x k) x b[bo..] (k x n)}, all row-major and dense. */
+    void multiply(float[] a, int ao, float[] b, int bo, float[] c, int co, int m, int n, int k, Cancel cancel) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            java.util.Arrays.fill(c, co, co + m * n, 0f);
+            return;
+        }
+        if ((long) m * n * k <= SMALL) {
+            multiplySmall(a, ao, b, bo, c, co, m, n, k);
+            return;
+        }
+        int threads = parallel.threads();
+        int blocks = Math.max(1, Math.ceilDiv(m, MC));
+        blocks = Math.min(Math.ceilDiv(m, mr), roundUp(blocks, threads));
+        int mc = roundUp(Math.ceilDiv(m, blocks), mr);
+        int rowBlocks = Math.ceilDiv(m, mc);
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            for (int pcLoop = 0; pcLoop < k; pcLoop += KC) {
+                int pc = pcLoop;
+                int kc = Math.min(KC, k - pc);
+                boolean accumulate = pc > 0;
+                float[] bp = packB(b, bo, n, pc, kc, jc, nc);
+                int jcf = jc;
+                parallel.forEach(rowBlocks, blk -> {
+                    int ic = blk * mc;
+                    int rows = Math.min(mc, m - ic);
+                    float[] ap = aPanel(rows, kc);
+                    packA(a, ao, k, ic, rows, pc, kc, ap);
+                    float[] tile = tiles.get();
+                    for (int ir = 0; ir < rows; ir += mr) {
+                        int tr = Math.min(mr, rows - ir);
+                        int apOff = (ir / mr) * mr * kc;
+                        for (int jr = 0; jr < nc; jr += nr) {
+                            simd.gemmTile(kc, ap, apOff, bp, (jr / nr) * nr * kc, c, co + (ic + ir) * n + jcf + jr, n,
+                                    tr, Math.min(nr, nc - jr), accumulate, tile);
+                        }
+                    }
+                }, cancel);
+            }
+        }
+    }
+
+    /** Plain loop for small products: {@code c[i,:] = sum_p a[i,p] * b[p,:]}. */
+    static void multiplySmall(float[] a, int ao, float[] b, int bo, float[] c, int co, int m, int n, int k) {
+        for (int i = 0; i < m; i++) {
+            int ci = co + i * n;
+            java.util.Arrays.fill(c, ci, ci + n, 0f);
+            for (int p = 0; p < k; p++) {
+                float av = a[ao + i * k + p];
+                int bp = bo + p * n;
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] += av * b[bp + j];
+                }
+            }
+        }
+    }
+
+    private float[] aPanel(int rows, int kc) {
+        int need = roundUp(rows, mr) * kc;
+        float[] ap = aPanels.get();
+        if (ap.length < need) {
+            ap = new float[need];
+            aPanels.set(ap);
+        }
+        return ap;
+    }
+
+    /** Packs {@code B[pc:pc+kc, jc:jc+nc]} into {@code kc x nr} micro-panels, zero padded. */
+    private float[] packB(float[] b, int bo, int ldb, int pc, int kc, int jc, int nc) {
+        int panels = Math.ceilDiv(nc, nr);
+        int need = panels * nr * kc;
+        float[] bp = bPanels.get();
+        if (bp.length < need) {
+            bp = new float[need];
+            bPanels.set(bp);
+        }
+        int p = 0;
+        for (int j = 0; j < nc; j += nr) {
+            int w = Math.min(nr, nc - j);
+            for (int q = 0; q < kc; q++) {
+                int src = bo + (pc + q) * ldb + jc + j;
+                System.arraycopy(b, src, bp, p, w);
+                if (w < nr) {
+                    java.util.Arrays.fill(bp, p + w, p + nr, 0f);
+                }
+                p += nr;
+            }
+        }
+        return bp;
+    }
+
+    /** Packs {@code A[ic:ic+rows, pc:pc+kc]} into {@code kc x mr} micro-panels, zero padded. */
+    private void packA(float[] a, int ao, int lda, int ic, int rows, int pc, int kc, float[] ap) {
+        int p = 0;
+        for (int i = 0; i < rows; i += mr) {
+            int h = Math.min(mr, rows - i);
+            int base = ao + (ic + i) * lda + pc;
+            if (h == mr) {
+                for (int q = 0; q < kc; q++) {
+                    for (int r = 0; r < mr; r++) {
+                        ap[p + r] = a[base + r * lda + q];
+                    }
+                    p += mr;
+                }
+            } else {
+                for (int q = 0; q < kc; q++) {
+                    for (int r = 0; r < mr; r++) {
+                        ap[p + r] = r < h ? a[base + r * lda + q] : 0f;
+                    }
+                    p += mr;
+                }
+            }
+        }
+    }
+
+    private static int roundUp(int x, int multiple) {
+        return Math.ceilDiv(x, multiple) * multiple;
+    }
+}
