@@ -1,0 +1,77 @@
+package org.backplane.testkit;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.DeviceArray;
+import org.backplane.api.ExecutionBackend;
+import org.backplane.api.fault.FaultInjector;
+import org.backplane.spi.BackendSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Base of every kit test: a fresh backend per test, started by the fixture with fault injection
+ * enabled (and no rules), with a listener recording every transition. Every test has a timeout, so
+ * a waiter that hangs fails the test instead of the build.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class ContractTestSupport {
+    protected ExecutionBackend backend;
+    protected RecordingListener listener;
+
+    /** The backend under test. */
+    protected abstract BackendFixture fixture();
+
+    /** Settings for the backend under test; tests may override. */
+    protected BackendSettings settings() {
+        return BackendSettings.DEFAULT.withFaultInjection(List.of())
+                .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(5));
+    }
+
+    @BeforeEach
+    void startBackend() {
+        backend = fixture().start(settings());
+        listener = new RecordingListener();
+        backend.addStreamStateListener(listener);
+    }
+
+    @AfterEach
+    void stopBackend() {
+        if (backend != null) {
+            fixture().stop(backend);
+        }
+    }
+
+    protected FaultInjector faults() {
+        return backend.faultInjector().orElseThrow(() -> new AssertionError("fixture " + fixture().name()
+                + " started a backend without fault injection"));
+    }
+
+    /** Seeded values in [-1, 1). */
+    protected static float[] randomData(Random random, int n) {
+        float[] data = new float[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = random.nextFloat() * 2 - 1;
+        }
+        return data;
+    }
+
+    protected static DeviceArray random(ComputeStream stream, Random random, int... shape) {
+        long n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return stream.upload(randomData(random, (int) n), shape);
+    }
+
+    /** Runs {@code body} on a new platform thread and returns it (started). */
+    protected static Thread thread(String name, Runnable body) {
+        Thread t = Thread.ofPlatform().name(name).unstarted(body);
+        t.start();
+        return t;
+    }
+}

@@ -1,0 +1,57 @@
+package org.backplane.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.DeviceArray;
+import org.backplane.api.ErrorKind;
+import org.backplane.api.StreamFailedException;
+import org.backplane.api.StreamState;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Running out of memory while queued work executes is an asynchronous failure: it goes through the
+ * stream's slot, poisons only that stream, and reset recovers it.
+ */
+public abstract class OutOfMemoryContractTests extends ContractTestSupport {
+
+    @Test
+    void runningOutOfMemoryWhileWorkExecutesPoisonsOnlyThatStream() throws Exception {
+        long elements = fixture().outOfMemoryElements();
+        assumeThat(elements).as("fixture can drive the backend out of memory").isPositive();
+        int rows = (int) Math.min(Integer.MAX_VALUE, elements / 1024);
+        ComputeStream greedy = backend.openStream("oom-greedy");
+        ComputeStream bystander = backend.openStream("oom-bystander");
+        DeviceArray small = bystander.upload(new float[] {1, 2, 3}, 3);
+
+        List<DeviceArray> held = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            held.add(greedy.full(1f, rows, 1024)); // each fits alone; together they cannot
+        }
+        Throwable reported = null;
+        try {
+            greedy.synchronize();
+        } catch (StreamFailedException e) {
+            reported = e;
+        }
+        assertThat(reported).as("computing all four must run out of memory").isNotNull();
+        StreamFailedException failure = (StreamFailedException) reported;
+        assertThat(failure.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
+        assertThat(failure.error().failedOp()).startsWith("full");
+        held.clear();
+        reported = null;
+        failure = null;
+
+        assertThat(bystander.add(small, small).download()).containsExactly(2, 4, 6);
+        assertThat(bystander.snapshot().state()).isEqualTo(StreamState.ACTIVE);
+        assertThatThrownBy(greedy::synchronize).isInstanceOf(org.backplane.api.StreamPoisonedException.class);
+
+        System.gc(); // the failed generation's arrays are garbage now; let the heap have them back
+        backend.reset(greedy.id());
+        assertThat(greedy.sum(greedy.full(2f, 100)).download()).containsExactly(200f);
+    }
+}

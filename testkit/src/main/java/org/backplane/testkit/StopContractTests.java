@@ -1,0 +1,116 @@
+package org.backplane.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.backplane.api.BackendState;
+import org.backplane.api.BackendStoppedException;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.DeviceArray;
+import org.backplane.api.ErrorKind;
+import org.backplane.api.StreamClosedException;
+import org.backplane.api.StreamErrorException;
+import org.backplane.api.StreamTransition;
+import org.junit.jupiter.api.Test;
+
+/**
+ * S11: stopping a backend while work is in flight fails that work with BACKEND_STOPPED, releases
+ * every waiter, closes every stream, and leaves none of the backend's threads behind.
+ */
+public abstract class StopContractTests extends ContractTestSupport {
+
+    @Test
+    void s11_stopWithWorkInFlightFailsItReleasesWaitersAndLeavesNoThreads() throws Exception {
+        List<ComputeStream> streams = new ArrayList<>();
+        List<Throwable> outcomes = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> waiters = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            ComputeStream s = backend.openStream("s11-" + i);
+            streams.add(s);
+            DeviceArray last = Workloads.busy(s, i, 384, 400);
+            waiters.add(thread("stop-waiter-" + i, () -> outcomes.add(CaptureContractTests.outcome(s::synchronize))));
+            waiters.add(thread("stop-reader-" + i, () -> outcomes.add(CaptureContractTests.outcome(last::download))));
+        }
+        fixture().stop(backend);
+
+        for (Thread t : waiters) {
+            t.join(); // a waiter left hanging fails the test by its timeout
+        }
+        assertThat(backend.state()).isEqualTo(BackendState.STOPPED);
+        long stopped = outcomes.stream().filter(t -> t instanceof StreamClosedException c && c.error() != null
+                && c.error().kind() == ErrorKind.BACKEND_STOPPED).count();
+        assertThat(outcomes).hasSize(8).allSatisfy(t -> {
+            if (t != null) {
+                assertThat(t).isInstanceOf(StreamClosedException.class);
+            }
+        });
+        assertThat(stopped).as("work in flight at stop fails with BACKEND_STOPPED").isPositive();
+        assertNoBackendThreads();
+        for (ComputeStream s : streams) {
+            listener.await(s.id(), StreamTransition.Type.CLOSED);
+            assertThatThrownBy(() -> s.full(1f, 1)).isInstanceOf(StreamClosedException.class).hasMessageContaining("stopped");
+        }
+        assertThatThrownBy(() -> backend.openStream("after-stop")).isInstanceOf(BackendStoppedException.class);
+        fixture().stop(backend); // idempotent
+    }
+
+    @Test
+    void s11_stopWhileThreadsSubmitNeverHangsOrLosesWorkSilently() throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Throwable> unexpected = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> submitters = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            ComputeStream s = backend.openStream("s11-submit-" + t);
+            submitters.add(thread("s11-submitter-" + t, () -> {
+                try {
+                    while (running.get()) {
+                        DeviceArray x = s.upload(new float[] {1, 2, 3}, 3);
+                        float[] y = s.mul(x, x).download();
+                        if (y[2] != 9f) {
+                            unexpected.add(new AssertionError("wrong result " + y[2]));
+                        }
+                    }
+                } catch (StreamClosedException | StreamErrorException | BackendStoppedException expected) {
+                    // stopped under this thread: every call completes or fails with a clear error
+                } catch (Throwable e) {
+                    unexpected.add(e);
+                }
+            }));
+        }
+        Thread.sleep(100);
+        fixture().stop(backend);
+        for (Thread t : submitters) {
+            t.join();
+        }
+        running.set(false);
+        assertThat(unexpected).isEmpty();
+        assertNoBackendThreads();
+    }
+
+    @Test
+    void s11_closingAStreamLetsItsQueuedWorkFinish() throws Exception {
+        ComputeStream s = backend.openStream("s11-close");
+        List<DeviceArray> work = Workloads.chain(s, 3, 64, 50);
+        s.close();
+        assertThat(work.getLast().download()).hasSize(64 * 64); // computed before the close returned
+        assertThatThrownBy(s::synchronize).isInstanceOf(StreamClosedException.class).hasMessageContaining("closed");
+        s.close(); // idempotent
+        assertThat(backend.stream(s.id())).isEmpty();
+    }
+
+    private void assertNoBackendThreads() {
+        List<String> left = new ArrayList<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            for (String prefix : fixture().threadNamePrefixes()) {
+                if (t.isAlive() && t.getName().startsWith(prefix)) {
+                    left.add(t.getName());
+                }
+            }
+        }
+        assertThat(left).as("threads of the stopped backend").isEmpty();
+    }
+}
