@@ -106,6 +106,11 @@ public final class StreamCore implements ComputeStream {
         return current;
     }
 
+    /** For tests of the lock-free entry check. */
+    java.util.concurrent.locks.Lock encodeLockForTest() {
+        return encodeLock;
+    }
+
     /** The current generation's number (1 until the first reset). */
     public long generation() {
         return current.number;
@@ -202,53 +207,26 @@ public final class StreamCore implements ComputeStream {
      */
     public void batchCompleted(CommandBatch batch) {
         try {
-            Generation g = batch.generation;
             StreamError upstream = upstreamFailure(batch);
             if (upstream != null) {
                 batchFailed(batch, upstream);
                 return;
             }
-            if (g.first == null) {
-                if (!batch.casStatus(CommandBatch.COMMITTED, CommandBatch.DONE)) {
-                    return; // reported twice: the first report stands
-                }
-                long last = batch.lastSequence();
-                if (last > g.completedSequence) {
-                    g.completedSequence = last;
-                }
-                opsCompleted.addAndGet(batch.size());
-                batch.release();
-            } else {
-                if (!batch.casStatus(CommandBatch.COMMITTED, CommandBatch.FAILED)) {
-                    return;
-                }
-                batch.error = g.first;
-                opsFailed.addAndGet(batch.size());
-                batch.release();
-            }
-            g.inFlight.decrementAndGet();
-            waiters.signalAll();
+            StreamError failedBefore = batch.generation.first;
+            finish(batch, failedBefore == null ? CommandBatch.DONE : CommandBatch.FAILED, failedBefore);
         } catch (Throwable t) {
             safeLog(t);
         }
     }
 
     /**
-     * The engine's work for a batch failed (or was dropped). Captures the error into the batch's
-     * generation and fails the batch. Any thread; never throws, never blocks (S1).
+     * The engine's work for a batch failed. Captures the error into the batch's generation (S1, S2)
+     * and fails the batch. Any thread; never throws, never blocks (S1).
      */
     public void batchFailed(CommandBatch batch, StreamError error) {
         try {
-            Generation g = batch.generation;
-            capture(g, error);
-            if (!batch.casStatus(CommandBatch.COMMITTED, CommandBatch.FAILED)) {
-                return;
-            }
-            batch.error = error;
-            opsFailed.addAndGet(batch.size());
-            batch.release();
-            g.inFlight.decrementAndGet();
-            waiters.signalAll();
+            capture(batch.generation, error);
+            finish(batch, CommandBatch.FAILED, error);
         } catch (Throwable t) {
             safeLog(t);
         }
@@ -261,14 +239,45 @@ public final class StreamCore implements ComputeStream {
      */
     public void batchDiscarded(CommandBatch batch) {
         try {
-            Generation g = batch.generation;
-            StreamError cause = g.first;
+            StreamError cause = batch.generation.first;
             if (cause == null) {
-                cause = error(ErrorKind.INTERNAL).message("the engine discarded work of a healthy generation").batch(batch).build();
+                batchFailed(batch, error(ErrorKind.INTERNAL).message("the engine discarded work of a healthy generation")
+                        .batch(batch).build());
+            } else {
+                finish(batch, CommandBatch.FAILED, cause);
             }
-            batchFailed(batch, cause);
         } catch (Throwable t) {
             safeLog(t);
+        }
+    }
+
+    /** Ends a committed batch exactly once; a second report of the same batch changes nothing. */
+    private void finish(CommandBatch batch, int status, StreamError error) {
+        if (!batch.casStatus(CommandBatch.COMMITTED, status)) {
+            return;
+        }
+        Generation g = batch.generation;
+        if (status == CommandBatch.DONE) {
+            long last = batch.lastSequence();
+            if (last > g.completedSequence) {
+                g.completedSequence = last;
+            }
+            opsCompleted.addAndGet(batch.size());
+        } else {
+            batch.error = error;
+            opsFailed.addAndGet(batch.size());
+        }
+        batch.release();
+        g.unfinished.remove(batch);
+        g.inFlight.decrementAndGet();
+        waiters.signalAll();
+    }
+
+    /** Fails the batches of {@code g} that its engine never reported (after a close or reset). */
+    private void failUnreported(Generation g, StreamError error) {
+        for (CommandBatch b : g.unfinished) {
+            LOG.log(System.Logger.Level.WARNING, () -> "engine of " + id + " never reported " + b.describe() + "; failing it");
+            finish(b, CommandBatch.FAILED, error);
         }
     }
 
@@ -558,6 +567,7 @@ public final class StreamCore implements ComputeStream {
             return;
         }
         g.inFlight.incrementAndGet();
+        g.unfinished.add(batch);
         batch.status = CommandBatch.COMMITTED;
         try {
             engine.commit(batch);
@@ -743,6 +753,7 @@ public final class StreamCore implements ComputeStream {
                         + " batches of the failed generation did not finish within " + timeout + "; discarding them");
             }
             engine.rebuild(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            failUnreported(g, g.first);
             encodeLock.lock();
             try {
                 CommandBatch stale = open;
@@ -805,6 +816,8 @@ public final class StreamCore implements ComputeStream {
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "engine failed to close stream " + id, e);
             }
+            failUnreported(g, abort != null ? abort
+                    : error(ErrorKind.INTERNAL).message("the engine closed without finishing this work").build());
             g.setState(Generation.CLOSED);
             waiters.signalAll();
             backend.unregister(this);

@@ -41,6 +41,15 @@ final class TransitionDispatcher implements AutoCloseable {
         mailboxes.removeIf(m -> m.listener == listener);
     }
 
+    /** Transitions waiting in all mailboxes (for tests of the bound). */
+    int pendingForTest() {
+        int n = 0;
+        for (Mailbox m : mailboxes) {
+            n += m.size.get();
+        }
+        return n;
+    }
+
     /** Never throws, never blocks. */
     void publish(StreamTransition transition) {
         try {
