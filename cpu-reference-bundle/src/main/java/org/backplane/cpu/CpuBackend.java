@@ -26,7 +26,7 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
     private final CpuBackendEngine engine;
 
     private CpuBackend(CpuSettings settings) {
-        this.engine = new CpuBackendEngine(settings.threads(), settings.kernels().equals(CpuSettings.REFERENCE));
+        this.engine = new CpuBackendEngine(settings.threads(), settings.kernels());
         long maxBytes = Math.min((Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
         Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), maxBytes, Shape.MAX_RANK, false, engine.kernels().name());
         this.core = new BackendCore(ID, device(settings, engine), caps, engine, settings.common());

@@ -8,12 +8,14 @@ import org.backplane.spi.BackendSettings;
  * How a CPU backend runs.
  *
  * @param parallelism threads one op may use, the stream's worker included; 0 means one per processor
- * @param kernels {@code "fast"} (cache-blocked, multi-threaded, vectorized) or {@code "reference"}
- *     (the float64 oracle, slow)
+ * @param kernels {@code "fast"} (cache-blocked, multi-threaded, vectorized with the Vector API where
+ *     the runtime has it), {@code "scalar"} (the same kernels on portable scalar loops) or
+ *     {@code "reference"} (the float64 oracle, slow)
  * @param common batching, timeouts and fault injection, shared with every backend
  */
 public record CpuSettings(int parallelism, String kernels, BackendSettings common) {
     public static final String FAST = "fast";
+    public static final String SCALAR = "scalar";
     public static final String REFERENCE = "reference";
 
     public CpuSettings {
@@ -21,8 +23,8 @@ public record CpuSettings(int parallelism, String kernels, BackendSettings commo
             throw new IllegalArgumentException("parallelism must be 0 (one thread per processor) or more, not " + parallelism);
         }
         kernels = Objects.requireNonNull(kernels, "kernels").trim().toLowerCase(Locale.ROOT);
-        if (!kernels.equals(FAST) && !kernels.equals(REFERENCE)) {
-            throw new IllegalArgumentException("kernels must be 'fast' or 'reference', not '" + kernels + "'");
+        if (!kernels.equals(FAST) && !kernels.equals(SCALAR) && !kernels.equals(REFERENCE)) {
+            throw new IllegalArgumentException("kernels must be 'fast', 'scalar' or 'reference', not '" + kernels + "'");
         }
         Objects.requireNonNull(common, "common");
     }

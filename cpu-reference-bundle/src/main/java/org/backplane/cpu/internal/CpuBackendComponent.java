@@ -36,8 +36,10 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
         @AttributeDefinition(name = "Threads per op", description = "Threads one op may use, the stream worker included; 0 = one per processor")
         int parallelism() default 0;
 
-        @AttributeDefinition(name = "Kernels", description = "fast: blocked, multi-threaded, vectorized; reference: float64 oracle (slow)",
-                options = {@Option(value = "fast", label = "fast"), @Option(value = "reference", label = "reference")})
+        @AttributeDefinition(name = "Kernels", description = "fast: blocked, multi-threaded, vectorized; scalar: the same "
+                + "without the Vector API; reference: the float64 oracle (slow)",
+                options = {@Option(value = "fast", label = "fast"), @Option(value = "scalar", label = "scalar"),
+                    @Option(value = "reference", label = "reference")})
         String kernels() default "fast";
 
         @AttributeDefinition(name = "Ops per command buffer")

@@ -28,19 +28,19 @@ public final class CpuBackendEngine implements BackendEngine {
 
     /**
      * @param parallelism threads one kernel may use, the stream's worker included (at least 1)
-     * @param referenceKernels run the float64 reference path instead of the fast kernels
+     * @param kernelPath {@code fast}, {@code scalar} or {@code reference} (see {@code CpuSettings})
      */
-    public CpuBackendEngine(int parallelism, boolean referenceKernels) {
+    public CpuBackendEngine(int parallelism, String kernelPath) {
         int helpers = Math.max(0, parallelism - 1);
         AtomicInteger n = new AtomicInteger();
         this.pool = helpers == 0 ? null : new ThreadPoolExecutor(helpers, helpers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 r -> Thread.ofPlatform().daemon().name("backplane-cpu-compute-" + n.incrementAndGet()).unstarted(r));
         Parallel parallel = new Parallel(pool, helpers);
-        if (referenceKernels) {
+        if (kernelPath.equals("reference")) {
             this.kernels = new ReferencePathKernels();
             this.simd = "none (reference kernels)";
         } else {
-            FastKernels fast = FastKernels.create(parallel);
+            FastKernels fast = FastKernels.create(parallel, kernelPath.equals("fast"));
             this.kernels = fast;
             this.simd = fast.simdDescription();
         }

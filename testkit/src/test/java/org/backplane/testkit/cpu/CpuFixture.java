@@ -7,18 +7,31 @@ import org.backplane.cpu.CpuSettings;
 import org.backplane.spi.BackendSettings;
 import org.backplane.testkit.BackendFixture;
 
-/** Runs the contract test kit against the CPU backend (fast kernels). */
+/** Runs the contract test kit against the CPU backend with one of its kernel paths. */
 final class CpuFixture implements BackendFixture {
-    static final CpuFixture FAST = new CpuFixture();
+    /** The default: fast kernels on the Vector API. */
+    static final CpuFixture FAST = new CpuFixture(CpuSettings.FAST);
+    /** The fast kernels' portable path, which runs where the Vector API is missing. */
+    static final CpuFixture SCALAR = new CpuFixture(CpuSettings.SCALAR);
+
+    private final String kernels;
+
+    private CpuFixture(String kernels) {
+        this.kernels = kernels;
+    }
 
     @Override
     public String name() {
-        return "cpu";
+        return "cpu (" + kernels + ")";
     }
 
     @Override
     public ExecutionBackend start(BackendSettings settings) {
-        return CpuBackend.start(CpuSettings.defaults().withCommon(settings));
+        CpuBackend backend = CpuBackend.start(CpuSettings.defaults().withKernels(kernels).withCommon(settings));
+        if (!backend.capabilities().kernels().equals(kernels)) {
+            throw new AssertionError("asked for " + kernels + " kernels but the backend runs " + backend.capabilities().kernels());
+        }
+        return backend;
     }
 
     @Override

@@ -30,11 +30,12 @@ public final class FastKernels implements Kernels {
     }
 
     /**
-     * Fast kernels on the Vector API where the runtime provides {@code jdk.incubator.vector}, else on
-     * portable scalar loops.
+     * Fast kernels on the Vector API if {@code useVectorApi} and the runtime provides
+     * {@code jdk.incubator.vector}, else on portable scalar loops.
      */
-    public static FastKernels create(Parallel parallel) {
-        return new FastKernels(VectorAvailability.available() ? VectorAvailability.newVectorSimd() : new ScalarSimd(), parallel);
+    public static FastKernels create(Parallel parallel, boolean useVectorApi) {
+        boolean vector = useVectorApi && VectorAvailability.available();
+        return new FastKernels(vector ? VectorAvailability.newVectorSimd() : new ScalarSimd(useVectorApi), parallel);
     }
 
     /** Which SIMD implementation runs, for device details. */
@@ -44,7 +45,7 @@ public final class FastKernels implements Kernels {
 
     @Override
     public String name() {
-        return "fast";
+        return simd instanceof ScalarSimd ? "scalar" : "fast";
     }
 
     // ---------------------------------------------------------------- fill and unary

@@ -7,6 +7,13 @@ final class ScalarSimd implements Simd {
     private static final int MR = 4;
     private static final int NR = 16;
 
+    private final boolean vectorApiWanted;
+
+    /** @param vectorApiWanted whether the Vector API was asked for (and is missing), for the description */
+    ScalarSimd(boolean vectorApiWanted) {
+        this.vectorApiWanted = vectorApiWanted;
+    }
+
     @Override
     public int mr() {
         return MR;
@@ -19,7 +26,7 @@ final class ScalarSimd implements Simd {
 
     @Override
     public String description() {
-        return "scalar (jdk.incubator.vector not available)";
+        return vectorApiWanted ? "scalar (jdk.incubator.vector not available)" : "scalar (by configuration)";
     }
 
     @Override
