@@ -1,0 +1,299 @@
+package org.backplane.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CyclicBarrier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.DeviceArray;
+import org.backplane.cpu.CpuBackend;
+import org.backplane.spi.EntryCheckBenchmark;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+/**
+ * Runs the CPU backend's benchmarks and their baselines in one run and writes a Markdown report:
+ * matmul against numpy/OpenBLAS, small-op dispatch, the 8-thread scenario against 8 Python threads
+ * with numpy, and the healthy-path cost of the error check. Every ratio compares numbers measured on
+ * the same machine minutes apart.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ *      -jar benchmarks/target/backplane-benchmarks.jar [--out results/cpu-benchmarks.md] [--quick] [--python python3]
+ * </pre>
+ */
+public final class BenchmarkReport {
+    static final String COMMAND = "benchmarks/run-cpu.sh";
+    static final int SCENARIO_THREADS = 8;
+    static final int SCENARIO_ITERATIONS = 1000;
+    static final int SCENARIO_N = 512;
+
+    private BenchmarkReport() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of("results/cpu-benchmarks.md");
+        boolean quick = false;
+        String python = "python3";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> out = Path.of(args[++i]);
+                case "--quick" -> quick = true;
+                case "--python" -> python = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + "; usage: [--out FILE] [--quick] [--python PYTHON]");
+            }
+        }
+        int scenarioRounds = quick ? 1 : 3;
+        int scenarioIterations = quick ? 50 : SCENARIO_ITERATIONS;
+
+        progress("1/4 numpy baseline (matmul 256..2048, then " + scenarioRounds + " round(s) of the 8-thread scenario)");
+        Map<String, Object> numpy = runNumpy(python, scenarioRounds, scenarioIterations);
+
+        progress("2/4 JMH: matmul, dispatch, error check (forked JVMs)");
+        Map<String, Double> jmh = runJmh(quick);
+
+        progress("3/4 Backplane 8-thread scenario (" + scenarioRounds + " round(s))");
+        List<Double> scenario = new ArrayList<>();
+        runScenario(Math.min(100, scenarioIterations)); // warm-up
+        for (int r = 0; r < scenarioRounds; r++) {
+            double s = runScenario(scenarioIterations);
+            scenario.add(s);
+            progress(String.format(Locale.ROOT, "   round %d: %.2f s", r + 1, s));
+        }
+
+        progress("4/4 writing " + out);
+        String report = report(numpy, jmh, scenario, scenarioIterations, quick);
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, report);
+        System.out.println(report);
+    }
+
+    private static void progress(String line) {
+        System.err.println("[benchmarks] " + line);
+    }
+
+    // ------------------------------------------------------------------ numpy
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> runNumpy(String python, int rounds, int iterations) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("numpy_baseline", ".py");
+        try (InputStream in = BenchmarkReport.class.getResourceAsStream("/numpy_baseline.py")) {
+            Files.write(script, in.readAllBytes());
+        }
+        Process p = new ProcessBuilder(python, script.toString(), "256,512,1024,2048", String.valueOf(rounds),
+                String.valueOf(iterations)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String json = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("the numpy baseline failed (is numpy installed for " + python + "?)");
+        }
+        Files.deleteIfExists(script);
+        return parseNumpy(json);
+    }
+
+    /** The baseline prints flat JSON; read the few fields it has without a JSON library. */
+    static Map<String, Object> parseNumpy(String json) {
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("numpy", group(json, "\"numpy\": \"([^\"]+)\""));
+        result.put("blas", group(json, "\"blas\": \"([^\"]+)\""));
+        Map<Integer, Double> gflops = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("\"(\\d+)\": ([0-9.eE+-]+)").matcher(group(json, "\"matmul_gflops\": \\{([^}]*)\\}"));
+        while (m.find()) {
+            gflops.put(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)));
+        }
+        result.put("matmul", gflops);
+        List<Double> scenario = new ArrayList<>();
+        for (String s : group(json, "\"scenario_seconds\": \\[([^]]*)\\]").split(",")) {
+            scenario.add(Double.parseDouble(s.trim()));
+        }
+        result.put("scenario", scenario);
+        return result;
+    }
+
+    private static String group(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) {
+            throw new IllegalStateException("unexpected numpy baseline output: " + text);
+        }
+        return m.group(1);
+    }
+
+    // ------------------------------------------------------------------ JMH
+
+    private static Map<String, Double> runJmh(boolean quick) throws Exception {
+        ChainedOptionsBuilder options = new OptionsBuilder()
+                .include(MatmulBenchmark.class.getName())
+                .include(DispatchBenchmark.class.getName())
+                .include(EntryCheckBenchmark.class.getName())
+                .forks(1)
+                .jvmArgsAppend("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                        "-Xms3g", "-Xmx3g", "-XX:+AlwaysPreTouch")
+                .verbosity(VerboseMode.NORMAL);
+        if (quick) {
+            options.warmupIterations(1).warmupTime(TimeValue.milliseconds(300)).measurementIterations(2)
+                    .measurementTime(TimeValue.milliseconds(300));
+        } else {
+            options.warmupIterations(4).warmupTime(TimeValue.seconds(1)).measurementIterations(6)
+                    .measurementTime(TimeValue.seconds(1));
+        }
+        Collection<RunResult> results = new Runner(options.build()).run();
+        Map<String, Double> scores = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            String name = r.getParams().getBenchmark();
+            name = name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1);
+            String n = r.getParams().getParam("n");
+            scores.put(n == null ? name : name + "@" + n, r.getPrimaryResult().getScore());
+            scores.put((n == null ? name : name + "@" + n) + ".error", r.getPrimaryResult().getScoreError());
+        }
+        return scores;
+    }
+
+    // ------------------------------------------------------------------ scenario
+
+    /** 8 threads, each on its own stream, each running {@code iterations} 512x512 matmuls; seconds of wall time. */
+    static double runScenario(int iterations) throws Exception {
+        try (CpuBackend cpu = CpuBackend.start()) {
+            CyclicBarrier start = new CyclicBarrier(SCENARIO_THREADS + 1);
+            List<Thread> threads = new ArrayList<>();
+            Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < SCENARIO_THREADS; t++) {
+                ComputeStream s = cpu.openStream("scenario-" + t);
+                Random r = new Random(t);
+                DeviceArray a = s.upload(MatmulBenchmark.random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
+                DeviceArray b = s.upload(MatmulBenchmark.random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
+                threads.add(Thread.ofPlatform().name("scenario-" + t).start(() -> {
+                    try {
+                        start.await();
+                        for (int i = 0; i < iterations; i++) {
+                            s.eval(s.matmul(a, b));
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                }));
+            }
+            start.await();
+            long t0 = System.nanoTime();
+            for (Thread t : threads) {
+                t.join();
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            if (failure[0] != null) {
+                throw new IllegalStateException("scenario failed", failure[0]);
+            }
+            return seconds;
+        }
+    }
+
+    // ------------------------------------------------------------------ report
+
+    @SuppressWarnings("unchecked")
+    private static String report(Map<String, Object> numpy, Map<String, Double> jmh, List<Double> scenario, int iterations,
+            boolean quick) {
+        StringBuilder md = new StringBuilder();
+        md.append("# CPU backend benchmarks\n\n");
+        if (quick) {
+            md.append("**Quick run (short warm-up and measurement): not for comparison.**\n\n");
+        }
+        md.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+        md.append("- Machine: ").append(cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors())
+                .append(" cores, ").append(memoryGiB()).append(" GiB RAM\n");
+        md.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ').append(Runtime.version()).append('\n');
+        md.append("- Baseline: numpy ").append(numpy.get("numpy")).append(" with ").append(numpy.get("blas")).append('\n');
+        md.append("- Command: `").append(COMMAND).append(quick ? " --quick" : "").append("` (JMH: 1 fork, ")
+                .append(quick ? "1 x 0.3 s warm-up, 2 x 0.3 s" : "4 x 1 s warm-up, 6 x 1 s").append(" measurement; errors are 99.9% CIs)\n\n");
+
+        md.append("## Matmul (float32, n x n)\n\n");
+        md.append("| n | Backplane GFLOP/s | numpy GFLOP/s | ratio |\n|---:|---:|---:|---:|\n");
+        Map<Integer, Double> np = (Map<Integer, Double>) numpy.get("matmul");
+        double ratio1024 = Double.NaN;
+        for (int n : new int[] {256, 512, 1024, 2048}) {
+            Double ms = jmh.get("MatmulBenchmark.matmul@" + n);
+            if (ms == null) {
+                continue;
+            }
+            double gflops = 2.0 * n * n * n / (ms / 1e3) / 1e9;
+            double ratio = gflops / np.get(n);
+            if (n == 1024) {
+                ratio1024 = ratio;
+            }
+            md.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.2f |%n", n, gflops, np.get(n), ratio));
+        }
+        md.append(String.format(Locale.ROOT, "%nTarget: at least 50%% of OpenBLAS at 1024. Measured: %.0f%% (%s).%n%n", ratio1024 * 100,
+                ratio1024 >= 0.5 ? "met" : "NOT met"));
+
+        double dispatch = jmh.getOrDefault("DispatchBenchmark.queuedAdds", Double.NaN);
+        md.append("## Small-op dispatch\n\n");
+        md.append(String.format(Locale.ROOT, "1,000 adds of 1,000 floats queued on one stream, then synchronize: "
+                + "**%.2f µs per op** end to end (± %.2f). Target: at most 3 µs (%s).%n%n", dispatch,
+                jmh.getOrDefault("DispatchBenchmark.queuedAdds.error", Double.NaN), dispatch <= 3 ? "met" : "NOT met"));
+
+        List<Double> npScenario = (List<Double>) numpy.get("scenario");
+        double ours = median(scenario);
+        double theirs = median(npScenario);
+        md.append("## The motivating scenario\n\n");
+        md.append(String.format(Locale.ROOT, "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream "
+                + "(Backplane: `eval` after every matmul) against %d Python threads doing the same with numpy.%n%n",
+                SCENARIO_THREADS, iterations, SCENARIO_N, SCENARIO_N, SCENARIO_THREADS));
+        md.append("| | wall time (median) | rounds |\n|---|---:|---|\n");
+        md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", ours, seconds(scenario)));
+        md.append(String.format(Locale.ROOT, "| numpy, 8 Python threads | %.2f s | %s |%n%n", theirs, seconds(npScenario)));
+        md.append(String.format(Locale.ROOT, "Ratio (numpy time / Backplane time): **%.2f** (above 1 means Backplane is faster).%n%n",
+                theirs / ours));
+
+        double check = jmh.getOrDefault("EntryCheckBenchmark.healthyEntryCheck", Double.NaN);
+        double base = jmh.getOrDefault("EntryCheckBenchmark.baseline", Double.NaN);
+        md.append("## Healthy-path cost of the error check\n\n");
+        md.append(String.format(Locale.ROOT, "The check every submission makes on a healthy stream (two volatile reads, no lock, "
+                + "no allocation): %.2f ns per call against %.2f ns for a plain field read, so about **%.2f ns** per "
+                + "submission.%n", check, base, Math.max(0, check - base)));
+        return md.toString();
+    }
+
+    private static String seconds(List<Double> values) {
+        return String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, "%.2f", v)).toList());
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static long memoryGiB() {
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        return Math.round(os.getTotalMemorySize() / (double) (1L << 30));
+    }
+}
