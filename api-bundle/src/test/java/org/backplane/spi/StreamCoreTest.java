@@ -203,6 +203,24 @@ class StreamCoreTest {
     }
 
     @Test
+    void anArrayInFlightWhenItsStreamFailedIsUnusableOnOtherStreams() throws Exception {
+        StreamCore a = (StreamCore) backend.openStream("producer");
+        StreamCore b = (StreamCore) backend.openStream("consumer");
+        DeviceArray x = a.neg(a.upload(new float[] {1}, 1));
+        a.flush();
+        CommandBatch produced = engine.nextCommitted();
+        a.raise(a.error(ErrorKind.DEVICE_LOST).message("lost while x was computed").build());
+        ManualEngine.complete(produced); // the driver reports the buffer done after the failure
+        DeviceArray y = b.add(x, b.upload(new float[] {1}, 1));
+        b.flush();
+        ManualEngine.complete(engine.nextCommitted()); // b's work ran on whatever x held
+        assertThatThrownBy(y::download).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.UPSTREAM_FAILURE);
+            assertThat(e.error().upstream().message()).isEqualTo("lost while x was computed");
+        });
+    }
+
+    @Test
     void aDiscardedBatchFailsWithItsGenerationsError() throws Exception {
         StreamCore s = (StreamCore) backend.openStream("discard");
         DeviceArray y = s.neg(s.upload(new float[1], 1));

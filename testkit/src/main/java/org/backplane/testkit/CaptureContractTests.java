@@ -56,14 +56,14 @@ public abstract class CaptureContractTests extends ContractTestSupport {
     void s1_captureReturnsPromptlyEvenWhenListenersThrowOrBlock() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         backend.addStreamStateListener(t -> {
-            throw new IllegalStateException("listener bug");
-        });
-        backend.addStreamStateListener(t -> {
             try {
                 release.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        });
+        backend.addStreamStateListener(t -> {
+            throw new IllegalStateException("listener bug");
         });
         try {
             ComputeStream s = backend.openStream("s1-listeners");

@@ -11,7 +11,7 @@ import java.util.function.IntConsumer;
 /**
  * Runs the chunks of one kernel on the calling thread and the backend's compute pool. Chunks are
  * handed out dynamically, so a busy pool (other streams' kernels) only means the caller does more
- * of the work itself; helpers that never started are cancelled rather than waited for.
+ * of the work itself; helpers that never started are claimed back rather than waited for.
  */
 public final class Parallel {
     private final ExecutorService pool;

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Breaks each rule of the stream error contract in a scratch copy of the repository and checks that
+the contract tests notice: every mutation must make at least one test fail. Prints a table; exits 1
+if a mutation survives (the tests would not catch that broken rule).
+
+    python3 dev/break-the-rules.py            # all rules
+    python3 dev/break-the-rules.py S3 S7      # some rules
+
+Each mutation names the code it breaks, the exact text it replaces, and the tests expected to fail.
+A mutation whose text is no longer found is reported as STALE: update it with the code.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SPI = "api-bundle/src/main/java/org/backplane/spi/"
+CPU = "cpu-reference-bundle/src/main/java/org/backplane/cpu/internal/"
+
+MUTATIONS = [
+    ("S1", "an exception in an op escapes on the worker thread",
+     CPU + "CpuStreamEngine.java",
+     """            } catch (Throwable t) {
+                stream.batchFailed(batch, stream.error(ErrorKind.HOST_EXCEPTION)""",
+     """            } catch (RuntimeException t) {
+                throw t;
+            } catch (Throwable t) {
+                stream.batchFailed(batch, stream.error(ErrorKind.HOST_EXCEPTION)""",
+     "CpuCaptureContractTest"),
+    ("S1", "capture waits for listeners (delivers on the capturing thread)",
+     SPI + "TransitionDispatcher.java",
+     """            for (Mailbox m : mailboxes) {
+                m.offer(transition);
+            }""",
+     """            for (Mailbox m : mailboxes) {
+                m.listener.onTransition(transition);
+            }""",
+     "CpuCaptureContractTest"),
+    ("S2", "a later error overwrites the first",
+     SPI + "Generation.java",
+     """        if (FIRST.compareAndSet(this, null, error)) {
+            return true;
+        }""",
+     """        if (FIRST.compareAndSet(this, null, error) || (first = error) != null) {
+            return true;
+        }""",
+     "CpuCaptureContractTest"),
+    ("S3", "the error is reported to every caller, not once",
+     SPI + "StreamCore.java",
+     """                        reported = g == current && g.casState(Generation.FAILED, Generation.POISONED);""",
+     """                        reported = g == current;""",
+     "CpuReportContractTest"),
+    ("S4", "work is still encoded and committed on a poisoned stream",
+     SPI + "StreamCore.java",
+     [("""        Generation g = current;
+        if (g.state == Generation.ACTIVE) {
+            return g;
+        }
+        return enterSlow();""",
+       """        Generation g = current;
+        if (g.state == Generation.ACTIVE || g.state == Generation.POISONED) {
+            return g;
+        }
+        return enterSlow();"""),
+      ("""            if (g.state != Generation.ACTIVE) {
+                g = enterSlow(); // re-check under the lock (S4)""",
+       """            if (g.state != Generation.ACTIVE && g.state != Generation.POISONED) {
+                g = enterSlow(); // re-check under the lock (S4)"""),
+      ("""        if (g.state != Generation.ACTIVE || g != current) {
+            discard(batch, g); // S4""",
+       """        if (g != current) {
+            discard(batch, g); // S4""")],
+     None,
+     "CpuReportContractTest StreamCoreTest"),
+    ("S5", "an error is captured into every stream of the backend",
+     SPI + "FaultPlan.java",
+     """        StreamCore s = backend.requireStream(stream);
+        s.raise(""",
+     """        StreamCore s = backend.requireStream(stream);
+        backend.streamsForTest().forEach(o -> o.raise(s.error(kind).message("leak").build()));
+        s.raise(""",
+     "CpuReportContractTest CpuCaptureContractTest"),
+    ("S6", "a batch that completes after its stream failed yields its data",
+     SPI + "StreamCore.java",
+     """            StreamError failedBefore = batch.generation.first;""",
+     """            StreamError failedBefore = null;""",
+     "StreamCoreTest CpuIsolationContractTest"),
+    ("S6", "work consuming a failed array of another stream runs anyway",
+     SPI + "StreamCore.java",
+     """            StreamError cause = in.unusableBecause();
+            if (cause != null) {
+                return upstreamError(command, null, in, cause);
+            }
+        }
+        return null;""",
+     """        }
+        return null;""",
+     "CpuIsolationContractTest"),
+    ("S7", "reset clears the slot but keeps the failed generation",
+     SPI + "StreamCore.java",
+     """                current = new Generation(g.number + 1, nextSequence - 1);""",
+     """                g.first = null;
+                g.state = Generation.ACTIVE;""",
+     "CpuResetContractTest"),
+    ("S8", "resets are not published to listeners",
+     SPI + "StreamCore.java",
+     """            backend.publish(StreamTransition.Type.RESET, from, this, g.first);""",
+     """            // not published""",
+     "CpuObservationContractTest"),
+    ("S11", "stopping the backend leaves its streams (and their threads) running",
+     SPI + "BackendCore.java",
+     """            s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));""",
+     """            stopped.getClass();""",
+     "CpuStopContractTest"),
+]
+
+# Helpers some mutations need; appended to the scratch copy only.
+HELPERS = {
+    SPI + "BackendCore.java": ("""    void unregister(StreamCore stream) {""",
+                              """    java.util.Collection<StreamCore> streamsForTest() {
+        return streams.values();
+    }
+
+    void unregister(StreamCore stream) {"""),
+}
+
+
+def run(repo, tests):
+    env = dict(os.environ, JAVA_HOME=os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
+    # Failures do not stop the build, so every module's named tests run and are reported.
+    cmd = ["./mvnw", "-B", "-o", "install", "-pl", "api-bundle,cpu-reference-bundle,testkit",
+           "-Dtest=" + ",".join(tests.split()), "-Dsurefire.failIfNoSpecifiedTests=false",
+           "-Dmaven.test.failure.ignore=true"]
+    p = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
+    log = p.stdout + p.stderr
+    if p.returncode != 0:
+        return p.returncode, log
+    failed = any(("<<< FAILURE!" in line or "<<< ERROR!" in line) for line in log.splitlines())
+    return (1 if failed else 0), log
+
+
+def main():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    wanted = set(sys.argv[1:])
+    survivors = 0
+    print("| rule | broken by | tests | result |")
+    print("|---|---|---|---|")
+    for rule, what, path, old, new, tests in MUTATIONS:
+        if wanted and rule not in wanted:
+            continue
+        edits = old if isinstance(old, list) else [(old, new)]
+        scratch = tempfile.mkdtemp(prefix="backplane-mutant-")
+        try:
+            shutil.copytree(here, scratch, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("target", ".git", ".scratch", ".device"))
+            for hpath, (hold, hnew) in HELPERS.items():
+                f = os.path.join(scratch, hpath)
+                text = open(f).read()
+                open(f, "w").write(text.replace(hold, hnew, 1))
+            f = os.path.join(scratch, path)
+            text = open(f).read()
+            if any(o not in text for o, _ in edits):
+                print(f"| {rule} | {what} | {tests} | STALE (code changed; update the mutation) |")
+                survivors += 1
+                continue
+            for o, n in edits:
+                text = text.replace(o, n, 1)
+            open(f, "w").write(text)
+            code, log = run(scratch, tests)
+            if code == 0:
+                survivors += 1
+                print(f"| {rule} | {what} | {tests} | **SURVIVED**: no test failed |")
+            elif "COMPILATION ERROR" in log:
+                survivors += 1
+                print(f"| {rule} | {what} | {tests} | mutation does not compile |")
+            else:
+                failed = sorted({f"{m.group(1)}.{m.group(2)}" for m in
+                                 (re.match(r"^\[(?:ERROR|WARNING)\]\s{2,}(?:\w+>)?(\w+)\.(\w+)", line)
+                                  for line in log.splitlines()) if m})
+                print(f"| {rule} | {what} | {tests} | caught by {', '.join(failed) or 'a failing build'} |")
+            sys.stdout.flush()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    sys.exit(1 if survivors else 0)
+
+
+if __name__ == "__main__":
+    main()
