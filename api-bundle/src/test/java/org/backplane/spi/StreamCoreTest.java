@@ -36,6 +36,17 @@ class StreamCoreTest {
         backend = ManualEngine.backend(engine, settings);
     }
 
+    /** Reads {@code array} on a new thread, recording what the read threw. */
+    private static Thread readInBackground(DeviceArray array, AtomicReference<Throwable> outcome) {
+        return Thread.ofPlatform().start(() -> {
+            try {
+                array.download();
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+    }
+
     @Test
     void theHealthyEntryCheckAllocatesNothing() {
         StreamCore s = (StreamCore) backend.openStream("alloc");
@@ -255,13 +266,7 @@ class StreamCoreTest {
         s.flush();
         engine.nextCommitted();
         AtomicReference<Throwable> outcome = new AtomicReference<>();
-        Thread reader = Thread.ofPlatform().start(() -> {
-            try {
-                y.download();
-            } catch (Throwable t) {
-                outcome.set(t);
-            }
-        });
+        Thread reader = readInBackground(y, outcome);
         Thread.sleep(50);
         backend.stop();
         reader.join();
@@ -279,13 +284,7 @@ class StreamCoreTest {
         s.flush();
         engine.nextCommitted();
         AtomicReference<Throwable> outcome = new AtomicReference<>();
-        Thread reader = Thread.ofPlatform().start(() -> {
-            try {
-                y.download();
-            } catch (Throwable t) {
-                outcome.set(t);
-            }
-        });
+        Thread reader = readInBackground(y, outcome);
         backend.stop();
         reader.join(); // the class timeout fails the test if the reader hangs
         assertThat(outcome.get()).isInstanceOf(org.backplane.api.StreamClosedException.class);

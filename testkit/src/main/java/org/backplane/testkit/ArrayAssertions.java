@@ -34,17 +34,11 @@ public final class ArrayAssertions {
 
     /** Within {@code ulps} units in the last place of the expected value, or {@code absolute}. */
     public static void assertWithinUlps(float[] expected, float[] actual, int ulps, double absolute, String what) {
-        assertLength(expected, actual, what);
-        for (int i = 0; i < expected.length; i++) {
-            float e = expected[i];
-            float a = actual[i];
-            if (!specialsAgree(e, a)) {
-                throw new AssertionError(what + ": element " + i + " is " + a + " but expected " + e);
-            }
-            if (Float.isFinite(e) && Math.abs((double) a - e) > ulps * (double) Math.ulp(e) + absolute) {
-                throw new AssertionError(what + ": element " + i + " is " + a + " but expected " + e + " within " + ulps + " ulps");
-            }
+        double[] bound = new double[expected.length];
+        for (int i = 0; i < bound.length; i++) {
+            bound[i] = ulps * (double) Math.ulp(expected[i]) + absolute;
         }
+        assertWithinBound(expected, actual, bound, what);
     }
 
     /** {@code |actual - expected| <= bound} element by element, with specials agreeing. */

@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.CyclicBarrier;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
@@ -55,16 +55,9 @@ public abstract class CaptureContractTests extends ContractTestSupport {
     @Test
     void s1_captureReturnsPromptlyEvenWhenListenersThrowOrBlock() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        backend.addStreamStateListener(t -> {
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        backend.addStreamStateListener(t -> {
-            throw new IllegalStateException("listener bug");
-        });
+        // Blocking listener first: a capture that delivered synchronously would hang right there.
+        backend.addStreamStateListener(blockingListener(release));
+        backend.addStreamStateListener(throwingListener());
         try {
             ComputeStream s = backend.openStream("s1-listeners");
             // raise() captures on the calling thread, as a driver callback would; if capture waited for
@@ -82,7 +75,7 @@ public abstract class CaptureContractTests extends ContractTestSupport {
         ComputeStream s = backend.openStream("s1-waiters");
         faults().schedule(FaultRule.atOp("s1-waiters", 120, ErrorKind.TIMEOUT));
         List<DeviceArray> work = Workloads.chain(s, 1, 256, 200);
-        List<Throwable> outcomes = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> outcomes = Collections.synchronizedList(new ArrayList<>());
         List<Thread> waiters = new ArrayList<>();
         waiters.add(thread("sync-waiter", () -> outcomes.add(outcome(s::synchronize))));
         waiters.add(thread("read-waiter", () -> outcomes.add(outcome(() -> work.getLast().download()))));
@@ -134,22 +127,8 @@ public abstract class CaptureContractTests extends ContractTestSupport {
     void s2_concurrentCapturesKeepExactlyOneFirstError() throws Exception {
         ComputeStream s = backend.openStream("s2-race");
         int threads = 8;
-        CyclicBarrier start = new CyclicBarrier(threads);
-        List<Thread> raisers = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
-            int id = i;
-            raisers.add(thread("raiser-" + i, () -> {
-                try {
-                    start.await();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-                faults().raise(s.id(), ErrorKind.INTERNAL, id, "raiser " + id);
-            }));
-        }
-        for (Thread t : raisers) {
-            t.join();
-        }
+        assertThat(concurrently(threads, id -> () -> faults().raise(s.id(), ErrorKind.INTERNAL, id, "raiser " + id)))
+                .containsOnlyNulls();
         StreamSnapshot snap = s.snapshot();
         assertThat(snap.firstError().message()).startsWith("raiser ");
         assertThat(snap.suppressedErrors()).isEqualTo(threads - 1);
@@ -171,13 +150,4 @@ public abstract class CaptureContractTests extends ContractTestSupport {
         assertThat(b.add(x, x).download()).containsExactly(2, 4, 6);
     }
 
-    /** What a call threw, or null if it returned. */
-    static Throwable outcome(Runnable call) {
-        try {
-            call.run();
-            return null;
-        } catch (Throwable t) {
-            return t;
-        }
-    }
 }

@@ -1,12 +1,18 @@
 package org.backplane.testkit;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ExecutionBackend;
+import org.backplane.api.StreamStateListener;
 import org.backplane.api.fault.FaultInjector;
 import org.backplane.spi.BackendSettings;
 import org.junit.jupiter.api.AfterEach;
@@ -66,6 +72,59 @@ public abstract class ContractTestSupport {
             n *= d;
         }
         return stream.upload(randomData(random, (int) n), shape);
+    }
+
+    /**
+     * Runs {@code threads} calls at once (released together by a barrier) and returns what each
+     * threw, null for those that returned; waits for all of them.
+     */
+    protected static List<Throwable> concurrently(int threads, IntFunction<Runnable> body) throws InterruptedException {
+        CyclicBarrier start = new CyclicBarrier(threads);
+        List<Throwable> outcomes = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> started = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            Runnable call = body.apply(i);
+            started.add(thread("concurrent-" + i, () -> {
+                try {
+                    start.await();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                outcomes.add(outcome(call));
+            }));
+        }
+        for (Thread t : started) {
+            t.join(); // the class timeout fails a test whose call hangs
+        }
+        return outcomes;
+    }
+
+    /** What a call threw, or null if it returned. */
+    protected static Throwable outcome(Runnable call) {
+        try {
+            call.run();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    /** A listener that blocks every delivery until {@code release} opens. */
+    protected static StreamStateListener blockingListener(CountDownLatch release) {
+        return t -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+    }
+
+    /** A listener that throws on every delivery. */
+    protected static StreamStateListener throwingListener() {
+        return t -> {
+            throw new IllegalStateException("listener bug");
+        };
     }
 
     /** Runs {@code body} on a new platform thread and returns it (started). */

@@ -12,7 +12,6 @@ import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.StaleGenerationException;
-import org.backplane.api.StreamErrorException;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamPoisonedException;
 import org.backplane.api.StreamState;
@@ -43,7 +42,7 @@ public abstract class IsolationContractTests extends ContractTestSupport {
         for (int i = 0; i < streams; i++) {
             int id = i;
             AtomicReference<List<float[]>> result = new AtomicReference<>();
-            outcomes.add(CaptureContractTests.outcome(() -> result.set(Workloads.mixed(live.get(id), 100 + id))));
+            outcomes.add(outcome(() -> result.set(Workloads.mixed(live.get(id), 100 + id))));
             results.add(result.get());
         }
         assertThat(outcomes.get(2)).isInstanceOf(StreamFailedException.class);

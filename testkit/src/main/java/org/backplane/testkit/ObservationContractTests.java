@@ -75,16 +75,8 @@ public abstract class ObservationContractTests extends ContractTestSupport {
     @Test
     void s8_listenersThatThrowOrBlockNeverAffectStreamsOrOtherListeners() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        backend.addStreamStateListener(t -> {
-            throw new RuntimeException("bad listener");
-        });
-        backend.addStreamStateListener(t -> {
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        backend.addStreamStateListener(throwingListener());
+        backend.addStreamStateListener(blockingListener(release));
         try {
             ComputeStream s = backend.openStream("s8-bad-listeners");
             for (int round = 0; round < 5; round++) {

@@ -3,11 +3,8 @@ package org.backplane.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CyclicBarrier;
 import java.util.function.BiConsumer;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
@@ -57,23 +54,7 @@ public abstract class ReportContractTests extends ContractTestSupport {
         s.flush();
         listener.await(s.id(), StreamTransition.Type.FAILED);
         int threads = 8;
-        CyclicBarrier start = new CyclicBarrier(threads);
-        List<Throwable> outcomes = Collections.synchronizedList(new ArrayList<>());
-        List<Thread> entrants = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
-            int id = i;
-            entrants.add(thread("entrant-" + i, () -> {
-                try {
-                    start.await();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-                outcomes.add(CaptureContractTests.outcome(id % 2 == 0 ? s::synchronize : () -> s.neg(x)));
-            }));
-        }
-        for (Thread t : entrants) {
-            t.join();
-        }
+        List<Throwable> outcomes = concurrently(threads, id -> id % 2 == 0 ? s::synchronize : () -> s.neg(x));
         assertThat(outcomes).hasSize(threads).allSatisfy(t -> assertThat(t).isInstanceOf(StreamErrorException.class));
         assertThat(outcomes.stream().filter(StreamFailedException.class::isInstance)).hasSize(1);
         assertThat(outcomes.stream().filter(StreamPoisonedException.class::isInstance)).hasSize(threads - 1);

@@ -32,8 +32,8 @@ public abstract class StopContractTests extends ContractTestSupport {
             ComputeStream s = backend.openStream("s11-" + i);
             streams.add(s);
             DeviceArray last = Workloads.busy(s, i, 384, 400);
-            waiters.add(thread("stop-waiter-" + i, () -> outcomes.add(CaptureContractTests.outcome(s::synchronize))));
-            waiters.add(thread("stop-reader-" + i, () -> outcomes.add(CaptureContractTests.outcome(last::download))));
+            waiters.add(thread("stop-waiter-" + i, () -> outcomes.add(outcome(s::synchronize))));
+            waiters.add(thread("stop-reader-" + i, () -> outcomes.add(outcome(last::download))));
         }
         fixture().stop(backend);
 
