@@ -67,7 +67,8 @@ class StreamCoreTest {
         }
         long control = threads.getCurrentThreadAllocatedBytes() - before;
         assertThat(control).isGreaterThanOrEqualTo(1_000 * 16L);
-        assertThat(checked).as("bytes allocated by a million healthy entry checks").isLessThan(1_000);
+        // Any allocation per call would be at least 16 MB here; the JIT may allocate a little once.
+        assertThat(checked).as("bytes allocated by a million healthy entry checks").isLessThan(1_000_000);
     }
 
     @Test
