@@ -18,7 +18,10 @@ public enum ErrorKind {
     INNOCENT_VICTIM,
     /** The work consumed an array whose producing work failed on another stream. */
     UPSTREAM_FAILURE,
-    /** Result checking found a result that differs from the CPU reference. */
+    /**
+     * Result checking found a result that differs from the CPU reference (silent corruption,
+     * treated as a fault). As an injected fault: the op returns a wrong result and reports success.
+     */
     VERIFICATION_MISMATCH,
     /** A Java exception escaped host-side code that ran the work (for example a kernel bug). */
     HOST_EXCEPTION,

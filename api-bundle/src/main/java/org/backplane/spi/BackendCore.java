@@ -31,7 +31,7 @@ import org.backplane.api.fault.FaultInjector;
  * and safe stop (S11). A backend component creates one with its {@link BackendEngine}, serves it as
  * its {@link ExecutionBackend}, and calls {@link #stop()} when it is deactivated.
  */
-public final class BackendCore implements ExecutionBackend {
+public final class BackendCore implements ExecutionBackend, SpiBackend {
     private static final System.Logger LOG = System.getLogger(BackendCore.class.getName());
 
     private final String id;
@@ -46,6 +46,8 @@ public final class BackendCore implements ExecutionBackend {
     private final Object lifecycle = new Object();
     private volatile BackendState state = BackendState.RUNNING;
     private volatile StreamError deviceLoss;
+    private volatile ResultChecker resultChecker;
+    private ResultVerifier verifier; // guarded by lifecycle; started with the first checker
 
     /**
      * @param id the {@code backend.id}
@@ -72,6 +74,11 @@ public final class BackendCore implements ExecutionBackend {
     @Override
     public String id() {
         return id;
+    }
+
+    @Override
+    public BackendCore backendCore() {
+        return this;
     }
 
     @Override
@@ -211,6 +218,29 @@ public final class BackendCore implements ExecutionBackend {
         }
     }
 
+    /**
+     * Installs result checking on this backend (null removes it): sampled ops are checked before
+     * their results are released; see {@link ResultChecker}.
+     */
+    public void resultChecker(ResultChecker checker) {
+        synchronized (lifecycle) {
+            if (checker != null && verifier == null && state != BackendState.STOPPED) {
+                verifier = new ResultVerifier(this);
+            }
+            resultChecker = checker;
+        }
+    }
+
+    /** The installed result checker, or null. */
+    public ResultChecker resultChecker() {
+        return resultChecker;
+    }
+
+    /** The checking thread, or null if checking was never installed. */
+    ResultVerifier verifier() {
+        return verifier;
+    }
+
     @Override
     public void addStreamStateListener(StreamStateListener listener) {
         dispatcher.add(listener);
@@ -280,7 +310,14 @@ public final class BackendCore implements ExecutionBackend {
                     .message("backend '" + id + "' was stopped while this work was queued or running").build();
             s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
+        ResultVerifier checking;
+        synchronized (lifecycle) {
+            checking = verifier;
+        }
         try {
+            if (checking != null) {
+                checking.close(Duration.ofSeconds(5));
+            }
             engine.shutdown(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         } finally {
             dispatcher.close();

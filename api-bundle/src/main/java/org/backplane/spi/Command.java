@@ -10,6 +10,8 @@ public final class Command {
     private final BackplaneArray[] inputs;
     private final BackplaneArray output;
     private final FaultRule injectedFault;
+    /** Set at submission when the backend's result checker sampled this op. */
+    boolean verify;
 
     Command(long sequence, Op op, BackplaneArray[] inputs, BackplaneArray output, FaultRule injectedFault) {
         this.sequence = sequence;
@@ -51,6 +53,11 @@ public final class Command {
      */
     public FaultRule injectedFault() {
         return injectedFault;
+    }
+
+    /** Whether result checking sampled this op. */
+    public boolean isVerified() {
+        return verify;
     }
 
     /** Bytes of output this op writes. */

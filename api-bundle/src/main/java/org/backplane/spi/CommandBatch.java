@@ -36,6 +36,8 @@ public final class CommandBatch {
     private long firstSequence;
     private long lastSequence;
     private long bytes;
+    /** Ops of this batch sampled for result checking. */
+    int toVerify;
     volatile int status;
     volatile StreamError error;
     private volatile Object nativeHandle;

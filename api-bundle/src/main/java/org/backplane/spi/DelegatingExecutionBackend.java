@@ -17,9 +17,14 @@ import org.backplane.api.fault.FaultInjector;
  * the {@link BackendCore} the component created on activation. Component instances own their core
  * (and through it all native resources); nothing is static.
  */
-public abstract class DelegatingExecutionBackend implements ExecutionBackend {
+public abstract class DelegatingExecutionBackend implements ExecutionBackend, SpiBackend {
     /** The core this component serves; must not be called before activation. */
     protected abstract BackendCore core();
+
+    @Override
+    public final BackendCore backendCore() {
+        return core();
+    }
 
     @Override
     public String id() {

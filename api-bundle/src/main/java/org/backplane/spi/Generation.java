@@ -47,6 +47,8 @@ final class Generation {
     volatile long completedSequence;
     /** Committed batches of this generation not yet completed or failed. */
     final AtomicInteger inFlight = new AtomicInteger();
+    /** Batches of this generation waiting for result checking; later batches queue behind them. */
+    final AtomicInteger verifying = new AtomicInteger();
     /** The same batches, so that the SPI can fail any an engine never reports (no waiter may hang). */
     final java.util.Set<CommandBatch> unfinished = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final AtomicLong suppressedCount = new AtomicLong();

@@ -49,7 +49,7 @@ public final class StreamCore implements ComputeStream {
     private final Instant createdAt = Instant.now();
     private final BatchPolicy policy;
     private final FaultPlan faults;
-    private StreamEngine engine;
+    StreamEngine engine;
 
     private volatile Generation current;
     private final ReentrantLock encodeLock = new ReentrantLock();
@@ -212,11 +212,80 @@ public final class StreamCore implements ComputeStream {
                 batchFailed(batch, upstream);
                 return;
             }
-            StreamError failedBefore = batch.generation.first;
+            Generation g = batch.generation;
+            StreamError failedBefore = g.first;
+            if (failedBefore == null && (batch.toVerify > 0 || g.verifying.get() > 0)) {
+                ResultVerifier verifier = backend.verifier();
+                if (verifier != null) {
+                    // Checked before release; later batches of the stream queue behind it, so that
+                    // completion order (and synchronize) never runs ahead of a pending check.
+                    g.verifying.incrementAndGet();
+                    verifier.enqueue(batch);
+                    return;
+                }
+            }
             finish(batch, failedBefore == null ? CommandBatch.DONE : CommandBatch.FAILED, failedBefore);
         } catch (Throwable t) {
             safeLog(t);
         }
+    }
+
+    /**
+     * On the backend's checking thread: checks the sampled ops of a completed batch and then
+     * releases it, or fails it with {@link ErrorKind#VERIFICATION_MISMATCH}.
+     */
+    void verifyAndFinish(CommandBatch batch, ResultChecker checker) {
+        Generation g = batch.generation;
+        try {
+            String mismatch = null;
+            Command bad = null;
+            if (checker != null && g.first == null) {
+                for (int i = 0; i < batch.size() && mismatch == null; i++) {
+                    Command c = batch.command(i);
+                    if (c.verify) {
+                        mismatch = check(checker, c);
+                        bad = c;
+                    }
+                }
+            }
+            if (mismatch != null) {
+                batchFailed(batch, error(ErrorKind.VERIFICATION_MISMATCH).message(mismatch).command(bad).batch(batch).build());
+            } else {
+                StreamError failedBefore = g.first;
+                finish(batch, failedBefore == null ? CommandBatch.DONE : CommandBatch.FAILED, failedBefore);
+            }
+        } finally {
+            g.verifying.decrementAndGet();
+            waiters.signalAll();
+        }
+    }
+
+    /** Runs the checker on host copies of an op's data; a checker that fails checks nothing. */
+    private String check(ResultChecker checker, Command c) {
+        try {
+            float[][] inputs = new float[c.inputCount()][];
+            for (int i = 0; i < inputs.length; i++) {
+                inputs[i] = hostCopy(c.input(i));
+                if (inputs[i] == null) {
+                    return null;
+                }
+            }
+            float[] output = hostCopy(c.output());
+            return output == null ? null : checker.check(c, inputs, output);
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.WARNING, "result checker failed on " + c + "; the op is not checked", t);
+            return null;
+        }
+    }
+
+    /** The array's data on the host, read through its own stream's engine; null if too large. */
+    private static float[] hostCopy(BackplaneArray a) {
+        if (a.shape().size() > BackplaneArray.MAX_JAVA_ARRAY) {
+            return null;
+        }
+        float[] data = new float[(int) a.shape().size()];
+        a.stream.engine.download(a, MemorySegment.ofArray(data));
+        return data;
     }
 
     /**
@@ -492,6 +561,11 @@ public final class StreamCore implements ComputeStream {
             BackplaneArray out = new BackplaneArray(this, g, outShape, batch);
             FaultRule fault = faults == null ? null : faults.match(this, sequence);
             Command command = new Command(sequence, op, inputs, out, fault);
+            ResultChecker checker = backend.resultChecker();
+            if (checker != null && sampled(checker, command)) {
+                command.verify = true;
+                batch.toVerify++;
+            }
             encode(g, batch, command);
             nextSequence = sequence + 1;
             batch.add(command);
@@ -518,6 +592,15 @@ public final class StreamCore implements ComputeStream {
         } catch (RuntimeException e) {
             capture(g, error(ErrorKind.INTERNAL).message("encoding failed: " + e).command(command).cause(e).build());
             enterSlow();
+        }
+    }
+
+    private static boolean sampled(ResultChecker checker, Command command) {
+        try {
+            return checker.wants(command);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "result checker failed to sample " + command, e);
+            return false;
         }
     }
 

@@ -12,9 +12,10 @@ import org.backplane.api.StreamTransition;
 /**
  * Delivers transitions to listeners (S8). Each listener has its own mailbox drained by its own
  * virtual thread, so a listener that throws or blocks delays nobody but itself. Publishing only
- * enqueues and starts a drainer: safe on driver threads.
+ * enqueues and starts a drainer: safe on driver threads. Each backend core owns one; the runtime
+ * uses another for whiteboard listeners.
  */
-final class TransitionDispatcher implements AutoCloseable {
+public final class TransitionDispatcher implements AutoCloseable {
     /** A blocked listener's mailbox keeps at most this many transitions; older ones are dropped and counted. */
     static final int MAILBOX_CAPACITY = 10_000;
 
@@ -25,11 +26,13 @@ final class TransitionDispatcher implements AutoCloseable {
     private final AtomicInteger running = new AtomicInteger();
     private volatile boolean closed;
 
-    TransitionDispatcher(String name) {
+    /** @param name prefix of the delivery threads' names */
+    public TransitionDispatcher(String name) {
         this.name = name;
     }
 
-    void add(StreamStateListener listener) {
+    /** Adds a listener; adding the same listener again changes nothing. */
+    public void add(StreamStateListener listener) {
         java.util.Objects.requireNonNull(listener, "listener must not be null");
         if (closed) {
             throw new IllegalStateException(name + " is stopped");
@@ -37,7 +40,7 @@ final class TransitionDispatcher implements AutoCloseable {
         mailboxes.addIfAbsent(new Mailbox(listener));
     }
 
-    void remove(StreamStateListener listener) {
+    public void remove(StreamStateListener listener) {
         mailboxes.removeIf(m -> m.listener == listener);
     }
 
@@ -50,8 +53,8 @@ final class TransitionDispatcher implements AutoCloseable {
         return n;
     }
 
-    /** Never throws, never blocks. */
-    void publish(StreamTransition transition) {
+    /** Queues a transition for every listener. Never throws, never blocks. */
+    public void publish(StreamTransition transition) {
         try {
             for (Mailbox m : mailboxes) {
                 m.offer(transition);

@@ -233,6 +233,72 @@ class StreamCoreTest {
     }
 
     @Test
+    void aMismatchFoundByTheResultCheckerPoisonsTheStream() throws Exception {
+        StreamCore s = (StreamCore) backend.openStream("checked");
+        backend.resultChecker(new ResultChecker() {
+            @Override
+            public boolean wants(Command command) {
+                return command.op() instanceof Op.Unary;
+            }
+
+            @Override
+            public String check(Command command, float[][] inputs, float[] output) {
+                return output[0] == -inputs[0][0] ? null : "element 0 is " + output[0] + ", expected " + -inputs[0][0];
+            }
+        });
+        DeviceArray y = s.neg(s.upload(new float[] {2}, 1));
+        s.flush();
+        ManualEngine.complete(engine.nextCommitted()); // the manual engine writes zeros: wrong
+        assertThatThrownBy(y::download).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.VERIFICATION_MISMATCH);
+            assertThat(e.error().message()).isEqualTo("element 0 is 0.0, expected -2.0");
+            assertThat(e.error().failedOp()).startsWith("neg");
+        });
+    }
+
+    @Test
+    void batchesAfterOneAwaitingItsCheckAreReleasedOnlyAfterIt() throws Exception {
+        StreamCore s = (StreamCore) backend.openStream("ordered");
+        CountDownLatch checking = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        backend.resultChecker(new ResultChecker() {
+            @Override
+            public boolean wants(Command command) {
+                return command.sequence() == 1;
+            }
+
+            @Override
+            public String check(Command command, float[][] inputs, float[] output) {
+                checking.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            }
+        });
+        DeviceArray x = s.upload(new float[1], 1);
+        DeviceArray first = s.neg(x);
+        s.flush();
+        CommandBatch b1 = engine.nextCommitted();
+        DeviceArray second = s.abs(x);
+        s.flush();
+        CommandBatch b2 = engine.nextCommitted();
+        ManualEngine.complete(b1);
+        checking.await();
+        ManualEngine.complete(b2); // done on the device, but behind a pending check
+        assertThat(first.isReady()).isFalse();
+        assertThat(second.isReady()).as("a later batch is not released ahead of a pending check").isFalse();
+        assertThat(s.snapshot().opsCompleted()).isZero();
+        release.countDown();
+        s.synchronize();
+        assertThat(first.isReady()).isTrue();
+        assertThat(second.isReady()).isTrue();
+        assertThat(s.snapshot().opsCompleted()).isEqualTo(2);
+    }
+
+    @Test
     void aDiscardedBatchFailsWithItsGenerationsError() throws Exception {
         StreamCore s = (StreamCore) backend.openStream("discard");
         DeviceArray y = s.neg(s.upload(new float[1], 1));

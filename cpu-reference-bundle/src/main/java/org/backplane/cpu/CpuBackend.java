@@ -19,7 +19,7 @@ import org.backplane.spi.DelegatingExecutionBackend;
  * stops it safely (S11). Inside OSGi, use the {@code ExecutionBackend} service instead.
  */
 public final class CpuBackend extends DelegatingExecutionBackend implements AutoCloseable {
-    /** The {@code backend.id}. */
+    /** The {@code backend.id} of the default CPU backend. */
     public static final String ID = "cpu";
 
     private final BackendCore core;
@@ -29,7 +29,7 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
         this.engine = new CpuBackendEngine(settings.threads(), settings.kernels());
         long maxBytes = Math.min((Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
         Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), maxBytes, Shape.MAX_RANK, false, engine.kernels().name());
-        this.core = new BackendCore(ID, device(settings, engine), caps, engine, settings.common());
+        this.core = new BackendCore(settings.id(), device(settings, engine), caps, engine, settings.common());
     }
 
     /** Starts a CPU backend with the given settings. */
@@ -44,11 +44,6 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
 
     @Override
     protected BackendCore core() {
-        return core;
-    }
-
-    /** The SPI core, for runtimes that need more than the API. */
-    public BackendCore backendCore() {
         return core;
     }
 

@@ -7,18 +7,21 @@ import org.backplane.spi.BackendSettings;
 /**
  * How a CPU backend runs.
  *
+ * @param id the backend's {@code backend.id}: {@code cpu} for the default instance; another id lets a
+ *     second CPU instance run beside it (for tests and comparisons)
  * @param parallelism threads one op may use, the stream's worker included; 0 means one per processor
  * @param kernels {@code "fast"} (cache-blocked, multi-threaded, vectorized with the Vector API where
  *     the runtime has it), {@code "scalar"} (the same kernels on portable scalar loops) or
  *     {@code "reference"} (the float64 oracle, slow)
  * @param common batching, timeouts and fault injection, shared with every backend
  */
-public record CpuSettings(int parallelism, String kernels, BackendSettings common) {
+public record CpuSettings(String id, int parallelism, String kernels, BackendSettings common) {
     public static final String FAST = "fast";
     public static final String SCALAR = "scalar";
     public static final String REFERENCE = "reference";
 
     public CpuSettings {
+        Objects.requireNonNull(id, "id");
         if (parallelism < 0) {
             throw new IllegalArgumentException("parallelism must be 0 (one thread per processor) or more, not " + parallelism);
         }
@@ -31,19 +34,23 @@ public record CpuSettings(int parallelism, String kernels, BackendSettings commo
 
     /** Fast kernels on every processor, default batching, no fault injection. */
     public static CpuSettings defaults() {
-        return new CpuSettings(0, FAST, BackendSettings.DEFAULT);
+        return new CpuSettings(CpuBackend.ID, 0, FAST, BackendSettings.DEFAULT);
+    }
+
+    public CpuSettings withId(String backendId) {
+        return new CpuSettings(backendId, parallelism, kernels, common);
     }
 
     public CpuSettings withParallelism(int threads) {
-        return new CpuSettings(threads, kernels, common);
+        return new CpuSettings(id, threads, kernels, common);
     }
 
     public CpuSettings withKernels(String path) {
-        return new CpuSettings(parallelism, path, common);
+        return new CpuSettings(id, parallelism, path, common);
     }
 
     public CpuSettings withCommon(BackendSettings settings) {
-        return new CpuSettings(parallelism, kernels, settings);
+        return new CpuSettings(id, parallelism, kernels, settings);
     }
 
     /** The effective thread count. */

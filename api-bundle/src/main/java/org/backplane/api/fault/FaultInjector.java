@@ -12,7 +12,9 @@ import org.osgi.annotation.versioning.ProviderType;
  *
  * <p>A scheduled fault is realised by the backend where the work executes (on the CPU backend's
  * stream worker, in a GPU completion callback), so it travels exactly the path a real failure
- * would.
+ * would. One kind is special: {@link ErrorKind#VERIFICATION_MISMATCH} makes the op return a
+ * silently wrong result and report success, as corrupted hardware would; only result checking
+ * against the CPU reference can catch it.
  */
 @ProviderType
 public interface FaultInjector {

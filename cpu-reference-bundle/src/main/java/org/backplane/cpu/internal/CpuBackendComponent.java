@@ -99,6 +99,6 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
                 new BatchPolicy(config.batch_maxOps(), config.batch_maxBytes(), config.batch_maxInFlight()),
                 Duration.ofMillis(config.reset_timeout_ms()), Duration.ofMillis(config.close_timeout_ms()),
                 Duration.ofMillis(config.stop_grace_ms()), config.faultInjection_enabled(), rules);
-        return new CpuSettings(config.parallelism(), config.kernels(), common);
+        return new CpuSettings(CpuBackend.ID, config.parallelism(), config.kernels(), common);
     }
 }

@@ -97,7 +97,8 @@ final class CpuStreamEngine implements StreamEngine {
             Command command = batch.command(i);
             try {
                 FaultRule fault = command.injectedFault();
-                if (fault != null) {
+                boolean silentlyCorrupt = fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH;
+                if (fault != null && !silentlyCorrupt) {
                     injectFault(batch, command, fault);
                     return;
                 }
@@ -108,6 +109,9 @@ final class CpuStreamEngine implements StreamEngine {
                 }
                 cancel.check();
                 command.output().storage(run(command));
+                if (silentlyCorrupt) {
+                    corrupt((float[]) command.output().storage());
+                }
             } catch (OutOfMemoryError e) {
                 stream.batchFailed(batch, stream.error(ErrorKind.OUT_OF_MEMORY).nativeText(e.toString())
                         .message("the Java heap could not hold the output (" + command.outputBytes() + " bytes)")
@@ -150,6 +154,13 @@ final class CpuStreamEngine implements StreamEngine {
             return f;
         }
         throw new IllegalStateException("input " + a + " has no data");
+    }
+
+    /** An injected silent corruption: a wrong first element, and the op reports success. */
+    private static void corrupt(float[] out) {
+        if (out.length > 0) {
+            out[0] = Float.isFinite(out[0]) ? out[0] + 1 + Math.abs(out[0]) : 12345f;
+        }
     }
 
     /** Realises an injected fault where real failures happen: on this worker, inside the op. */
