@@ -13,81 +13,91 @@ import org.backplane.api.StreamStateListener;
 import org.backplane.api.fault.FaultInjector;
 
 /**
- * Base class for a backend's service component: it forwards every {@link ExecutionBackend} call to
- * the {@link BackendCore} the component created on activation. Component instances own their core
- * (and through it all native resources); nothing is static.
+ * Forwards every {@link ExecutionBackend} call to another backend: the base of a backend's service
+ * component (which forwards to the {@link BackendCore} it created on activation; component
+ * instances own their core, and through it all native resources, never statics) and of service
+ * facades such as the runtime's active-backend registration.
  */
 public abstract class DelegatingExecutionBackend implements ExecutionBackend, SpiBackend {
-    /** The core this component serves; must not be called before activation. */
-    protected abstract BackendCore core();
+    /** The backend calls go to; must not be called before the component is activated. */
+    protected abstract ExecutionBackend delegate();
 
+    /**
+     * The SPI core behind the delegate.
+     *
+     * @throws UnsupportedOperationException if the delegate is not built on this SPI
+     */
     @Override
     public final BackendCore backendCore() {
-        return core();
+        ExecutionBackend d = delegate();
+        if (d instanceof SpiBackend spi) {
+            return spi.backendCore();
+        }
+        throw new UnsupportedOperationException(d + " is not built on the Backplane SPI");
     }
 
     @Override
     public String id() {
-        return core().id();
+        return delegate().id();
     }
 
     @Override
     public DeviceInfo device() {
-        return core().device();
+        return delegate().device();
     }
 
     @Override
     public Capabilities capabilities() {
-        return core().capabilities();
+        return delegate().capabilities();
     }
 
     @Override
     public BackendState state() {
-        return core().state();
+        return delegate().state();
     }
 
     @Override
     public ComputeStream openStream(String label) {
-        return core().openStream(label);
+        return delegate().openStream(label);
     }
 
     @Override
     public List<StreamSnapshot> streams() {
-        return core().streams();
+        return delegate().streams();
     }
 
     @Override
     public Optional<StreamSnapshot> stream(StreamId id) {
-        return core().stream(id);
+        return delegate().stream(id);
     }
 
     @Override
     public StreamSnapshot reset(StreamId id) {
-        return core().reset(id);
+        return delegate().reset(id);
     }
 
     @Override
     public int resetAll() {
-        return core().resetAll();
+        return delegate().resetAll();
     }
 
     @Override
     public void addStreamStateListener(StreamStateListener listener) {
-        core().addStreamStateListener(listener);
+        delegate().addStreamStateListener(listener);
     }
 
     @Override
     public void removeStreamStateListener(StreamStateListener listener) {
-        core().removeStreamStateListener(listener);
+        delegate().removeStreamStateListener(listener);
     }
 
     @Override
     public Optional<FaultInjector> faultInjector() {
-        return core().faultInjector();
+        return delegate().faultInjector();
     }
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + core().id() + ", " + core().state() + "]";
+        return getClass().getSimpleName() + "[" + delegate().id() + ", " + delegate().state() + "]";
     }
 }

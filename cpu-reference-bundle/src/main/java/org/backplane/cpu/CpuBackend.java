@@ -9,6 +9,7 @@ import java.util.Set;
 import org.backplane.api.Capabilities;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceInfo;
+import org.backplane.api.ExecutionBackend;
 import org.backplane.api.Shape;
 import org.backplane.cpu.internal.CpuBackendEngine;
 import org.backplane.spi.BackendCore;
@@ -43,7 +44,7 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
     }
 
     @Override
-    protected BackendCore core() {
+    protected ExecutionBackend delegate() {
         return core;
     }
 

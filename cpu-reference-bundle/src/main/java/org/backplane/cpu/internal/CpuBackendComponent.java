@@ -7,7 +7,6 @@ import org.backplane.api.ExecutionBackend;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cpu.CpuBackend;
 import org.backplane.cpu.CpuSettings;
-import org.backplane.spi.BackendCore;
 import org.backplane.spi.BackendSettings;
 import org.backplane.spi.BatchPolicy;
 import org.backplane.spi.DelegatingExecutionBackend;
@@ -84,8 +83,8 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
     }
 
     @Override
-    protected BackendCore core() {
-        return backend.backendCore();
+    protected ExecutionBackend delegate() {
+        return backend;
     }
 
     static CpuSettings settings(Config config) {

@@ -1,4 +1,4 @@
-package org.backplane.launcher;
+package org.backplane.runtime.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

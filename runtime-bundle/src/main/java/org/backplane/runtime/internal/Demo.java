@@ -1,4 +1,4 @@
-package org.backplane.launcher;
+package org.backplane.runtime.internal;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -32,11 +32,14 @@ public final class Demo {
     /**
      * @param backend a running backend whose fault injection is enabled
      * @param out where the report goes
+     * @throws IllegalArgumentException if the backend's fault injection is off, saying how to enable it
      */
     public Demo(ExecutionBackend backend, PrintStream out) {
         this.backend = backend;
         this.faults = backend.faultInjector().orElseThrow(() -> new IllegalArgumentException(
-                "the demo injects a fault: start the backend with fault injection enabled"));
+                "the demo injects a fault, but fault injection is off on backend '" + backend.id() + "'. Enable it in the "
+                + "backend's configuration (for the CPU backend: config:property-set -p org.backplane.backend.cpu "
+                + "faultInjection.enabled true)"));
         this.out = out;
     }
 
@@ -55,16 +58,16 @@ public final class Demo {
         }
         out.printf("   %d streams computed%n%n", STREAMS);
 
-        out.printf("2. The same run with a PAGE_FAULT injected into op 7 of stream demo-%d%n", FAULTY);
-        FaultRule rule = FaultRule.atOp("demo-" + FAULTY, 7, ErrorKind.PAGE_FAULT).withNativeCode(3)
+        List<ComputeStream> streams = new ArrayList<>();
+        for (int i = 0; i < STREAMS; i++) {
+            streams.add(backend.openStream("demo-" + i));
+        }
+        out.printf("2. The same run with a PAGE_FAULT injected into op 7 of stream demo-%d (%s)%n", FAULTY, streams.get(FAULTY).id());
+        FaultRule rule = FaultRule.atOp(streams.get(FAULTY).id().toString(), 7, ErrorKind.PAGE_FAULT).withNativeCode(3)
                 .withMessage("injected by the demo");
         faults.schedule(rule);
-        List<ComputeStream> streams = new ArrayList<>();
         StreamFailedException report = null;
         try {
-            for (int i = 0; i < STREAMS; i++) {
-                streams.add(backend.openStream("demo-" + i));
-            }
             for (int i = 0; i < STREAMS; i++) {
                 ComputeStream s = streams.get(i);
                 try {

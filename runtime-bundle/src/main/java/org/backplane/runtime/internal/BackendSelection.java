@@ -1,0 +1,23 @@
+package org.backplane.runtime.internal;
+
+import java.util.List;
+import java.util.Map;
+import org.backplane.api.BackendState;
+
+/** What the backend selection decided and why; a service private to the runtime bundle. */
+public interface BackendSelection {
+    /** The configuration PID that selects the backend. */
+    String PID = "org.backplane.backend";
+
+    Status status();
+
+    /**
+     * @param preference the configured ids, most wanted first
+     * @param active the id of the backend registered as {@code ActiveBackend}, or null
+     * @param note why the active backend is not the first preference, or why a change was refused;
+     *     empty when the first preference is active
+     * @param registered the backends registered now, with their states
+     */
+    record Status(List<String> preference, String active, String note, Map<String, BackendState> registered) {
+    }
+}

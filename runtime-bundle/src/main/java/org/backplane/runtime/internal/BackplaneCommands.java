@@ -1,0 +1,215 @@
+package org.backplane.runtime.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.backplane.api.ActiveBackend;
+import org.backplane.api.PoisonStateService;
+import org.backplane.api.StreamError;
+import org.backplane.api.StreamId;
+import org.backplane.api.StreamSnapshot;
+import org.backplane.cpu.reference.ReferenceChecker;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * The {@code backplane:} console commands. Registered through the {@code osgi.command.*} service
+ * properties, which both the plain Felix Gogo runtime and Karaf's shell understand.
+ */
+@Component(service = BackplaneCommands.class, property = {
+    "osgi.command.scope=backplane",
+    "osgi.command.function=streams",
+    "osgi.command.function=stream",
+    "osgi.command.function=reset",
+    "osgi.command.function=resetall",
+    "osgi.command.function=backend",
+    "osgi.command.function=verify",
+    "osgi.command.function=demo"
+})
+public final class BackplaneCommands {
+    static final Duration SWITCH_WAIT = Duration.ofSeconds(10);
+
+    @Reference
+    private PoisonStateService poison;
+
+    @Reference
+    private BackendSelection selection;
+
+    @Reference
+    private VerificationComponent verification;
+
+    @Reference
+    private ConfigurationAdmin configAdmin;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ActiveBackend active;
+
+    /** {@code backplane:streams}: a table of all streams of all backends. */
+    public String streams() {
+        return table(poison.streams());
+    }
+
+    static String table(List<StreamSnapshot> streams) {
+        if (streams.isEmpty()) {
+            return "no open streams";
+        }
+        StringBuilder sb = new StringBuilder();
+        String format = "%-10s %-20s %-9s %4s %10s %10s %8s  %s%n";
+        sb.append(String.format(Locale.ROOT, format, "ID", "LABEL", "STATE", "GEN", "SUBMITTED", "COMPLETED", "FAILED", "ERROR"));
+        for (StreamSnapshot s : streams) {
+            StreamError e = s.firstError();
+            sb.append(String.format(Locale.ROOT, format, s.id(), abbreviate(s.label(), 20), s.state(), s.generation(), s.opsSubmitted(),
+                    s.opsCompleted(), s.opsFailed(), e == null ? "" : e.kind() + (e.failedOp().isEmpty() ? "" : " in " + abbreviate(e.failedOp(), 40))));
+        }
+        return sb.toString().stripTrailing();
+    }
+
+    private static String abbreviate(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max - 1) + "…";
+    }
+
+    /** {@code backplane:stream <id>}: one stream in detail, with its captured error. */
+    public String stream(String id) {
+        StreamSnapshot s = poison.stream(StreamId.parse(id)).orElseThrow(() -> new IllegalArgumentException("no open stream " + id));
+        return details(s);
+    }
+
+    static String details(StreamSnapshot s) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("stream     ").append(s.id()).append(" '").append(s.label()).append("'\n");
+        sb.append("state      ").append(s.state()).append(" since ").append(s.stateSince()).append('\n');
+        sb.append("generation ").append(s.generation()).append('\n');
+        sb.append("ops        ").append(s.opsSubmitted()).append(" submitted, ").append(s.opsCompleted()).append(" completed, ")
+                .append(s.opsFailed()).append(" failed\n");
+        sb.append("opened     ").append(s.createdAt()).append('\n');
+        StreamError e = s.firstError();
+        if (e == null) {
+            sb.append("error      none");
+            return sb.toString();
+        }
+        sb.append("error      ").append(e.kind()).append('\n');
+        sb.append("  message  ").append(e.message()).append('\n');
+        sb.append("  native   ").append(e.nativeCode()).append(e.nativeText().isEmpty() ? "" : " " + e.nativeText()).append('\n');
+        sb.append("  op       ").append(e.failedOp().isEmpty() ? "-" : e.failedOp()).append(e.sequence() > 0 ? " (#" + e.sequence() + ")" : "")
+                .append('\n');
+        sb.append("  at       ").append(e.time()).append(" on thread ").append(e.thread()).append('\n');
+        if (e.upstream() != null) {
+            sb.append("  caused by ").append(e.upstream().describe()).append('\n');
+        }
+        sb.append("later errors ").append(s.suppressedErrors());
+        for (StreamError later : s.suppressed()) {
+            sb.append("\n  ").append(later.describe());
+        }
+        return sb.toString();
+    }
+
+    /** {@code backplane:reset <id>}. */
+    public String reset(String id) {
+        StreamSnapshot s = poison.reset(StreamId.parse(id));
+        return "reset " + s.id() + ": " + s.state() + ", generation " + s.generation();
+    }
+
+    /** {@code backplane:resetall}. */
+    public String resetall() {
+        int n = poison.resetAll();
+        return "reset " + n + " stream(s)";
+    }
+
+    /** {@code backplane:backend}: the selection, the registered backends, and why. */
+    public String backend() {
+        BackendSelection.Status st = selection.status();
+        StringBuilder sb = new StringBuilder();
+        sb.append("active     ").append(st.active() == null ? "none" : st.active()).append('\n');
+        sb.append("preference ").append(String.join(",", st.preference())).append(" (configuration ").append(BackendSelection.PID).append(")\n");
+        sb.append("registered ");
+        if (st.registered().isEmpty()) {
+            sb.append("none");
+        }
+        st.registered().forEach((id, state) -> sb.append(id).append(" (").append(state).append(") "));
+        if (!st.note().isEmpty()) {
+            sb.append('\n').append("note       ").append(st.note());
+        }
+        return sb.toString().stripTrailing();
+    }
+
+    /** {@code backplane:backend <id[,id...]>}: switch through Config Admin, then show the outcome. */
+    public String backend(String preference) throws IOException, InterruptedException {
+        List<String> wanted = BackendSelectionComponent.parse(preference);
+        if (wanted.isEmpty()) {
+            throw new IllegalArgumentException("name a backend id, or a preference list such as metal,cuda,cpu");
+        }
+        update(BackendSelection.PID, Map.of("backend", String.join(",", wanted)));
+        long deadline = System.nanoTime() + SWITCH_WAIT.toNanos();
+        while (System.nanoTime() < deadline && !selection.status().preference().equals(wanted)) {
+            Thread.sleep(20);
+        }
+        return backend();
+    }
+
+    /** {@code backplane:verify}: whether result checking is on. */
+    public String verify() {
+        ReferenceChecker c = verification.checker();
+        return c == null ? "result checking is off (backplane:verify on to enable)"
+                : String.format(Locale.ROOT, "result checking is on: sample rate %s, rtol %s, atol %s", c.sampleRate(), c.rtol(), c.atol());
+    }
+
+    /** {@code backplane:verify on|off}: turn result checking on or off through Config Admin. */
+    public String verify(String onOff) throws IOException, InterruptedException {
+        boolean on = switch (onOff.toLowerCase(Locale.ROOT)) {
+            case "on", "true", "enable" -> true;
+            case "off", "false", "disable" -> false;
+            default -> throw new IllegalArgumentException("verify takes on or off, not '" + onOff + "'");
+        };
+        update(VerificationComponent.PID, Map.of("enabled", on));
+        long deadline = System.nanoTime() + SWITCH_WAIT.toNanos();
+        while (System.nanoTime() < deadline && (verification.checker() != null) != on) {
+            Thread.sleep(20);
+        }
+        return verify();
+    }
+
+    /**
+     * {@code backplane:demo}: four streams on the active backend, a fault injected into one; shows
+     * isolation, the report, the refusal, the reset and the recovery. Fails if the contract did not hold.
+     */
+    public String demo() {
+        ActiveBackend backend = active;
+        if (backend == null) {
+            throw new IllegalStateException("no backend is active: " + backend());
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        boolean passed;
+        try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            passed = new Demo(backend, out).run();
+        }
+        String report = bytes.toString(StandardCharsets.UTF_8).stripTrailing();
+        if (!passed) {
+            throw new IllegalStateException(report);
+        }
+        return report;
+    }
+
+    private void update(String pid, Map<String, Object> values) throws IOException {
+        Configuration config = configAdmin.getConfiguration(pid, "?");
+        Dictionary<String, Object> props = config.getProperties();
+        if (props == null) {
+            props = new Hashtable<>();
+        }
+        for (Map.Entry<String, Object> e : values.entrySet()) {
+            props.put(e.getKey(), e.getValue());
+        }
+        config.update(props);
+    }
+}

@@ -1,0 +1,64 @@
+package org.backplane.runtime.internal;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.felix.hc.api.FormattingResultLog;
+import org.apache.felix.hc.api.HealthCheck;
+import org.apache.felix.hc.api.Result;
+import org.backplane.api.BackendState;
+import org.backplane.api.ExecutionBackend;
+import org.backplane.api.PoisonStateService;
+import org.backplane.api.StreamSnapshot;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * Felix Health Check, tag {@code backplane}: OK while every stream is healthy, WARN listing the
+ * failed and poisoned streams, CRITICAL when a backend has lost its device.
+ */
+@Component(property = {HealthCheck.NAME + "=Backplane streams", HealthCheck.TAGS + "=backplane"})
+public final class StreamsHealthCheck implements HealthCheck {
+    @Reference
+    private PoisonStateService poison;
+
+    private final List<ExecutionBackend> backends = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindBackend(ExecutionBackend backend) {
+        backends.add(backend);
+    }
+
+    void unbindBackend(ExecutionBackend backend) {
+        backends.remove(backend);
+    }
+
+    @Override
+    public Result execute() {
+        FormattingResultLog log = new FormattingResultLog();
+        for (ExecutionBackend b : backends) {
+            BackendState state = b.state();
+            if (state == BackendState.DEVICE_LOST) {
+                log.critical("backend {} lost its device ({}); every stream on it is poisoned", b.id(), b.device().name());
+            } else {
+                log.info("backend {} is {}", b.id(), state);
+            }
+        }
+        List<StreamSnapshot> streams = poison.streams();
+        long unhealthy = 0;
+        for (StreamSnapshot s : streams) {
+            if (!s.isHealthy()) {
+                unhealthy++;
+                log.warn("stream {} '{}' is {}: {}", s.id(), s.label(), s.state(),
+                        s.firstError() == null ? "no error recorded" : s.firstError().describe());
+            }
+        }
+        if (unhealthy == 0) {
+            log.info("{} stream(s) on {} backend(s), all healthy", streams.size(), backends.size());
+        } else {
+            log.info("{} of {} stream(s) need a reset (backplane:reset <id> or backplane:resetall)", unhealthy, streams.size());
+        }
+        return new Result(log);
+    }
+}
