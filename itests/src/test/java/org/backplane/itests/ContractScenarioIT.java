@@ -9,6 +9,7 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import javax.inject.Inject;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ComputeStream;
@@ -56,8 +57,22 @@ public class ContractScenarioIT extends ItestSupport {
         return baseOptions();
     }
 
+    private final CountDownLatch releaseBlockedListener = new CountDownLatch(1);
+
     @Before
     public void listen() {
+        // A whiteboard listener that blocks and one that throws, registered before the recorder:
+        // neither may delay a stream or the other listeners.
+        registrations.add(context.registerService(StreamStateListener.class, t -> {
+            try {
+                releaseBlockedListener.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, null));
+        registrations.add(context.registerService(StreamStateListener.class, t -> {
+            throw new IllegalStateException("a broken host listener");
+        }, null));
         registrations.add(context.registerService(StreamStateListener.class, recorder, null));
         Dictionary<String, Object> topics = new Hashtable<>();
         topics.put(EventConstants.EVENT_TOPIC, new String[] {StreamEvents.TOPIC_ALL_STREAMS, StreamEvents.TOPIC_DEVICE_LOST});
@@ -66,6 +81,7 @@ public class ContractScenarioIT extends ItestSupport {
 
     @After
     public void stopListening() {
+        releaseBlockedListener.countDown();
         registrations.forEach(ServiceRegistration::unregister);
     }
 
