@@ -47,7 +47,7 @@ public final class BackendCore implements ExecutionBackend, SpiBackend {
     private volatile BackendState state = BackendState.RUNNING;
     private volatile StreamError deviceLoss;
     private volatile ResultChecker resultChecker;
-    private ResultVerifier verifier; // guarded by lifecycle; started with the first checker
+    private volatile DeferredCompletion deferred; // started on first need, joined at stop
 
     /**
      * @param id the {@code backend.id}
@@ -223,12 +223,10 @@ public final class BackendCore implements ExecutionBackend, SpiBackend {
      * their results are released; see {@link ResultChecker}.
      */
     public void resultChecker(ResultChecker checker) {
-        synchronized (lifecycle) {
-            if (checker != null && verifier == null && state != BackendState.STOPPED) {
-                verifier = new ResultVerifier(this);
-            }
-            resultChecker = checker;
+        if (checker != null) {
+            deferredCompletion();
         }
+        resultChecker = checker;
     }
 
     /** The installed result checker, or null. */
@@ -236,9 +234,26 @@ public final class BackendCore implements ExecutionBackend, SpiBackend {
         return resultChecker;
     }
 
-    /** The checking thread, or null if checking was never installed. */
-    ResultVerifier verifier() {
-        return verifier;
+    /** The deferred-completion thread, started on first need; null once the backend stopped. */
+    DeferredCompletion deferredCompletion() {
+        DeferredCompletion d = deferred;
+        if (d != null) {
+            return d;
+        }
+        synchronized (lifecycle) {
+            if (deferred == null && state != BackendState.STOPPED) {
+                deferred = new DeferredCompletion(this);
+            }
+            return deferred;
+        }
+    }
+
+    /** Lets the deferred-completion thread look again after a batch settled. Never blocks. */
+    void settled() {
+        DeferredCompletion d = deferred;
+        if (d != null) {
+            d.wake();
+        }
     }
 
     @Override
@@ -310,13 +325,13 @@ public final class BackendCore implements ExecutionBackend, SpiBackend {
                     .message("backend '" + id + "' was stopped while this work was queued or running").build();
             s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
-        ResultVerifier checking;
+        DeferredCompletion completing;
         synchronized (lifecycle) {
-            checking = verifier;
+            completing = deferred;
         }
         try {
-            if (checking != null) {
-                checking.close(Duration.ofSeconds(5));
+            if (completing != null) {
+                completing.close(Duration.ofSeconds(5));
             }
             engine.shutdown(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         } finally {

@@ -207,22 +207,23 @@ public final class StreamCore implements ComputeStream {
      */
     public void batchCompleted(CommandBatch batch) {
         try {
+            Generation g = batch.generation;
+            StreamError failedBefore = g.first;
+            if (failedBefore == null
+                    && (batch.toVerify > 0 || g.verifying.get() > 0 || !foreignInputsSettled(batch))) {
+                DeferredCompletion deferred = backend.deferredCompletion();
+                if (deferred != null) {
+                    // Released later, in this stream's order: after its check, or once its inputs
+                    // from other streams are known good (S6).
+                    g.verifying.incrementAndGet();
+                    deferred.enqueue(batch);
+                    return;
+                }
+            }
             StreamError upstream = upstreamFailure(batch);
             if (upstream != null) {
                 batchFailed(batch, upstream);
                 return;
-            }
-            Generation g = batch.generation;
-            StreamError failedBefore = g.first;
-            if (failedBefore == null && (batch.toVerify > 0 || g.verifying.get() > 0)) {
-                ResultVerifier verifier = backend.verifier();
-                if (verifier != null) {
-                    // Checked before release; later batches of the stream queue behind it, so that
-                    // completion order (and synchronize) never runs ahead of a pending check.
-                    g.verifying.incrementAndGet();
-                    verifier.enqueue(batch);
-                    return;
-                }
             }
             finish(batch, failedBefore == null ? CommandBatch.DONE : CommandBatch.FAILED, failedBefore);
         } catch (Throwable t) {
@@ -230,13 +231,33 @@ public final class StreamCore implements ComputeStream {
         }
     }
 
+    /** Whether every input of the batch's ops that comes from another stream has settled. */
+    boolean foreignInputsSettled(CommandBatch batch) {
+        for (int k = 0, n = batch.size(); k < n; k++) {
+            Command c = batch.command(k);
+            for (int i = 0; i < c.inputCount(); i++) {
+                BackplaneArray in = c.input(i);
+                if (in.stream != this && !in.isSettled()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /**
-     * On the backend's checking thread: checks the sampled ops of a completed batch and then
-     * releases it, or fails it with {@link ErrorKind#VERIFICATION_MISMATCH}.
+     * On the deferred-completion thread, once the batch's foreign inputs have settled: fails it if
+     * one of them is unusable (S6), checks its sampled ops, then releases it or fails it with
+     * {@link ErrorKind#VERIFICATION_MISMATCH}.
      */
-    void verifyAndFinish(CommandBatch batch, ResultChecker checker) {
+    void checkAndFinish(CommandBatch batch, ResultChecker checker) {
         Generation g = batch.generation;
         try {
+            StreamError upstream = upstreamFailure(batch);
+            if (upstream != null) {
+                batchFailed(batch, upstream);
+                return;
+            }
             String mismatch = null;
             Command bad = null;
             if (checker != null && g.first == null) {
@@ -340,6 +361,7 @@ public final class StreamCore implements ComputeStream {
         g.unfinished.remove(batch);
         g.inFlight.decrementAndGet();
         waiters.signalAll();
+        backend.settled();
     }
 
     /** Fails the batches of {@code g} that its engine never reported (after a close or reset). */

@@ -299,6 +299,46 @@ class StreamCoreTest {
     }
 
     @Test
+    void aConsumerFinishedOnTheDeviceWaitsForItsProducersCheckAndFailsIfTheProducerWasWrong() throws Exception {
+        StreamCore a = (StreamCore) backend.openStream("producer-checked");
+        StreamCore b = (StreamCore) backend.openStream("consumer");
+        CountDownLatch checking = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        backend.resultChecker(new ResultChecker() {
+            @Override
+            public boolean wants(Command command) {
+                return command.output().owner() == a;
+            }
+
+            @Override
+            public String check(Command command, float[][] inputs, float[] output) {
+                checking.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return "silently corrupted";
+            }
+        });
+        DeviceArray x = a.neg(a.upload(new float[] {1}, 1));
+        a.flush();
+        CommandBatch produced = engine.nextCommitted();
+        DeviceArray y = b.add(x, b.upload(new float[] {1}, 1));
+        b.flush();
+        CommandBatch consumed = engine.nextCommitted();
+        ManualEngine.complete(produced);
+        checking.await();
+        ManualEngine.complete(consumed); // a GPU finishes the consumer while the producer's check still runs
+        assertThat(y.isReady()).as("not released before its input is known good").isFalse();
+        release.countDown();
+        assertThatThrownBy(y::download).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.UPSTREAM_FAILURE);
+            assertThat(e.error().upstream().kind()).isEqualTo(ErrorKind.VERIFICATION_MISMATCH);
+        });
+    }
+
+    @Test
     void aDiscardedBatchFailsWithItsGenerationsError() throws Exception {
         StreamCore s = (StreamCore) backend.openStream("discard");
         DeviceArray y = s.neg(s.upload(new float[1], 1));
