@@ -60,6 +60,14 @@ public final class BackplaneArray implements DeviceArray {
         return shape.size() * DType.FLOAT32.byteSize();
     }
 
+    /**
+     * The batch whose work writes this array, or null if the data was there at creation (an
+     * upload). Engines use it to make a consumer on another stream wait for the producer.
+     */
+    public CommandBatch producerBatch() {
+        return producer;
+    }
+
     /** The engine's storage for the data, or null before the producing work wrote it. */
     public Object storage() {
         return storage;

@@ -9,6 +9,7 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamId;
 import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.fault.FaultRule;
+import org.backplane.api.fault.Hold;
 
 /** The fault injector of one backend instance. Exists only when fault injection is enabled. */
 final class FaultPlan implements FaultInjector {
@@ -46,6 +47,11 @@ final class FaultPlan implements FaultInjector {
         StreamCore s = backend.requireStream(stream);
         s.raise(s.error(kind).nativeCode(nativeCode).message(message == null || message.isEmpty() ? "injected " + kind : message)
                 .build());
+    }
+
+    @Override
+    public Hold hold(StreamId stream) {
+        return backend.requireStream(stream).hold();
     }
 
     /** The rule that picks op {@code sequence} of {@code stream}, or null. */

@@ -27,6 +27,7 @@ import org.backplane.api.StreamTransition;
 import org.backplane.api.UnaryOp;
 import org.backplane.api.BinaryOp;
 import org.backplane.api.fault.FaultRule;
+import org.backplane.api.fault.Hold;
 
 /**
  * A stream as the SPI implements it: the error slot and state machine (S1–S4), failure propagation
@@ -53,6 +54,9 @@ public final class StreamCore implements ComputeStream {
 
     private volatile Generation current;
     private final ReentrantLock encodeLock = new ReentrantLock();
+    /** A test's hold (guarded by encodeLock): committed batches wait in {@link #held} until it is released. */
+    private StreamHold hold;
+    private final java.util.ArrayDeque<CommandBatch> held = new java.util.ArrayDeque<>();
     private final ReentrantLock lifecycleLock = new ReentrantLock();
     /** The batch ops are being added to; guarded by encodeLock. */
     private CommandBatch open;
@@ -665,8 +669,9 @@ public final class StreamCore implements ComputeStream {
             return;
         }
         Generation g = batch.generation;
-        // Back-pressure: a bounded number of batches in flight per stream.
-        waiters.awaitUninterruptibly(() -> g.inFlight.get() < policy.maxInFlight() || g.state != Generation.ACTIVE);
+        // Back-pressure: a bounded number of batches in flight per stream (not while a test holds
+        // the stream: only releasing the hold could end the wait, and that needs this lock).
+        waiters.awaitUninterruptibly(() -> g.inFlight.get() < policy.maxInFlight() || g.state != Generation.ACTIVE || hold != null);
         if (g.state != Generation.ACTIVE || g != current) {
             discard(batch, g); // S4: nothing reaches the engine once the stream failed
             return;
@@ -674,6 +679,14 @@ public final class StreamCore implements ComputeStream {
         g.inFlight.incrementAndGet();
         g.unfinished.add(batch);
         batch.status = CommandBatch.COMMITTED;
+        if (hold != null) {
+            held.add(batch);
+            return;
+        }
+        commitToEngine(batch);
+    }
+
+    private void commitToEngine(CommandBatch batch) {
         try {
             engine.commit(batch);
         } catch (Throwable t) {
@@ -686,6 +699,11 @@ public final class StreamCore implements ComputeStream {
         batch.error = g.first;
         batch.status = CommandBatch.FAILED;
         opsFailed.addAndGet(batch.size());
+        try {
+            engine.discarded(batch);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "engine failed to discard " + batch, e);
+        }
         batch.release();
         waiters.signalAll();
     }
@@ -835,6 +853,67 @@ public final class StreamCore implements ComputeStream {
         }
     }
 
+    // ------------------------------------------------------------------ holds (a test aid)
+
+    /** See {@link org.backplane.api.fault.FaultInjector#hold}. */
+    Hold hold() {
+        encodeLock.lock();
+        try {
+            if (current.isClosingOrClosed()) {
+                throw closed(current, null);
+            }
+            if (hold != null) {
+                throw new IllegalStateException("stream " + id + " is already held");
+            }
+            hold = new StreamHold(this);
+            return hold;
+        } finally {
+            encodeLock.unlock();
+        }
+    }
+
+    /** The hold ended: the batches it kept go to the engine in order (or fail, if the stream failed meanwhile). */
+    void holdReleased(StreamHold released) {
+        encodeLock.lock();
+        try {
+            if (hold != released) {
+                return;
+            }
+            hold = null;
+            CommandBatch batch;
+            while ((batch = held.poll()) != null) {
+                Generation g = batch.generation;
+                if (g == current && (g.state == Generation.ACTIVE || g.state == Generation.CLOSING)) {
+                    commitToEngine(batch);
+                } else {
+                    try {
+                        engine.discarded(batch);
+                    } catch (RuntimeException e) {
+                        LOG.log(System.Logger.Level.WARNING, "engine failed to discard " + batch, e);
+                    }
+                    batchFailed(batch, g.first != null ? g.first
+                            : error(ErrorKind.INTERNAL).message("the stream was reset while this work was held").batch(batch).build());
+                }
+            }
+        } finally {
+            encodeLock.unlock();
+        }
+    }
+
+    /** Closing, resetting and stopping never wait for a test's hold. */
+    private void releaseHolds() {
+        StreamHold h;
+        encodeLock.lock();
+        try {
+            h = hold;
+        } finally {
+            encodeLock.unlock();
+        }
+        if (h != null) {
+            h.release();
+        }
+    }
+
     // ------------------------------------------------------------------ reset (S7) and close (S11)
 
     /**
@@ -853,6 +932,7 @@ public final class StreamCore implements ComputeStream {
             }
             StreamState from = Generation.publicState(g.state);
             long deadline = System.nanoTime() + timeout.toNanos();
+            releaseHolds();
             if (!waiters.await(() -> g.inFlight.get() == 0, timeout.toNanos())) {
                 LOG.log(System.Logger.Level.WARNING, () -> "reset of " + id + ": " + g.inFlight.get()
                         + " batches of the failed generation did not finish within " + timeout + "; discarding them");
@@ -903,11 +983,17 @@ public final class StreamCore implements ComputeStream {
             encodeLock.lock();
             try {
                 g.setState(Generation.CLOSING);
+                if (abortError != null) {
+                    // Everything of this generation not yet reported now ends with the stop's error,
+                    // also work a GPU finishes during the stop (it cannot be cancelled there).
+                    g.offerError(abortError);
+                }
                 CommandBatch pending = open;
                 open = null;
                 if (pending != null) {
                     discard(pending, g);
                 }
+                releaseHolds();
             } finally {
                 encodeLock.unlock();
             }

@@ -48,6 +48,13 @@ public interface StreamEngine {
      */
     void close(Duration timeout, StreamError abortError);
 
+    /**
+     * The batch was encoded but will never be committed (its generation failed or the stream
+     * closed): release what {@link #encode} took for it. Never reported; called under the encode lock.
+     */
+    default void discarded(CommandBatch batch) {
+    }
+
     /** Frees an array's storage early: it was closed by its owner. Default: leave it to the GC. */
     default void release(BackplaneArray array) {
     }

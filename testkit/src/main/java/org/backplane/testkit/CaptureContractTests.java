@@ -21,6 +21,7 @@ import org.backplane.api.StreamSnapshot;
 import org.backplane.api.StreamState;
 import org.backplane.api.StreamTransition;
 import org.backplane.api.fault.FaultRule;
+import org.backplane.api.fault.Hold;
 import org.junit.jupiter.api.Test;
 
 /** S1 (capture never throws) and S2 (first error wins). */
@@ -74,12 +75,17 @@ public abstract class CaptureContractTests extends ContractTestSupport {
     void s1_everyWaiterIsReleasedWhenTheWorkItWaitsForFails() throws Exception {
         ComputeStream s = backend.openStream("s1-waiters");
         faults().schedule(FaultRule.atOp("s1-waiters", 120, ErrorKind.TIMEOUT));
+        // Held, so that the waiters wait for work that has not run yet, however fast the device is.
+        Hold hold = faults().hold(s.id());
         List<DeviceArray> work = Workloads.chain(s, 1, 256, 200);
         List<Throwable> outcomes = Collections.synchronizedList(new ArrayList<>());
         List<Thread> waiters = new ArrayList<>();
         waiters.add(thread("sync-waiter", () -> outcomes.add(outcome(s::synchronize))));
         waiters.add(thread("read-waiter", () -> outcomes.add(outcome(() -> work.getLast().download()))));
         waiters.add(thread("eval-waiter", () -> outcomes.add(outcome(() -> s.eval(work.get(150))))));
+        awaitBlocked(waiters);
+        assertThat(outcomes).as("nothing has run while held").isEmpty();
+        hold.release();
         for (Thread t : waiters) {
             t.join(); // the class timeout fails the test if a waiter hangs
         }

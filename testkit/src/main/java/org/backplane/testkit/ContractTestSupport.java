@@ -133,4 +133,18 @@ public abstract class ContractTestSupport {
         t.start();
         return t;
     }
+
+    /**
+     * Waits until every thread is parked or has ended, so that a test releases held work only after
+     * its waiters really wait for it. Bounded: the assertions that follow judge the outcome.
+     */
+    protected static void awaitBlocked(List<Thread> threads) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && !threads.stream().allMatch(t -> switch (t.getState()) {
+            case WAITING, TIMED_WAITING, BLOCKED, TERMINATED -> true;
+            default -> false;
+        })) {
+            Thread.sleep(5);
+        }
+    }
 }

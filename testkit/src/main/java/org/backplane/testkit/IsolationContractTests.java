@@ -16,7 +16,9 @@ import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamPoisonedException;
 import org.backplane.api.StreamState;
 import org.backplane.api.StreamTransition;
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.fault.FaultRule;
+import org.backplane.api.fault.Hold;
 import org.backplane.spi.BatchPolicy;
 import org.junit.jupiter.api.Test;
 
@@ -90,24 +92,20 @@ public abstract class IsolationContractTests extends ContractTestSupport {
         ExecutionBackend oneOpBuffers = fixture().start(settings().withBatching(new BatchPolicy(1, 1L << 40, 64)));
         try {
             ComputeStream s = oneOpBuffers.openStream("s6-mlx");
-            int busyOps = 40; // keeps the stream busy while the buffers after the failing one are queued
-            oneOpBuffers.faultInjector().orElseThrow().schedule(FaultRule.atOp("s6-mlx", busyOps + 1, ErrorKind.PAGE_FAULT));
+            int busyOps = 3;
+            FaultInjector faults = oneOpBuffers.faultInjector().orElseThrow();
+            faults.schedule(FaultRule.atOp("s6-mlx", busyOps + 1, ErrorKind.PAGE_FAULT));
             DeviceArray x = s.upload(new float[] {1, 2, 3}, 3);
+            // Held: the failing buffer and the healthy ones after it are all queued before any runs.
+            Hold hold = faults.hold(s.id());
             Workloads.busy(s, 5, 256, busyOps);
             s.neg(x); // fails
             List<DeviceArray> later = new ArrayList<>();
-            Throwable reportedEarly = null;
-            for (int i = 0; i < 4 && reportedEarly == null; i++) {
-                try {
-                    later.add(s.exp(x));
-                } catch (StreamFailedException e) {
-                    reportedEarly = e;
-                }
+            for (int i = 0; i < 4; i++) {
+                later.add(s.exp(x));
             }
-            assertThat(later).as("healthy buffers queued after the failing one").isNotEmpty();
-            if (reportedEarly == null) {
-                assertThatThrownBy(() -> s.eval(later.getLast())).isInstanceOf(StreamFailedException.class);
-            }
+            hold.release();
+            assertThatThrownBy(() -> s.eval(later.getLast())).isInstanceOf(StreamFailedException.class);
             for (DeviceArray healthyBuffer : later) {
                 assertThatThrownBy(healthyBuffer::download).isInstanceOf(StreamPoisonedException.class);
             }

@@ -15,6 +15,7 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamClosedException;
 import org.backplane.api.StreamErrorException;
 import org.backplane.api.StreamTransition;
+import org.backplane.api.fault.Hold;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,10 +32,12 @@ public abstract class StopContractTests extends ContractTestSupport {
         for (int i = 0; i < 4; i++) {
             ComputeStream s = backend.openStream("s11-" + i);
             streams.add(s);
-            DeviceArray last = Workloads.busy(s, i, 384, 400);
+            faults().hold(s.id()); // the work is surely in flight at stop; stopping releases the hold
+            DeviceArray last = Workloads.busy(s, i, 384, 100);
             waiters.add(thread("stop-waiter-" + i, () -> outcomes.add(outcome(s::synchronize))));
             waiters.add(thread("stop-reader-" + i, () -> outcomes.add(outcome(last::download))));
         }
+        awaitBlocked(waiters);
         fixture().stop(backend);
 
         for (Thread t : waiters) {
@@ -100,6 +103,20 @@ public abstract class StopContractTests extends ContractTestSupport {
         assertThatThrownBy(s::synchronize).isInstanceOf(StreamClosedException.class).hasMessageContaining("closed");
         s.close(); // idempotent
         assertThat(backend.stream(s.id())).isEmpty();
+    }
+
+    @Test
+    void s11_closingAHeldStreamReleasesTheHoldAndLetsItsWorkFinish() throws Exception {
+        ComputeStream s = backend.openStream("s11-held");
+        Hold hold = faults().hold(s.id());
+        DeviceArray y = s.neg(s.upload(new float[] {1, 2}, 2));
+        s.flush();
+        assertThat(s.snapshot().opsCompleted()).as("nothing runs while held").isZero();
+        assertThat(hold.isReleased()).isFalse();
+        s.close(); // must not wait for the test's hold
+        assertThat(hold.isReleased()).isTrue();
+        assertThat(y.download()).containsExactly(-1f, -2f);
+        assertThatThrownBy(() -> faults().hold(s.id())).isInstanceOf(IllegalArgumentException.class);
     }
 
     private void assertNoBackendThreads() {

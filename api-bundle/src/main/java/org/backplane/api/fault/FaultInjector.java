@@ -38,4 +38,17 @@ public interface FaultInjector {
      * @throws IllegalArgumentException if the backend has no open stream with that id
      */
     void raise(StreamId stream, ErrorKind kind, long nativeCode, String message);
+
+    /**
+     * Holds a stream: its work committed from now on stays in flight (neither completed nor failed)
+     * until the hold is released, however fast the device is, so that tests can observe waiters,
+     * stops and failures behind queued work. The held batches wait in Backplane; on a GPU their
+     * kernels may already run, but their completion is not reported before the release. Closing,
+     * resetting or stopping the stream releases its hold. Use a held stream's arrays on other
+     * streams only after the release.
+     *
+     * @throws IllegalArgumentException if the backend has no open stream with that id
+     * @throws IllegalStateException if the stream is already held
+     */
+    Hold hold(StreamId stream);
 }
