@@ -17,7 +17,9 @@ public interface BackendSelection {
      * @param note why the active backend is not the first preference, or why a change was refused;
      *     empty when the first preference is active
      * @param registered the backends registered now, with their states
+     * @param unavailable backends whose bundles are installed but cannot run on this machine, with why
      */
-    record Status(List<String> preference, String active, String note, Map<String, BackendState> registered) {
+    record Status(List<String> preference, String active, String note, Map<String, BackendState> registered,
+            Map<String, String> unavailable) {
     }
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.backplane.api.ActiveBackend;
+import org.backplane.api.BackendAvailability;
 import org.backplane.api.BackendState;
 import org.backplane.api.ExecutionBackend;
 import org.osgi.framework.BundleContext;
@@ -48,8 +49,9 @@ public final class BackendSelectionComponent implements BackendSelection {
     }
 
     private final Map<String, ExecutionBackend> registered = new ConcurrentHashMap<>();
+    private final Map<String, BackendAvailability> availabilities = new ConcurrentHashMap<>();
     private volatile List<String> preference = List.of("cpu");
-    private volatile Status status = new Status(List.of("cpu"), null, "not activated yet", Map.of());
+    private volatile Status status = new Status(List.of("cpu"), null, "not activated yet", Map.of(), Map.of());
     private volatile ExecutorService selector;
     private BundleContext context;
     // The fields below belong to the selector thread: services are registered and unregistered there,
@@ -111,6 +113,27 @@ public final class BackendSelectionComponent implements BackendSelection {
         request("backend '" + backend.id() + "' unregistered");
     }
 
+    /** What backend bundles found on this machine: why an installed backend is not registered. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindAvailability(BackendAvailability availability) {
+        availabilities.put(availability.backendId(), availability);
+        request("availability of '" + availability.backendId() + "' reported");
+    }
+
+    void unbindAvailability(BackendAvailability availability) {
+        availabilities.remove(availability.backendId(), availability);
+        request("availability of '" + availability.backendId() + "' withdrawn");
+    }
+
+    /** Why a preferred backend is not registered, as precisely as its bundle said. */
+    private String whyMissing(String id) {
+        BackendAvailability a = availabilities.get(id);
+        if (a == null) {
+            return "not registered: its bundle is not installed or not started";
+        }
+        return a.available() ? "not registered yet (its device was found: " + a.reason() + ")" : "unavailable here: " + a.reason();
+    }
+
     private void request(String why) {
         submit(() -> select(why));
     }
@@ -154,7 +177,7 @@ public final class BackendSelectionComponent implements BackendSelection {
                 chosen = b;
                 break;
             }
-            skipped.add(id + (b == null ? " (not registered: its bundle is not installed, or inactive on this machine)" : " (stopped)"));
+            skipped.add(id + (b == null ? " (" + whyMissing(id) + ")" : " (stopped)"));
         }
         if (chosen == null) {
             ExecutionBackend current = active == null ? null : registered.get(active.id());
@@ -197,7 +220,13 @@ public final class BackendSelectionComponent implements BackendSelection {
     private void publishStatus() {
         Map<String, BackendState> states = new TreeMap<>();
         registered.forEach((id, b) -> states.put(id, b.state()));
-        status = new Status(List.copyOf(preference), active == null ? null : active.id(), note, states);
+        Map<String, String> unavailable = new TreeMap<>();
+        availabilities.forEach((id, a) -> {
+            if (!a.available()) {
+                unavailable.put(id, a.reason());
+            }
+        });
+        status = new Status(List.copyOf(preference), active == null ? null : active.id(), note, states, unavailable);
     }
 
     private static void unregister(ServiceRegistration<?> reg) {

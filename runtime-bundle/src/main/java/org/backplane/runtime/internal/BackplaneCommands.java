@@ -138,6 +138,7 @@ public final class BackplaneCommands {
             sb.append("none");
         }
         st.registered().forEach((id, state) -> sb.append(id).append(" (").append(state).append(") "));
+        st.unavailable().forEach((id, why) -> sb.append('\n').append("inactive   ").append(id).append(": ").append(why));
         if (!st.note().isEmpty()) {
             sb.append('\n').append("note       ").append(st.note());
         }

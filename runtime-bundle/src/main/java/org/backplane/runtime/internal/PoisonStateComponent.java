@@ -1,11 +1,8 @@
 package org.backplane.runtime.internal;
 
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +15,7 @@ import org.backplane.api.StreamId;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.StreamStateListener;
 import org.backplane.api.StreamTransition;
+import org.backplane.spi.PoisonStateRegistry;
 import org.backplane.spi.TransitionDispatcher;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -37,27 +35,19 @@ import org.osgi.service.event.EventAdmin;
 public final class PoisonStateComponent implements PoisonStateService {
     private static final System.Logger LOG = System.getLogger(PoisonStateComponent.class.getName());
 
-    private final Map<String, ExecutionBackend> backends = new ConcurrentHashMap<>();
     private final TransitionDispatcher whiteboard = new TransitionDispatcher("backplane-runtime");
-    private final StreamStateListener relay = this::relay;
+    private final PoisonStateRegistry registry = new PoisonStateRegistry(this::relay);
     /** Backends whose device loss was already posted, so that one loss posts one event. */
     private final Set<String> lostPosted = ConcurrentHashMap.newKeySet();
     private volatile EventAdmin eventAdmin;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void bindBackend(ExecutionBackend backend) {
-        ExecutionBackend previous = backends.put(backend.id(), backend);
-        if (previous != null && previous != backend) {
-            LOG.log(System.Logger.Level.WARNING, () -> "two backends registered with backend.id=" + backend.id()
-                    + "; the poison-state service follows the newer one");
-            previous.removeStreamStateListener(relay);
-        }
-        backend.addStreamStateListener(relay);
+        registry.add(backend);
     }
 
     void unbindBackend(ExecutionBackend backend) {
-        backend.removeStreamStateListener(relay);
-        backends.remove(backend.id(), backend);
+        registry.remove(backend);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -82,10 +72,7 @@ public final class PoisonStateComponent implements PoisonStateService {
 
     @Deactivate
     void deactivate() {
-        for (ExecutionBackend b : backends.values()) {
-            b.removeStreamStateListener(relay);
-        }
-        backends.clear();
+        registry.clear();
         whiteboard.close();
     }
 
@@ -104,7 +91,7 @@ public final class PoisonStateComponent implements PoisonStateService {
                 return;
             }
             if (t.type() == StreamTransition.Type.RESET) {
-                ExecutionBackend b = backends.get(t.snapshot().backendId());
+                ExecutionBackend b = registry.backends().get(t.snapshot().backendId());
                 if (b != null && b.state() == BackendState.RUNNING) {
                     lostPosted.remove(t.snapshot().backendId());
                 }
@@ -142,42 +129,26 @@ public final class PoisonStateComponent implements PoisonStateService {
 
     @Override
     public List<StreamSnapshot> streams() {
-        List<StreamSnapshot> all = new ArrayList<>();
-        for (ExecutionBackend b : backends.values()) {
-            all.addAll(b.streams());
-        }
-        all.sort(Comparator.comparing((StreamSnapshot s) -> s.backendId()).thenComparingLong(s -> s.id().number()));
-        return all;
+        return registry.streams();
     }
 
     @Override
     public Optional<StreamSnapshot> stream(StreamId id) {
-        Objects.requireNonNull(id, "stream id must not be null");
-        ExecutionBackend b = backends.get(id.backendId());
-        return b == null ? Optional.empty() : b.stream(id);
+        return registry.stream(id);
     }
 
     @Override
     public StreamSnapshot reset(StreamId id) {
-        Objects.requireNonNull(id, "stream id must not be null");
-        ExecutionBackend b = backends.get(id.backendId());
-        if (b == null) {
-            throw new IllegalArgumentException("no backend '" + id.backendId() + "' is registered (known: " + backends.keySet() + ")");
-        }
-        return b.reset(id);
+        return registry.reset(id);
     }
 
     @Override
     public int resetAll() {
-        int n = 0;
-        for (ExecutionBackend b : backends.values()) {
-            n += b.resetAll();
-        }
-        return n;
+        return registry.resetAll();
     }
 
     /** The registered backends, by id. */
     Map<String, ExecutionBackend> backends() {
-        return Map.copyOf(backends);
+        return registry.backends();
     }
 }
