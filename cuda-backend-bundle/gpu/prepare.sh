@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds what a GPU machine without Java needs, into .device/ (git-ignored): a jlinked JDK 25 runtime
+# (~45 MB), Backplane's jars, the CUDA tests and the JUnit console. The device tool carries .device.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+./mvnw -q -B install -DskipTests -pl api-bundle,cpu-reference-bundle,testkit,runtime-bundle,cuda-backend-bundle,benchmarks -am
+rm -rf .device && mkdir -p .device/lib
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.incubator.vector,java.xml,java.sql,jdk.zipfs \
+  --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output .device/jdk 2>/dev/null
+strip --strip-unneeded .device/jdk/lib/server/libjvm.so .device/jdk/lib/*.so 2>/dev/null || true
+for m in api-bundle cpu-reference-bundle testkit runtime-bundle cuda-backend-bundle benchmarks; do
+  cp "$m/target/$m-0.1.0-SNAPSHOT.jar" .device/lib/
+done
+(cd cuda-backend-bundle/target/test-classes && "$JAVA_HOME/bin/jar" cf ../../../.device/lib/cuda-tests.jar .)
+repo="${MAVEN_REPO:-$HOME/.m2/repository}"
+./mvnw -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device/lib
+cp "$repo"/org/assertj/assertj-core/3.27.7/assertj-core-3.27.7.jar "$repo"/net/bytebuddy/byte-buddy/1.18.3/byte-buddy-1.18.3.jar .device/lib/
+du -sh .device
