@@ -1,0 +1,309 @@
+package org.backplane.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CyclicBarrier;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.DeviceArray;
+import org.backplane.cuda.CudaBackend;
+import org.backplane.cuda.CudaSettings;
+
+/**
+ * The CUDA backend's benchmarks, side by side with PyTorch on the same GPU in the same run: float32
+ * matmul, elementwise add of 256 MiB arrays, small-op dispatch and the 8-thread scenario. Each
+ * Backplane measurement mirrors the PyTorch one in {@code torch_baseline.py} (same sizes,
+ * repetitions and synchronisation points; TF32 off on both sides). Results are best-of-rounds
+ * (scenario: median) and every ratio compares two numbers from this run.
+ *
+ * <pre>
+ * java --enable-native-access=ALL-UNNAMED -cp ... org.backplane.benchmarks.CudaBenchmarkReport --out FILE [--python python3]
+ * </pre>
+ */
+public final class CudaBenchmarkReport {
+    static final String COMMAND = "cuda-backend-bundle/gpu/run-on-gpu.sh benchmarks";
+    private static final int[][] MATMUL = {{1024, 500}, {4096, 20}, {8192, 5}};
+    private static final int ADD_ELEMENTS = 64 << 20; // 256 MiB of float32
+    private static final int ADD_REPS = 50;
+    private static final int DISPATCH_OPS = 1000;
+    private static final int ROUNDS = 5;
+    private static final int THREADS = 8;
+    private static final int ITERATIONS = 1000;
+    private static final int SCENARIO_N = 512;
+    private static final int SCENARIO_ROUNDS = 3;
+
+    private CudaBenchmarkReport() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of("cuda-benchmarks.md");
+        String python = "python3";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> out = Path.of(args[++i]);
+                case "--python" -> python = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; usage: [--out FILE] [--python PYTHON]");
+            }
+        }
+        progress("1/5 PyTorch baseline on the same GPU");
+        Map<String, String> torch = runTorch(python);
+        Map<String, Double> ours = new LinkedHashMap<>();
+        String device;
+        String details;
+        try (CudaBackend cuda = CudaBackend.start(CudaSettings.defaults())) {
+            device = cuda.device().name() + ", " + cuda.device().memoryBytes() / (1L << 30) + " GiB";
+            details = cuda.device().details().toString();
+            ComputeStream s = cuda.openStream("bench");
+            progress("2/5 Backplane matmul");
+            for (int[] m : MATMUL) {
+                ours.put("matmul." + m[0], matmul(s, m[0], m[1]));
+                progress(String.format(Locale.ROOT, "   %d: %.0f GFLOP/s (torch %.0f)", m[0], ours.get("matmul." + m[0]),
+                        Double.parseDouble(torch.get("matmul." + m[0]))));
+            }
+            progress("3/5 Backplane add of 256 MiB arrays");
+            ours.put("add.gbps", add(s));
+            progress("4/5 Backplane dispatch");
+            ours.put("dispatch.us", dispatch(s));
+            s.close();
+            progress("5/5 Backplane 8-thread scenario");
+            scenario(cuda, 100); // warm-up
+            for (int r = 0; r < SCENARIO_ROUNDS; r++) {
+                ours.put("scenario." + r, scenario(cuda, ITERATIONS));
+                progress(String.format(Locale.ROOT, "   round %d: %.2f s", r + 1, ours.get("scenario." + r)));
+            }
+        }
+        String report = report(device, details, torch, ours);
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, report);
+        System.out.println(report);
+    }
+
+    private static void progress(String line) {
+        System.err.println("[cuda-benchmarks] " + line);
+    }
+
+    // ------------------------------------------------------------------ PyTorch
+
+    static Map<String, String> runTorch(String python) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("torch_baseline", ".py");
+        try (InputStream in = CudaBenchmarkReport.class.getResourceAsStream("/torch_baseline.py")) {
+            Files.write(script, in.readAllBytes());
+        }
+        StringBuilder matmul = new StringBuilder();
+        for (int[] m : MATMUL) {
+            matmul.append(matmul.isEmpty() ? "" : ",").append(m[0]).append(':').append(m[1]);
+        }
+        Process p = new ProcessBuilder(python, script.toString(), "rounds=" + ROUNDS, "matmul=" + matmul,
+                "add=" + ADD_ELEMENTS + ":" + ADD_REPS, "dispatch=" + DISPATCH_OPS,
+                "scenario=" + THREADS + ":" + ITERATIONS + ":" + SCENARIO_N + ":" + SCENARIO_ROUNDS)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("the PyTorch baseline failed (is torch with CUDA installed for " + python + "?)");
+        }
+        Files.deleteIfExists(script);
+        return parse(text);
+    }
+
+    /** {@code key=value} lines. */
+    static Map<String, String> parse(String text) {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                values.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+            }
+        }
+        return values;
+    }
+
+    // ------------------------------------------------------------------ Backplane
+
+    interface Body {
+        void run();
+    }
+
+    /** Best seconds per repetition over the rounds; each round ends when the stream has drained. */
+    private static double timed(ComputeStream s, Body body, int reps) {
+        double best = Double.MAX_VALUE;
+        for (int r = 0; r < ROUNDS; r++) {
+            s.synchronize();
+            long t = System.nanoTime();
+            for (int i = 0; i < reps; i++) {
+                body.run();
+            }
+            s.synchronize();
+            best = Math.min(best, (System.nanoTime() - t) / 1e9 / reps);
+        }
+        return best;
+    }
+
+    private static double matmul(ComputeStream s, int n, int reps) {
+        Random r = new Random(n);
+        DeviceArray a = s.upload(random(r, n * n), n, n);
+        DeviceArray b = s.upload(random(r, n * n), n, n);
+        Body body = () -> s.matmul(a, b).close(); // closed at once: freed when the GPU is done with it
+        for (int i = 0; i < 3; i++) {
+            body.run();
+        }
+        double seconds = timed(s, body, reps);
+        a.close();
+        b.close();
+        return 2.0 * n * n * n / seconds / 1e9;
+    }
+
+    private static double add(ComputeStream s) {
+        Random r = new Random(7);
+        DeviceArray a = s.upload(random(r, ADD_ELEMENTS), ADD_ELEMENTS);
+        DeviceArray b = s.upload(random(r, ADD_ELEMENTS), ADD_ELEMENTS);
+        Body body = () -> s.add(a, b).close();
+        for (int i = 0; i < 3; i++) {
+            body.run();
+        }
+        double seconds = timed(s, body, ADD_REPS);
+        a.close();
+        b.close();
+        return 3.0 * Float.BYTES * ADD_ELEMENTS / seconds / 1e9;
+    }
+
+    private static double dispatch(ComputeStream s) {
+        DeviceArray x = s.upload(new float[1000], 1000);
+        DeviceArray y = s.upload(new float[1000], 1000);
+        Body queue = () -> {
+            for (int i = 0; i < DISPATCH_OPS; i++) {
+                s.add(x, y).close();
+            }
+        };
+        queue.run();
+        return timed(s, queue, 1) / DISPATCH_OPS * 1e6;
+    }
+
+    /** 8 threads, each on its own stream, each running {@code iterations} 512x512 matmuls with eval; wall seconds. */
+    private static double scenario(CudaBackend cuda, int iterations) throws Exception {
+        CyclicBarrier start = new CyclicBarrier(THREADS + 1);
+        List<Thread> threads = new ArrayList<>();
+        List<ComputeStream> streams = new ArrayList<>();
+        Throwable[] failure = new Throwable[1];
+        for (int t = 0; t < THREADS; t++) {
+            ComputeStream s = cuda.openStream("scenario-" + t);
+            streams.add(s);
+            Random r = new Random(t);
+            DeviceArray a = s.upload(random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
+            DeviceArray b = s.upload(random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
+            threads.add(Thread.ofPlatform().name("scenario-" + t).start(() -> {
+                try {
+                    start.await();
+                    for (int i = 0; i < iterations; i++) {
+                        DeviceArray c = s.matmul(a, b);
+                        s.eval(c);
+                        c.close();
+                    }
+                } catch (Throwable e) {
+                    failure[0] = e;
+                }
+            }));
+        }
+        start.await();
+        long t0 = System.nanoTime();
+        for (Thread t : threads) {
+            t.join();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        streams.forEach(ComputeStream::close);
+        if (failure[0] != null) {
+            throw new IllegalStateException("scenario failed", failure[0]);
+        }
+        return seconds;
+    }
+
+    private static float[] random(Random r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = r.nextFloat();
+        }
+        return v;
+    }
+
+    // ------------------------------------------------------------------ report
+
+    private static String report(String device, String details, Map<String, String> torch, Map<String, Double> ours) {
+        StringBuilder md = new StringBuilder();
+        md.append("## Benchmarks against PyTorch (same GPU, same run)\n\n");
+        md.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+        md.append("- Device: ").append(device).append(' ').append(details).append('\n');
+        md.append("- Baseline: PyTorch ").append(torch.get("torch")).append(" (CUDA ").append(torch.get("cuda"))
+                .append(") on ").append(torch.get("device")).append(", TF32 off on both sides\n");
+        md.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ').append(Runtime.version()).append('\n');
+        md.append("- Command: `").append(COMMAND).append("` (best of ").append(ROUNDS)
+                .append(" timed rounds after warm-up; the scenario: median of ").append(SCENARIO_ROUNDS).append(" rounds)\n\n");
+
+        md.append("### Matmul (float32, n x n, result closed after each call)\n\n");
+        md.append("| n | repetitions | Backplane GFLOP/s | PyTorch GFLOP/s | ratio |\n|---:|---:|---:|---:|---:|\n");
+        double ratio4096 = Double.NaN;
+        for (int[] m : MATMUL) {
+            double b = ours.get("matmul." + m[0]);
+            double t = Double.parseDouble(torch.get("matmul." + m[0]));
+            if (m[0] == 4096) {
+                ratio4096 = b / t;
+            }
+            md.append(String.format(Locale.ROOT, "| %d | %d | %.0f | %.0f | %.2f |%n", m[0], m[1], b, t, b / t));
+        }
+        md.append(String.format(Locale.ROOT, "%nTarget: at least 90%% of torch.matmul at 4096. Measured: %.0f%% (%s).%n%n",
+                ratio4096 * 100, ratio4096 >= 0.9 ? "met" : "NOT met"));
+
+        double addOurs = ours.get("add.gbps");
+        double addTorch = Double.parseDouble(torch.get("add.gbps"));
+        md.append("### Elementwise add of two 256 MiB arrays\n\n");
+        md.append("| | GB/s (read a, b, write c) |\n|---|---:|\n");
+        md.append(String.format(Locale.ROOT, "| Backplane | %.0f |%n| PyTorch | %.0f |%n%n", addOurs, addTorch));
+        md.append(String.format(Locale.ROOT, "Target: at least 80%% of torch's bandwidth. Measured: %.0f%% (%s).%n%n",
+                addOurs / addTorch * 100, addOurs / addTorch >= 0.8 ? "met" : "NOT met"));
+
+        double dOurs = ours.get("dispatch.us");
+        double dTorch = Double.parseDouble(torch.get("dispatch.us"));
+        md.append("### Small-op dispatch\n\n");
+        md.append(String.format(Locale.ROOT, "%d adds of 1,000 floats queued on one stream, then synchronize: Backplane "
+                + "**%.2f µs per op**, PyTorch %.2f µs per op (ratio torch/Backplane %.2f; above 1 means Backplane is faster).%n%n",
+                DISPATCH_OPS, dOurs, dTorch, dTorch / dOurs));
+
+        List<Double> sOurs = new ArrayList<>();
+        List<Double> sTorch = new ArrayList<>();
+        for (int r = 0; r < SCENARIO_ROUNDS; r++) {
+            sOurs.add(ours.get("scenario." + r));
+            sTorch.add(Double.parseDouble(torch.get("scenario." + r)));
+        }
+        double mo = median(sOurs);
+        double mt = median(sTorch);
+        md.append("### The motivating scenario\n\n");
+        md.append(String.format(Locale.ROOT, "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream, waiting "
+                + "for each result (Backplane `eval`; PyTorch `stream.synchronize()`), against PyTorch with %d Python threads on "
+                + "%d CUDA streams.%n%n", THREADS, ITERATIONS, SCENARIO_N, SCENARIO_N, THREADS, THREADS));
+        md.append("| | wall time (median) | rounds |\n|---|---:|---|\n");
+        md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", mo, seconds(sOurs)));
+        md.append(String.format(Locale.ROOT, "| PyTorch, 8 threads, 8 streams | %.2f s | %s |%n%n", mt, seconds(sTorch)));
+        md.append(String.format(Locale.ROOT, "Ratio (PyTorch time / Backplane time): **%.2f**. Target: no slower than PyTorch (%s).%n",
+                mt / mo, mt / mo >= 1 ? "met" : "NOT met"));
+        return md.toString();
+    }
+
+    private static String seconds(List<Double> values) {
+        return String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, "%.2f", v)).toList());
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+}
