@@ -47,6 +47,18 @@ class LauncherTest {
         assertThat(run("backplane:streams")).isNotBlank();
     }
 
+    /** The CUDA bundle ships in the launcher; on a machine without the NVIDIA driver it stays inactive and says why. */
+    @Test
+    void theCudaBackendIsInstalledAndSaysWhyItIsInactiveWithoutAGpu() throws Exception {
+        String output = run("backplane:backend");
+        boolean gpu = java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidiactl"));
+        if (gpu) {
+            assertThat(output).contains("cuda");
+        } else {
+            assertThat(output).contains("inactive   cuda: libcuda.so.1 could not be loaded");
+        }
+    }
+
     @Test
     void aFailingCommandThrows() {
         assertThatThrownBy(() -> run("backplane:stream cpu:4242")).hasMessageContaining("no open stream cpu:4242");

@@ -75,6 +75,7 @@ public abstract class ItestSupport {
                 bundle(file("bundle.api")),
                 bundle(file("bundle.cpu")),
                 bundle(file("bundle.runtime")),
+                bundle(file("bundle.cuda")), // inactive without an NVIDIA GPU, and says why
                 bundle(file("bundle.host")),
                 junitBundles(),
                 bundle(file("bundle.bytebuddy")),
