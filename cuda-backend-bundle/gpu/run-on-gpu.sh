@@ -17,6 +17,7 @@ results="$out/cuda-gpu.md"
   echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "- Device: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | head -1)"
   echo "- Driver: $(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1), $(nvidia-smi | grep -o 'CUDA Version: [0-9.]*')"
+  echo "- Commit: $(cat .device/COMMIT 2>/dev/null || echo unknown)"
   echo "- JDK: $("$java" -version 2>&1 | head -1) (jlinked)"
   echo "- Command: \`bash cuda-backend-bundle/gpu/run-on-gpu.sh $what\` through the device tool, after \`cuda-backend-bundle/gpu/prepare.sh\`"
   echo
