@@ -55,7 +55,7 @@ if wants exit; then
     bounded 15 "$out/exit.log" "$java" $flags -cp "$cp" org.backplane.cuda.scenarios.ExitProbe $m
     rc=$?
     [ $rc -eq 0 ] || status=1
-    echo "exit probe $m: status $rc after $(( $(date +%s) - start )) s" | tee -a "$results"
+    echo "- exit probe $m: status $rc after $(( $(date +%s) - start )) s" | tee -a "$results"
     grep -v "^  \|incubator" "$out/exit.log" | head -5
   done
   rm -f "$out/exit.log"

@@ -39,6 +39,10 @@ public record CudaSettings(int device, boolean tf32, boolean realFaults, String 
         return new CudaSettings(device, tf32, real, cublasLibrary, common);
     }
 
+    public CudaSettings withCublasLibrary(String library) {
+        return new CudaSettings(device, tf32, realFaults, library, common);
+    }
+
     public CudaSettings withTf32(boolean on) {
         return new CudaSettings(device, on, realFaults, cublasLibrary, common);
     }
