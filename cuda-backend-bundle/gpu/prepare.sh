@@ -17,5 +17,5 @@ repo="${MAVEN_REPO:-$HOME/.m2/repository}"
 ./mvnw -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device/lib
 cp "$repo"/org/assertj/assertj-core/3.27.7/assertj-core-3.27.7.jar "$repo"/net/bytebuddy/byte-buddy/1.18.3/byte-buddy-1.18.3.jar .device/lib/
 # The commit the GPU run's results file names ("+local changes" when the tree was dirty).
-echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' || echo ' +local changes')" > .device/COMMIT
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' ':!*.md' || echo ' +local changes')" > .device/COMMIT
 du -sh .device
