@@ -1,9 +1,7 @@
 package org.backplane.benchmarks;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -14,12 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.CyclicBarrier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.backplane.api.ComputeStream;
-import org.backplane.api.DeviceArray;
 import org.backplane.cpu.CpuBackend;
 import org.backplane.spi.EntryCheckBenchmark;
 import org.openjdk.jmh.results.RunResult;
@@ -42,9 +36,9 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  */
 public final class BenchmarkReport {
     static final String COMMAND = "benchmarks/run-cpu.sh";
-    static final int SCENARIO_THREADS = 8;
-    static final int SCENARIO_ITERATIONS = 1000;
-    static final int SCENARIO_N = 512;
+    static final int SCENARIO_THREADS = MotivatingScenario.THREADS;
+    static final int SCENARIO_ITERATIONS = MotivatingScenario.ITERATIONS;
+    static final int SCENARIO_N = MotivatingScenario.N;
 
     private BenchmarkReport() {
     }
@@ -97,17 +91,8 @@ public final class BenchmarkReport {
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> runNumpy(String python, int rounds, int iterations) throws IOException, InterruptedException {
-        Path script = Files.createTempFile("numpy_baseline", ".py");
-        try (InputStream in = BenchmarkReport.class.getResourceAsStream("/numpy_baseline.py")) {
-            Files.write(script, in.readAllBytes());
-        }
-        Process p = new ProcessBuilder(python, script.toString(), "256,512,1024,2048", String.valueOf(rounds),
-                String.valueOf(iterations)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String json = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("the numpy baseline failed (is numpy installed for " + python + "?)");
-        }
-        Files.deleteIfExists(script);
+        String json = PythonBaseline.run(python, "numpy_baseline.py", "numpy", List.of("256,512,1024,2048",
+                String.valueOf(rounds), String.valueOf(iterations))).trim();
         return parseNumpy(json);
     }
 
@@ -170,38 +155,10 @@ public final class BenchmarkReport {
 
     // ------------------------------------------------------------------ scenario
 
-    /** 8 threads, each on its own stream, each running {@code iterations} 512x512 matmuls; seconds of wall time. */
+    /** The 8-thread scenario on a fresh CPU backend; seconds of wall time. */
     static double runScenario(int iterations) throws Exception {
         try (CpuBackend cpu = CpuBackend.start()) {
-            CyclicBarrier start = new CyclicBarrier(SCENARIO_THREADS + 1);
-            List<Thread> threads = new ArrayList<>();
-            Throwable[] failure = new Throwable[1];
-            for (int t = 0; t < SCENARIO_THREADS; t++) {
-                ComputeStream s = cpu.openStream("scenario-" + t);
-                Random r = new Random(t);
-                DeviceArray a = s.upload(MatmulBenchmark.random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
-                DeviceArray b = s.upload(MatmulBenchmark.random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
-                threads.add(Thread.ofPlatform().name("scenario-" + t).start(() -> {
-                    try {
-                        start.await();
-                        for (int i = 0; i < iterations; i++) {
-                            s.eval(s.matmul(a, b));
-                        }
-                    } catch (Throwable e) {
-                        failure[0] = e;
-                    }
-                }));
-            }
-            start.await();
-            long t0 = System.nanoTime();
-            for (Thread t : threads) {
-                t.join();
-            }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            if (failure[0] != null) {
-                throw new IllegalStateException("scenario failed", failure[0]);
-            }
-            return seconds;
+            return MotivatingScenario.run(cpu, iterations, false);
         }
     }
 

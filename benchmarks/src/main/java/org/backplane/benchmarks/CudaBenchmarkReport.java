@@ -1,8 +1,6 @@
 package org.backplane.benchmarks;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -13,7 +11,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CyclicBarrier;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.cuda.CudaBackend;
@@ -37,9 +34,9 @@ public final class CudaBenchmarkReport {
     private static final int ADD_REPS = 50;
     private static final int DISPATCH_OPS = 1000;
     private static final int ROUNDS = 5;
-    private static final int THREADS = 8;
-    private static final int ITERATIONS = 1000;
-    private static final int SCENARIO_N = 512;
+    private static final int THREADS = MotivatingScenario.THREADS;
+    private static final int ITERATIONS = MotivatingScenario.ITERATIONS;
+    private static final int SCENARIO_N = MotivatingScenario.N;
     private static final int SCENARIO_ROUNDS = 3;
 
     private CudaBenchmarkReport() {
@@ -97,23 +94,13 @@ public final class CudaBenchmarkReport {
     // ------------------------------------------------------------------ PyTorch
 
     static Map<String, String> runTorch(String python) throws IOException, InterruptedException {
-        Path script = Files.createTempFile("torch_baseline", ".py");
-        try (InputStream in = CudaBenchmarkReport.class.getResourceAsStream("/torch_baseline.py")) {
-            Files.write(script, in.readAllBytes());
-        }
         StringBuilder matmul = new StringBuilder();
         for (int[] m : MATMUL) {
             matmul.append(matmul.isEmpty() ? "" : ",").append(m[0]).append(':').append(m[1]);
         }
-        Process p = new ProcessBuilder(python, script.toString(), "rounds=" + ROUNDS, "matmul=" + matmul,
-                "add=" + ADD_ELEMENTS + ":" + ADD_REPS, "dispatch=" + DISPATCH_OPS,
-                "scenario=" + THREADS + ":" + ITERATIONS + ":" + SCENARIO_N + ":" + SCENARIO_ROUNDS)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("the PyTorch baseline failed (is torch with CUDA installed for " + python + "?)");
-        }
-        Files.deleteIfExists(script);
+        String text = PythonBaseline.run(python, "torch_baseline.py", "torch with CUDA", List.of("rounds=" + ROUNDS,
+                "matmul=" + matmul, "add=" + ADD_ELEMENTS + ":" + ADD_REPS, "dispatch=" + DISPATCH_OPS,
+                "scenario=" + THREADS + ":" + ITERATIONS + ":" + SCENARIO_N + ":" + SCENARIO_ROUNDS));
         return parse(text);
     }
 
@@ -152,8 +139,8 @@ public final class CudaBenchmarkReport {
 
     private static double matmul(ComputeStream s, int n, int reps) {
         Random r = new Random(n);
-        DeviceArray a = s.upload(random(r, n * n), n, n);
-        DeviceArray b = s.upload(random(r, n * n), n, n);
+        DeviceArray a = s.upload(MatmulBenchmark.random(r, n * n), n, n);
+        DeviceArray b = s.upload(MatmulBenchmark.random(r, n * n), n, n);
         Body body = () -> s.matmul(a, b).close(); // closed at once: freed when the GPU is done with it
         for (int i = 0; i < 3; i++) {
             body.run();
@@ -166,8 +153,8 @@ public final class CudaBenchmarkReport {
 
     private static double add(ComputeStream s) {
         Random r = new Random(7);
-        DeviceArray a = s.upload(random(r, ADD_ELEMENTS), ADD_ELEMENTS);
-        DeviceArray b = s.upload(random(r, ADD_ELEMENTS), ADD_ELEMENTS);
+        DeviceArray a = s.upload(MatmulBenchmark.random(r, ADD_ELEMENTS), ADD_ELEMENTS);
+        DeviceArray b = s.upload(MatmulBenchmark.random(r, ADD_ELEMENTS), ADD_ELEMENTS);
         Body body = () -> s.add(a, b).close();
         for (int i = 0; i < 3; i++) {
             body.run();
@@ -190,50 +177,9 @@ public final class CudaBenchmarkReport {
         return timed(s, queue, 1) / DISPATCH_OPS * 1e6;
     }
 
-    /** 8 threads, each on its own stream, each running {@code iterations} 512x512 matmuls with eval; wall seconds. */
+    /** The 8-thread scenario, each result closed after eval (device memory back at once); wall seconds. */
     private static double scenario(CudaBackend cuda, int iterations) throws Exception {
-        CyclicBarrier start = new CyclicBarrier(THREADS + 1);
-        List<Thread> threads = new ArrayList<>();
-        List<ComputeStream> streams = new ArrayList<>();
-        Throwable[] failure = new Throwable[1];
-        for (int t = 0; t < THREADS; t++) {
-            ComputeStream s = cuda.openStream("scenario-" + t);
-            streams.add(s);
-            Random r = new Random(t);
-            DeviceArray a = s.upload(random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
-            DeviceArray b = s.upload(random(r, SCENARIO_N * SCENARIO_N), SCENARIO_N, SCENARIO_N);
-            threads.add(Thread.ofPlatform().name("scenario-" + t).start(() -> {
-                try {
-                    start.await();
-                    for (int i = 0; i < iterations; i++) {
-                        DeviceArray c = s.matmul(a, b);
-                        s.eval(c);
-                        c.close();
-                    }
-                } catch (Throwable e) {
-                    failure[0] = e;
-                }
-            }));
-        }
-        start.await();
-        long t0 = System.nanoTime();
-        for (Thread t : threads) {
-            t.join();
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        streams.forEach(ComputeStream::close);
-        if (failure[0] != null) {
-            throw new IllegalStateException("scenario failed", failure[0]);
-        }
-        return seconds;
-    }
-
-    private static float[] random(Random r, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = r.nextFloat();
-        }
-        return v;
+        return MotivatingScenario.run(cuda, iterations, true);
     }
 
     // ------------------------------------------------------------------ report
