@@ -206,15 +206,15 @@ public final class BenchmarkReport {
                 jmh.getOrDefault("DispatchBenchmark.queuedAdds.error", Double.NaN), dispatch <= 3 ? "met" : "NOT met"));
 
         List<Double> npScenario = (List<Double>) numpy.get("scenario");
-        double ours = median(scenario);
-        double theirs = median(npScenario);
+        double ours = Stats.median(scenario);
+        double theirs = Stats.median(npScenario);
         md.append("## The motivating scenario\n\n");
         md.append(String.format(Locale.ROOT, "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream "
                 + "(Backplane: `eval` after every matmul) against %d Python threads doing the same with numpy.%n%n",
                 SCENARIO_THREADS, iterations, SCENARIO_N, SCENARIO_N, SCENARIO_THREADS));
         md.append("| | wall time (median) | rounds |\n|---|---:|---|\n");
-        md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", ours, seconds(scenario)));
-        md.append(String.format(Locale.ROOT, "| numpy, 8 Python threads | %.2f s | %s |%n%n", theirs, seconds(npScenario)));
+        md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", ours, Stats.seconds(scenario)));
+        md.append(String.format(Locale.ROOT, "| numpy, 8 Python threads | %.2f s | %s |%n%n", theirs, Stats.seconds(npScenario)));
         md.append(String.format(Locale.ROOT, "Ratio (numpy time / Backplane time): **%.2f** (above 1 means Backplane is faster).%n%n",
                 theirs / ours));
 
@@ -227,14 +227,6 @@ public final class BenchmarkReport {
         return md.toString();
     }
 
-    private static String seconds(List<Double> values) {
-        return String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, "%.2f", v)).toList());
-    }
-
-    private static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
 
     private static String cpuModel() {
         try {

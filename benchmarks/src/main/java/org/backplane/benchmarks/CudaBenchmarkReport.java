@@ -230,26 +230,17 @@ public final class CudaBenchmarkReport {
             sOurs.add(ours.get("scenario." + r));
             sTorch.add(Double.parseDouble(torch.get("scenario." + r)));
         }
-        double mo = median(sOurs);
-        double mt = median(sTorch);
+        double mo = Stats.median(sOurs);
+        double mt = Stats.median(sTorch);
         md.append("### The motivating scenario\n\n");
         md.append(String.format(Locale.ROOT, "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream, waiting "
                 + "for each result (Backplane `eval`; PyTorch `stream.synchronize()`), against PyTorch with %d Python threads on "
                 + "%d CUDA streams.%n%n", THREADS, ITERATIONS, SCENARIO_N, SCENARIO_N, THREADS, THREADS));
         md.append("| | wall time (median) | rounds |\n|---|---:|---|\n");
-        md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", mo, seconds(sOurs)));
-        md.append(String.format(Locale.ROOT, "| PyTorch, 8 threads, 8 streams | %.2f s | %s |%n%n", mt, seconds(sTorch)));
+        md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", mo, Stats.seconds(sOurs)));
+        md.append(String.format(Locale.ROOT, "| PyTorch, 8 threads, 8 streams | %.2f s | %s |%n%n", mt, Stats.seconds(sTorch)));
         md.append(String.format(Locale.ROOT, "Ratio (PyTorch time / Backplane time): **%.2f**. Target: no slower than PyTorch (%s).%n",
                 mt / mo, mt / mo >= 1 ? "met" : "NOT met"));
         return md.toString();
-    }
-
-    private static String seconds(List<Double> values) {
-        return String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, "%.2f", v)).toList());
-    }
-
-    private static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }
