@@ -18,6 +18,7 @@ import org.backplane.api.fault.FaultRule;
 import org.backplane.spi.BackplaneArray;
 import org.backplane.spi.Command;
 import org.backplane.spi.CommandBatch;
+import org.backplane.spi.ErrorBuilder;
 import org.backplane.spi.Op;
 import org.backplane.spi.Shapes;
 import org.backplane.spi.StreamCore;
@@ -142,13 +143,32 @@ final class CudaStreamEngine implements StreamEngine {
         if (CudaError.isBadInput(e.code)) {
             return new IllegalArgumentException("the GPU refused " + command.describe() + ": " + e.getMessage(), e);
         }
-        StreamError error = core.error(CudaError.kind(e.code)).nativeCode(e.code).nativeText(e.text).message(e.getMessage())
-                .command(command).build();
+        raise(e.code, cudaError(e.code, e.text).message(e.getMessage()).command(command).build());
+        return e;
+    }
+
+    /** An error record carrying CUDA's own code and text, of the kind the contract gives that code. */
+    private ErrorBuilder cudaError(int code, String text) {
+        return core.error(CudaError.kind(code)).nativeCode(code).nativeText(text);
+    }
+
+    /** Captures an error met on the caller's thread (S3 reports it at once). */
+    private void raise(int code, StreamError error) {
         core.raise(error);
-        if (CudaError.isSticky(e.code)) {
+        loseDeviceIfSticky(code, error);
+    }
+
+    /** Captures an error of a committed batch. */
+    private void batchFailed(CommandBatch batch, int code, StreamError error) {
+        core.batchFailed(batch, error);
+        loseDeviceIfSticky(code, error);
+    }
+
+    /** A sticky code corrupted the context: every stream on the device is poisoned (S9). */
+    private void loseDeviceIfSticky(int code, StreamError error) {
+        if (CudaError.isSticky(code)) {
             core.backendCore().deviceLost(error);
         }
-        return e;
     }
 
     private static void uses(BatchResources resources, DeviceBuffer buffer) {
@@ -204,12 +224,7 @@ final class CudaStreamEngine implements StreamEngine {
 
     private void fail(CommandBatch batch, int code, String what) {
         ended((BatchResources) batch.nativeHandle());
-        StreamError error = core.error(CudaError.kind(code)).nativeCode(code).nativeText(dev.describe(code))
-                .message(what + " failed").batch(batch).build();
-        core.batchFailed(batch, error);
-        if (CudaError.isSticky(code)) {
-            core.backendCore().deviceLost(error);
-        }
+        batchFailed(batch, code, cudaError(code, dev.describe(code)).message(what + " failed").batch(batch).build());
     }
 
     /**
@@ -219,12 +234,8 @@ final class CudaStreamEngine implements StreamEngine {
     void completed(CommandBatch batch, int status) {
         ended((BatchResources) batch.nativeHandle());
         if (status != 0) {
-            StreamError error = core.error(CudaError.kind(status)).nativeCode(status).nativeText(dev.describe(status))
-                    .message("the GPU reported an error for this command buffer").batch(batch).build();
-            core.batchFailed(batch, error);
-            if (CudaError.isSticky(status)) {
-                core.backendCore().deviceLost(error);
-            }
+            batchFailed(batch, status, cudaError(status, dev.describe(status))
+                    .message("the GPU reported an error for this command buffer").batch(batch).build());
             return;
         }
         for (int i = 0; i < batch.size(); i++) {
@@ -520,12 +531,7 @@ final class CudaStreamEngine implements StreamEngine {
             }
             synchronize(copyStream, "upload");
         } catch (CudaCallException e) {
-            StreamError error = core.error(CudaError.kind(e.code)).nativeCode(e.code).nativeText(e.text)
-                    .message("upload of " + target.shape() + " failed: " + e.getMessage()).build();
-            core.raise(error);
-            if (CudaError.isSticky(e.code)) {
-                core.backendCore().deviceLost(error);
-            }
+            raise(e.code, cudaError(e.code, e.text).message("upload of " + target.shape() + " failed: " + e.getMessage()).build());
             throw e;
         }
         target.storage(dev.track(buffer));
@@ -581,12 +587,7 @@ final class CudaStreamEngine implements StreamEngine {
                 }
             }
         } catch (CudaCallException e) {
-            StreamError error = core.error(CudaError.kind(e.code)).nativeCode(e.code).nativeText(e.text)
-                    .message("download of " + source.shape() + " failed: " + e.getMessage()).build();
-            core.raise(error);
-            if (CudaError.isSticky(e.code)) {
-                core.backendCore().deviceLost(error);
-            }
+            raise(e.code, cudaError(e.code, e.text).message("download of " + source.shape() + " failed: " + e.getMessage()).build());
             throw e;
         } finally {
             copyLock.readLock().unlock();
