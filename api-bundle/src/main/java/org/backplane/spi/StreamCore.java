@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -56,7 +57,7 @@ public final class StreamCore implements ComputeStream {
     private final ReentrantLock encodeLock = new ReentrantLock();
     /** A test's hold (guarded by encodeLock): committed batches wait in {@link #held} until it is released. */
     private StreamHold hold;
-    private final java.util.ArrayDeque<CommandBatch> held = new java.util.ArrayDeque<>();
+    private final ArrayDeque<CommandBatch> held = new ArrayDeque<>();
     private final ReentrantLock lifecycleLock = new ReentrantLock();
     /** The batch ops are being added to; guarded by encodeLock. */
     private CommandBatch open;
@@ -699,11 +700,7 @@ public final class StreamCore implements ComputeStream {
         batch.error = g.first;
         batch.status = CommandBatch.FAILED;
         opsFailed.addAndGet(batch.size());
-        try {
-            engine.discarded(batch);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "engine failed to discard " + batch, e);
-        }
+        tellEngineDiscarded(batch);
         batch.release();
         waiters.signalAll();
     }
@@ -853,6 +850,15 @@ public final class StreamCore implements ComputeStream {
         }
     }
 
+    /** Lets the engine free what it attached to a batch that will never run; its failure is only logged. */
+    private void tellEngineDiscarded(CommandBatch batch) {
+        try {
+            engine.discarded(batch);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "engine failed to discard " + batch, e);
+        }
+    }
+
     // ------------------------------------------------------------------ holds (a test aid)
 
     /** See {@link org.backplane.api.fault.FaultInjector#hold}. */
@@ -886,11 +892,7 @@ public final class StreamCore implements ComputeStream {
                 if (g == current && (g.state == Generation.ACTIVE || g.state == Generation.CLOSING)) {
                     commitToEngine(batch);
                 } else {
-                    try {
-                        engine.discarded(batch);
-                    } catch (RuntimeException e) {
-                        LOG.log(System.Logger.Level.WARNING, "engine failed to discard " + batch, e);
-                    }
+                    tellEngineDiscarded(batch);
                     batchFailed(batch, g.first != null ? g.first
                             : error(ErrorKind.INTERNAL).message("the stream was reset while this work was held").batch(batch).build());
                 }
