@@ -9,7 +9,7 @@ import java.lang.classfile.Opcode;
 import java.lang.classfile.instruction.InvokeInstruction;
 import java.lang.constant.ClassDesc;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
+import java.util.Set;
 
 /**
  * Rewrites, in one class file, every {@code invokestatic} of the security-manager-era subject API
@@ -22,12 +22,12 @@ public final class SubjectCallRewriter {
     private static final String ACCESS_CONTROLLER = "java/security/AccessController";
 
     /** owner.name+descriptor of the calls rewritten; the replacement has the same name and descriptor. */
-    private static final Map<String, Boolean> TARGETS = Map.of(
-            SUBJECT + ".getSubject(Ljava/security/AccessControlContext;)Ljavax/security/auth/Subject;", true,
-            ACCESS_CONTROLLER + ".doPrivileged(Ljava/security/PrivilegedAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;", true,
-            ACCESS_CONTROLLER + ".doPrivileged(Ljava/security/PrivilegedExceptionAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;", true,
-            SUBJECT + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedAction;)Ljava/lang/Object;", true,
-            SUBJECT + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedExceptionAction;)Ljava/lang/Object;", true);
+    private static final Set<String> TARGETS = Set.of(
+            SUBJECT + ".getSubject(Ljava/security/AccessControlContext;)Ljavax/security/auth/Subject;",
+            ACCESS_CONTROLLER + ".doPrivileged(Ljava/security/PrivilegedAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;",
+            ACCESS_CONTROLLER + ".doPrivileged(Ljava/security/PrivilegedExceptionAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;",
+            SUBJECT + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedAction;)Ljava/lang/Object;",
+            SUBJECT + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedExceptionAction;)Ljava/lang/Object;");
 
     private static final byte[][] MARKERS = {bytes(SUBJECT), bytes(ACCESS_CONTROLLER)};
 
@@ -49,7 +49,7 @@ public final class SubjectCallRewriter {
         boolean[] changed = {false};
         CodeTransform calls = (code, element) -> {
             if (element instanceof InvokeInstruction call && call.opcode() == Opcode.INVOKESTATIC
-                    && TARGETS.containsKey(call.owner().asInternalName() + "." + call.name().stringValue()
+                    && TARGETS.contains(call.owner().asInternalName() + "." + call.name().stringValue()
                             + call.type().stringValue())) {
                 code.invokestatic(SUBJECTS, call.name().stringValue(), call.typeSymbol());
                 changed[0] = true;

@@ -47,11 +47,7 @@ public final class Subjects {
         if (subject == null) {
             return AccessController.doPrivileged(action, acc);
         }
-        try {
-            return callAs(subject, action::run);
-        } catch (PrivilegedActionException e) {
-            throw new IllegalStateException("unreachable: a PrivilegedAction threw a checked exception", e);
-        }
+        return runAs(subject, action);
     }
 
     /** Replaces {@code AccessController.doPrivileged(action, acc)}. */
@@ -66,11 +62,7 @@ public final class Subjects {
 
     /** Replaces {@code Subject.doAs(subject, action)}. */
     public static <T> T doAs(Subject subject, PrivilegedAction<T> action) {
-        try {
-            return callAs(subject, action::run);
-        } catch (PrivilegedActionException e) {
-            throw new IllegalStateException("unreachable: a PrivilegedAction threw a checked exception", e);
-        }
+        return runAs(subject, action);
     }
 
     /** Replaces {@code Subject.doAs(subject, action)}. */
@@ -85,6 +77,15 @@ public final class Subjects {
         }
         DomainCombiner combiner = acc.getDomainCombiner();
         return combiner instanceof SubjectDomainCombiner sdc ? sdc.getSubject() : null;
+    }
+
+    /** {@link #callAs(Subject, Callable)} for an action that throws no checked exception. */
+    private static <T> T runAs(Subject subject, PrivilegedAction<T> action) {
+        try {
+            return callAs(subject, action::run);
+        } catch (PrivilegedActionException e) {
+            throw new IllegalStateException("unreachable: a PrivilegedAction threw a checked exception", e);
+        }
     }
 
     /**
