@@ -27,7 +27,6 @@ import org.osgi.framework.ServiceRegistration;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class BackendSwitchIT extends ItestSupport {
-    private static final String SELECTION = "org.backplane.backend";
 
     private CpuBackend alternative;
     private ServiceRegistration<ExecutionBackend> alternativeRegistration;

@@ -23,7 +23,7 @@ import org.osgi.framework.ServiceReference;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class CudaGatingIT extends ItestSupport {
-    private static final String SELECTION = "org.backplane.backend";
+    private static final String CUDA = "(" + ExecutionBackend.BACKEND_ID + "=cuda)";
 
     @Configuration
     public Option[] config() {
@@ -39,22 +39,21 @@ public class CudaGatingIT extends ItestSupport {
     public void theCudaBundleIsActiveAndItsBackendRegistersOnlyWhereAGpuIs() throws Exception {
         Bundle cuda = installedBundle("org.backplane.cuda-backend");
         assertThat(cuda.getState()).isEqualTo(Bundle.ACTIVE);
-        BackendAvailability availability = await(BackendAvailability.class, "(" + ExecutionBackend.BACKEND_ID + "=cuda)");
+        BackendAvailability availability = await(BackendAvailability.class, CUDA);
         assertThat(availability.reason()).isNotBlank();
-        String filter = "(" + ExecutionBackend.BACKEND_ID + "=cuda)";
         if (availability.available()) {
-            await(ExecutionBackend.class, filter);
+            await(ExecutionBackend.class, CUDA);
         } else {
             assertThat(availability.reason()).contains("libcuda.so.1");
             Thread.sleep(500); // a backend that registered anyway would have done so by now
-            ServiceReference<?>[] refs = context.getServiceReferences(ExecutionBackend.class.getName(), filter);
+            ServiceReference<?>[] refs = context.getServiceReferences(ExecutionBackend.class.getName(), CUDA);
             assertThat(refs).as("no CUDA backend without a GPU").isNull();
         }
     }
 
     @Test
     public void theConsoleSaysWhyCudaIsInactiveOrSwitchesToIt() throws Exception {
-        BackendAvailability availability = await(BackendAvailability.class, "(" + ExecutionBackend.BACKEND_ID + "=cuda)");
+        BackendAvailability availability = await(BackendAvailability.class, CUDA);
         String output = gogo("backplane:backend cuda,cpu");
         if (availability.available()) {
             eventually("cuda becomes active", 20, () -> {

@@ -46,6 +46,8 @@ import org.osgi.util.tracker.ServiceTracker;
 public abstract class ItestSupport {
     /** The CPU backend's configuration PID. */
     protected static final String CPU_PID = "org.backplane.backend.cpu";
+    /** Config Admin PID of the backend selection (runtime bundle). */
+    protected static final String SELECTION = "org.backplane.backend";
 
     @Inject
     protected BundleContext context;
