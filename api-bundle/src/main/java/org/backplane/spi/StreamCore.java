@@ -163,11 +163,20 @@ public final class StreamCore implements ComputeStream {
     }
 
     private StreamClosedException closed(Generation g, StreamError workError) {
-        String reason = backend.isStopped() ? "its backend '" + backend.id() + "' was stopped" : "it was closed";
-        StreamError e = workError != null ? workError : g.first;
+        boolean stopped = backend.isStopped();
+        String reason = stopped ? "its backend '" + backend.id() + "' was stopped" : "it was closed";
+        StreamError kind = workError;
+        if (kind == null && g.first != null && g.first.kind() == ErrorKind.BACKEND_STOPPED) {
+            kind = g.first;
+        }
+        if (kind == null && stopped) {
+            // Closed by the stop with nothing of its own in flight (or opened while the stop ran):
+            // the caller still learns that it was the stop, as a BACKEND_STOPPED error.
+            kind = error(ErrorKind.BACKEND_STOPPED).message("backend '" + backend.id() + "' was stopped").build();
+        }
         return new StreamClosedException(id, "Stream " + id + " '" + label + "' is closed: " + reason
                 + (workError != null ? "; the awaited work failed: " + workError.describe() : "")
-                + ". Open a new stream.", workError != null ? workError : (e != null && e.kind() == ErrorKind.BACKEND_STOPPED ? e : null));
+                + ". Open a new stream.", kind);
     }
 
     // ------------------------------------------------------------------ capture (S1, S2)

@@ -13,6 +13,7 @@ import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamClosedException;
+import org.backplane.api.StreamError;
 import org.backplane.api.StreamErrorException;
 import org.backplane.api.StreamTransition;
 import org.backplane.api.fault.Hold;
@@ -55,7 +56,9 @@ public abstract class StopContractTests extends ContractTestSupport {
         assertNoBackendThreads();
         for (ComputeStream s : streams) {
             listener.await(s.id(), StreamTransition.Type.CLOSED);
-            assertThatThrownBy(() -> s.full(1f, 1)).isInstanceOf(StreamClosedException.class).hasMessageContaining("stopped");
+            assertThatThrownBy(() -> s.full(1f, 1)).isInstanceOf(StreamClosedException.class).hasMessageContaining("stopped")
+                    .satisfies(e -> assertThat(((StreamClosedException) e).error()).as("the refusal names the stop").isNotNull()
+                            .extracting(StreamError::kind).isEqualTo(ErrorKind.BACKEND_STOPPED));
         }
         assertThatThrownBy(() -> backend.openStream("after-stop")).isInstanceOf(BackendStoppedException.class);
         fixture().stop(backend); // idempotent
@@ -77,8 +80,17 @@ public abstract class StopContractTests extends ContractTestSupport {
                             unexpected.add(new AssertionError("wrong result " + y[2]));
                         }
                     }
-                } catch (StreamClosedException | StreamErrorException | BackendStoppedException expected) {
-                    // stopped under this thread: every call completes or fails with a clear error
+                } catch (StreamClosedException e) {
+                    // stopped under this thread: the call fails, naming the stop
+                    if (e.error() == null || e.error().kind() != ErrorKind.BACKEND_STOPPED) {
+                        unexpected.add(e);
+                    }
+                } catch (StreamErrorException e) {
+                    if (e.error().kind() != ErrorKind.BACKEND_STOPPED) {
+                        unexpected.add(e);
+                    }
+                } catch (BackendStoppedException expected) {
+                    // stopped before the call reached the stream
                 } catch (Throwable e) {
                     unexpected.add(e);
                 }
