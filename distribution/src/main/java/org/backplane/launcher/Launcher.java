@@ -121,10 +121,10 @@ public final class Launcher implements AutoCloseable {
     }
 
     /**
-     * Runs a Gogo command line in a new session and returns what it returned, formatted for people.
-     * A failing command throws its exception.
+     * Runs a Gogo command line in a new session. What it prints, and what it returns (formatted for
+     * people), goes to {@code out}. A failing command throws its exception.
      */
-    public String execute(String commandLine, PrintStream out) throws Exception {
+    public void execute(String commandLine, PrintStream out) throws Exception {
         Object processor = awaitService("org.apache.felix.service.command.CommandProcessor", null);
         ClassLoader loader = processor.getClass().getClassLoader();
         Class<?> processorType = loader.loadClass("org.apache.felix.service.command.CommandProcessor");
@@ -133,11 +133,11 @@ public final class Launcher implements AutoCloseable {
                 java.io.OutputStream.class).invoke(processor, new ByteArrayInputStream(new byte[0]), out, out);
         try {
             Object result = sessionType.getMethod("execute", CharSequence.class).invoke(session, commandLine);
-            if (result == null) {
-                return "";
+            if (result != null) {
+                Method format = sessionType.getMethod("format", Object.class, int.class);
+                out.println(format.invoke(session, result, 0 /* Converter.INSPECT */));
             }
-            Method format = sessionType.getMethod("format", Object.class, int.class);
-            return String.valueOf(format.invoke(session, result, 0 /* Converter.INSPECT */));
+            out.flush();
         } catch (InvocationTargetException e) {
             throw e.getCause() instanceof Exception cause ? cause : e;
         } finally {

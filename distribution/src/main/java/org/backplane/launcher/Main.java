@@ -45,7 +45,7 @@ public final class Main {
         String command = args[0].contains(":") ? String.join(" ", args) : "backplane:" + String.join(" ", args);
         int status;
         try {
-            System.out.println(launcher.execute(command, System.out));
+            launcher.execute(command, System.out);
             status = 0;
         } catch (Exception e) {
             System.err.println(command + " failed: " + e.getMessage());

@@ -31,8 +31,9 @@ class LauncherTest {
     }
 
     private static String run(String command) throws Exception {
-        PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        return launcher.execute(command, out);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        launcher.execute(command, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 
     @Test

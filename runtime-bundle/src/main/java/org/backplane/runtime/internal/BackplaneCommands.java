@@ -1,9 +1,6 @@
 package org.backplane.runtime.internal;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -27,6 +24,10 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 /**
  * The {@code backplane:} console commands. Registered through the {@code osgi.command.*} service
  * properties, which both the plain Felix Gogo runtime and Karaf's shell understand.
+ *
+ * <p>Each command prints its output to {@code System.out}, which both shells redirect to the
+ * session, rather than returning it: Karaf's SSH exec channel ({@code ssh karaf@host backplane:streams})
+ * discards returned values. Failures are thrown, so that exec sees a non-zero exit status.
  */
 @Component(service = BackplaneCommands.class, property = {
     "osgi.command.scope=backplane",
@@ -57,8 +58,8 @@ public final class BackplaneCommands {
     private volatile ActiveBackend active;
 
     /** {@code backplane:streams}: a table of all streams of all backends. */
-    public String streams() {
-        return table(poison.streams());
+    public void streams() {
+        print(table(poison.streams()));
     }
 
     static String table(List<StreamSnapshot> streams) {
@@ -81,9 +82,9 @@ public final class BackplaneCommands {
     }
 
     /** {@code backplane:stream <id>}: one stream in detail, with its captured error. */
-    public String stream(String id) {
+    public void stream(String id) {
         StreamSnapshot s = poison.stream(StreamId.parse(id)).orElseThrow(() -> new IllegalArgumentException("no open stream " + id));
-        return details(s);
+        print(details(s));
     }
 
     static String details(StreamSnapshot s) {
@@ -116,19 +117,23 @@ public final class BackplaneCommands {
     }
 
     /** {@code backplane:reset <id>}. */
-    public String reset(String id) {
+    public void reset(String id) {
         StreamSnapshot s = poison.reset(StreamId.parse(id));
-        return "reset " + s.id() + ": " + s.state() + ", generation " + s.generation();
+        print("reset " + s.id() + ": " + s.state() + ", generation " + s.generation());
     }
 
     /** {@code backplane:resetall}. */
-    public String resetall() {
+    public void resetall() {
         int n = poison.resetAll();
-        return "reset " + n + " stream(s)";
+        print("reset " + n + " stream(s)");
     }
 
     /** {@code backplane:backend}: the selection, the registered backends, and why. */
-    public String backend() {
+    public void backend() {
+        print(backendStatus());
+    }
+
+    private String backendStatus() {
         BackendSelection.Status st = selection.status();
         StringBuilder sb = new StringBuilder();
         sb.append("active     ").append(st.active() == null ? "none" : st.active()).append('\n');
@@ -146,7 +151,7 @@ public final class BackplaneCommands {
     }
 
     /** {@code backplane:backend <id[,id...]>}: switch through Config Admin, then show the outcome. */
-    public String backend(String preference) throws IOException, InterruptedException {
+    public void backend(String preference) throws IOException, InterruptedException {
         List<String> wanted = BackendSelectionComponent.parse(preference);
         if (wanted.isEmpty()) {
             throw new IllegalArgumentException("name a backend id, or a preference list such as metal,cuda,cpu");
@@ -156,18 +161,22 @@ public final class BackplaneCommands {
         while (System.nanoTime() < deadline && !selection.status().preference().equals(wanted)) {
             Thread.sleep(20);
         }
-        return backend();
+        backend();
     }
 
     /** {@code backplane:verify}: whether result checking is on. */
-    public String verify() {
+    public void verify() {
+        print(verificationStatus());
+    }
+
+    private String verificationStatus() {
         ReferenceChecker c = verification.checker();
         return c == null ? "result checking is off (backplane:verify on to enable)"
                 : String.format(Locale.ROOT, "result checking is on: sample rate %s, rtol %s, atol %s", c.sampleRate(), c.rtol(), c.atol());
     }
 
     /** {@code backplane:verify on|off}: turn result checking on or off through Config Admin. */
-    public String verify(String onOff) throws IOException, InterruptedException {
+    public void verify(String onOff) throws IOException, InterruptedException {
         boolean on = switch (onOff.toLowerCase(Locale.ROOT)) {
             case "on", "true", "enable" -> true;
             case "off", "false", "disable" -> false;
@@ -178,28 +187,27 @@ public final class BackplaneCommands {
         while (System.nanoTime() < deadline && (verification.checker() != null) != on) {
             Thread.sleep(20);
         }
-        return verify();
+        verify();
     }
 
     /**
      * {@code backplane:demo}: four streams on the active backend, a fault injected into one; shows
      * isolation, the report, the refusal, the reset and the recovery. Fails if the contract did not hold.
      */
-    public String demo() {
+    public void demo() {
         ActiveBackend backend = active;
         if (backend == null) {
-            throw new IllegalStateException("no backend is active: " + backend());
+            throw new IllegalStateException("no backend is active: " + backendStatus());
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        boolean passed;
-        try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
-            passed = new Demo(backend, out).run();
+        // The report goes out step by step, as the demo runs.
+        if (!new Demo(backend, System.out).run()) {
+            throw new IllegalStateException("the demo found the stream error contract broken (see the steps above)");
         }
-        String report = bytes.toString(StandardCharsets.UTF_8).stripTrailing();
-        if (!passed) {
-            throw new IllegalStateException(report);
-        }
-        return report;
+    }
+
+    private static void print(String text) {
+        System.out.println(text);
+        System.out.flush();
     }
 
     private void update(String pid, Map<String, Object> values) throws IOException {
