@@ -1,6 +1,7 @@
 package org.backplane.itests.host;
 
 import java.util.List;
+import java.util.Map;
 import org.osgi.annotation.versioning.ProviderType;
 
 /** The test host's view of its active backend and of the work it submitted. */
@@ -16,9 +17,17 @@ public interface HostProbe {
     int activations();
 
     /** Starts a thread that keeps submitting small ops on whatever backend the host holds. */
-    void startWork();
+    default void startWork() {
+        startWork(1);
+    }
 
-    /** Stops the work thread and returns what happened to every op it submitted. */
+    /** Starts {@code threads} threads, each with its own stream, that keep submitting small ops. */
+    void startWork(int threads);
+
+    /**
+     * Stops the work threads and returns what happened to every op they submitted. A thread that
+     * does not finish within ten seconds is counted as hung (and left running).
+     */
     WorkReport stopWork() throws InterruptedException;
 
     /**
@@ -28,8 +37,12 @@ public interface HostProbe {
      * @param wrong ops whose results came back wrong
      * @param unexplained other failures (anything not a Backplane exception), as text
      * @param backendsUsed the backend ids the work ran on, in order of first use
+     * @param failuresByKind the clear failures by error kind ({@code BACKEND_STOPPED}, ...), or
+     *        {@code STREAM_CLOSED} where the exception named no kind
+     * @param otherFailureExamples a few clear failures of another kind than BACKEND_STOPPED, as text
+     * @param hungThreads work threads that did not stop within the bound
      */
     record WorkReport(long submitted, long completed, long failedClearly, long wrong, List<String> unexplained,
-            List<String> backendsUsed) {
+            List<String> backendsUsed, Map<String, Long> failuresByKind, List<String> otherFailureExamples, int hungThreads) {
     }
 }
