@@ -1,5 +1,9 @@
 package org.backplane.launcher;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -45,7 +49,8 @@ public final class Main {
         String command = args[0].contains(":") ? String.join(" ", args) : "backplane:" + String.join(" ", args);
         int status;
         try {
-            launcher.execute(command, System.out);
+            // Not System.out itself: Gogo redirects System.out to the session's stream, which would then be itself.
+            launcher.execute(command, new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
             status = 0;
         } catch (Exception e) {
             System.err.println(command + " failed: " + e.getMessage());
