@@ -7,6 +7,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.PoisonStateService;
 import org.backplane.api.StreamError;
@@ -157,10 +158,7 @@ public final class BackplaneCommands {
             throw new IllegalArgumentException("name a backend id, or a preference list such as metal,cuda,cpu");
         }
         update(BackendSelection.PID, Map.of("backend", String.join(",", wanted)));
-        long deadline = System.nanoTime() + SWITCH_WAIT.toNanos();
-        while (System.nanoTime() < deadline && !selection.status().preference().equals(wanted)) {
-            Thread.sleep(20);
-        }
+        awaitApplied(() -> selection.status().preference().equals(wanted));
         backend();
     }
 
@@ -183,10 +181,7 @@ public final class BackplaneCommands {
             default -> throw new IllegalArgumentException("verify takes on or off, not '" + onOff + "'");
         };
         update(VerificationComponent.PID, Map.of("enabled", on));
-        long deadline = System.nanoTime() + SWITCH_WAIT.toNanos();
-        while (System.nanoTime() < deadline && (verification.checker() != null) != on) {
-            Thread.sleep(20);
-        }
+        awaitApplied(() -> (verification.checker() != null) == on);
         verify();
     }
 
@@ -202,6 +197,14 @@ public final class BackplaneCommands {
         // The report goes out step by step, as the demo runs.
         if (!new Demo(backend, System.out).run()) {
             throw new IllegalStateException("the demo found the stream error contract broken (see the steps above)");
+        }
+    }
+
+    /** Config Admin delivers updates asynchronously: waits, at most {@link #SWITCH_WAIT}, until one took effect. */
+    private static void awaitApplied(BooleanSupplier applied) throws InterruptedException {
+        long deadline = System.nanoTime() + SWITCH_WAIT.toNanos();
+        while (System.nanoTime() < deadline && !applied.getAsBoolean()) {
+            Thread.sleep(20);
         }
     }
 
