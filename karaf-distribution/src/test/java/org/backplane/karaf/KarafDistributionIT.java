@@ -44,13 +44,7 @@ class KarafDistributionIT {
 
     /** Runs {@code command} until its output satisfies {@code done} (Config Admin updates are asynchronous). */
     private KarafInstance.Exec until(String user, String command, Predicate<String> done) throws Exception {
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        KarafInstance.Exec last = as(user, command);
-        while (!done.test(last.all()) && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-            last = as(user, command);
-        }
-        return last;
+        return karaf.until(user, user, command, done, SETTLE);
     }
 
     private static void assertRefused(KarafInstance.Exec exec) {

@@ -13,6 +13,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.apache.sshd.client.SshClient;
 import org.apache.sshd.client.channel.ChannelExec;
@@ -104,6 +105,20 @@ final class KarafInstance implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Runs {@code command} until its output satisfies {@code done} or {@code bound} passes (Config
+     * Admin updates and bundle refreshes are asynchronous); returns the last run.
+     */
+    Exec until(String user, String password, String command, Predicate<String> done, Duration bound) throws Exception {
+        long deadline = System.nanoTime() + bound.toNanos();
+        Exec last = exec(user, password, command);
+        while (!done.test(last.all()) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            last = exec(user, password, command);
+        }
+        return last;
     }
 
     private void dumpThreads() {

@@ -63,16 +63,9 @@ class KarafRedeployIT {
     }
 
     private void awaitCpuActive() throws Exception {
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        while (true) {
-            KarafInstance.Exec e = karaf.exec(ADMIN, ADMIN, "backplane:backend");
-            if (e.out().contains("active     cpu")) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the CPU backend did not come back within " + SETTLE + ": " + e);
-            }
-            Thread.sleep(100);
+        KarafInstance.Exec e = karaf.until(ADMIN, ADMIN, "backplane:backend", out -> out.contains("active     cpu"), SETTLE);
+        if (!e.out().contains("active     cpu")) {
+            throw new AssertionError("the CPU backend did not come back within " + SETTLE + ": " + e);
         }
     }
 
