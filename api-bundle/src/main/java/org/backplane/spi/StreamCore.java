@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
@@ -333,6 +334,37 @@ public final class StreamCore implements ComputeStream {
             finish(batch, CommandBatch.FAILED, error);
         } catch (Throwable t) {
             safeLog(t);
+        }
+    }
+
+    /**
+     * For engines that realise injected faults once a batch's work has ended (GPU engines, in their
+     * completion callback): fails the batch with its first injected fault, unless it is a silent
+     * corruption (which the engine writes into the output) or {@code realisedNatively} says the
+     * engine made it happen for real. An injected {@code DEVICE_LOST} also loses the device (S9).
+     * Returns whether the batch failed. Any thread; never throws (S1).
+     */
+    public boolean failInjected(CommandBatch batch, Predicate<FaultRule> realisedNatively) {
+        try {
+            for (int i = 0; i < batch.size(); i++) {
+                Command c = batch.command(i);
+                FaultRule f = c.injectedFault();
+                if (f == null || f.kind() == ErrorKind.VERIFICATION_MISMATCH || realisedNatively.test(f)) {
+                    continue;
+                }
+                String message = f.message().isEmpty() ? "injected " + f.kind() + " fault (rule: " + f + ")" : f.message();
+                StreamError error = error(f.kind()).nativeCode(f.nativeCode()).nativeText("injected").message(message).command(c)
+                        .batch(batch).build();
+                batchFailed(batch, error);
+                if (f.kind() == ErrorKind.DEVICE_LOST) {
+                    backend.deviceLost(error);
+                }
+                return true;
+            }
+            return false;
+        } catch (Throwable t) {
+            safeLog(t);
+            return false;
         }
     }
 

@@ -15,7 +15,7 @@
  * throw and never block (S1), so they are safe inside FFM upcalls from driver threads.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.backplane.spi;
 
 import org.osgi.annotation.bundle.Export;

@@ -238,19 +238,7 @@ final class CudaStreamEngine implements StreamEngine {
                     .message("the GPU reported an error for this command buffer").batch(batch).build());
             return;
         }
-        for (int i = 0; i < batch.size(); i++) {
-            Command c = batch.command(i);
-            FaultRule f = c.injectedFault();
-            if (f == null || f.kind() == ErrorKind.VERIFICATION_MISMATCH || dev.realFaults && f.kind() == ErrorKind.PAGE_FAULT) {
-                continue;
-            }
-            String message = f.message().isEmpty() ? "injected " + f.kind() + " fault (rule: " + f + ")" : f.message();
-            StreamError error = core.error(f.kind()).nativeCode(f.nativeCode()).nativeText("injected").message(message).command(c)
-                    .batch(batch).build();
-            core.batchFailed(batch, error);
-            if (f.kind() == ErrorKind.DEVICE_LOST) {
-                core.backendCore().deviceLost(error);
-            }
+        if (core.failInjected(batch, f -> dev.realFaults && f.kind() == ErrorKind.PAGE_FAULT)) {
             return;
         }
         core.batchCompleted(batch);
