@@ -18,6 +18,7 @@ import tempfile
 
 SPI = "api-bundle/src/main/java/org/backplane/spi/"
 CPU = "cpu-reference-bundle/src/main/java/org/backplane/cpu/internal/"
+METAL = "metal-backend-bundle/src/main/java/org/backplane/metal/internal/"
 
 MUTATIONS = [
     ("S1", "an exception in an op escapes on the worker thread",
@@ -38,6 +39,15 @@ MUTATIONS = [
                 m.listener.onTransition(transition);
             }""",
      "CpuCaptureContractTest"),
+    ("S1", "an exception in the Metal completion-handler upcall escapes into Metal's thread",
+     METAL + "MetalBackendEngine.java",
+     """        } catch (Throwable t) {
+            handlerFailed(p, t);
+        } finally {""",
+     """        } catch (RuntimeException t) {
+            throw t;
+        } finally {""",
+     "UpcallGuardTest"),
     ("S2", "a later error overwrites the first",
      SPI + "Generation.java",
      """        if (FIRST.compareAndSet(this, null, error)) {
@@ -116,6 +126,13 @@ MUTATIONS = [
      "CpuStopContractTest"),
 ]
 
+# The same break of S4, seen at the native boundary: the Metal simulator's call log shows messages
+# sent for a poisoned stream.
+MUTATIONS.append(("S4", "work is still encoded and committed on a poisoned Metal stream",
+                  SPI + "StreamCore.java",
+                  next(m[3] for m in MUTATIONS if m[1] == "work is still encoded and committed on a poisoned stream"),
+                  None, "PoisonedStreamCallLogTest"))
+
 # Helpers some mutations need; appended to the scratch copy only.
 HELPERS = {
     SPI + "BackendCore.java": ("""    void unregister(StreamCore stream) {""",
@@ -130,7 +147,7 @@ HELPERS = {
 def run(repo, tests):
     env = dict(os.environ, JAVA_HOME=os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
     # Failures do not stop the build, so every module's named tests run and are reported.
-    cmd = ["./mvnw", "-B", "-o", "install", "-pl", "api-bundle,cpu-reference-bundle,testkit",
+    cmd = ["./mvnw", "-B", "-o", "install", "-pl", "api-bundle,cpu-reference-bundle,testkit,metal-simulator,metal-backend-bundle",
            "-Dtest=" + ",".join(tests.split()), "-Dsurefire.failIfNoSpecifiedTests=false",
            "-Dmaven.test.failure.ignore=true"]
     p = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)

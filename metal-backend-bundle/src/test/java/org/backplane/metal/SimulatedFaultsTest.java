@@ -1,0 +1,196 @@
+package org.backplane.metal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.backplane.api.BackendState;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.DeviceArray;
+import org.backplane.api.DeviceLostException;
+import org.backplane.api.ErrorKind;
+import org.backplane.api.StreamError;
+import org.backplane.api.StreamFailedException;
+import org.backplane.api.StreamPoisonedException;
+import org.backplane.metal.kit.MetalFixture;
+import org.backplane.spi.BackendSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Real failures as Metal reports them, made by the simulator: a command buffer's error status with
+ * an {@code NSError} of each code the contract maps, an innocent victim, a kernel that does not
+ * compile, a buffer allocation that returns nil, handlers that come late and out of order, and a
+ * status Metal does not define. Each reaches only its stream, through the completion handler upcall.
+ */
+@Tag("simulator")
+class SimulatedFaultsTest {
+    private Simulator sim;
+    private MetalBackend backend;
+
+    @BeforeEach
+    void start() {
+        assumeTrue(Simulator.active(), "needs the Metal simulator (Linux)");
+        backend = (MetalBackend) MetalFixture.INSTANCE.start(BackendSettings.DEFAULT);
+        sim = Simulator.get();
+    }
+
+    @AfterEach
+    void stop() {
+        if (backend != null) {
+            backend.close();
+        }
+        if (sim != null) {
+            sim.reset();
+        }
+    }
+
+    private static float[] ramp(int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = i * 0.5f - 3;
+        }
+        return x;
+    }
+
+    /** x * x + x on a stream, downloaded. */
+    private static float[] work(ComputeStream s) {
+        DeviceArray x = s.upload(ramp(64), 64);
+        return s.add(s.mul(x, x), x).download();
+    }
+
+    private static float[] expected() {
+        float[] x = ramp(64);
+        float[] r = new float[64];
+        for (int i = 0; i < 64; i++) {
+            r[i] = x[i] * x[i] + x[i];
+        }
+        return r;
+    }
+
+    @ParameterizedTest(name = "NSError code {0} -> {1}")
+    @CsvSource({"2, TIMEOUT, kIOGPUCommandBufferCallbackErrorTimeout", "3, PAGE_FAULT, kIOGPUCommandBufferCallbackErrorPageFault",
+            "8, OUT_OF_MEMORY, kIOGPUCommandBufferCallbackErrorOutOfMemory",
+            "9, INVALID_ARGUMENT, kIOGPUCommandBufferCallbackErrorInvalidResource"})
+    void commandBufferErrorReachesOnlyItsStreamWithMetalsCodeAndText(long code, ErrorKind kind, String text) {
+        ComputeStream victim = backend.openStream("victim");
+        ComputeStream bystander = backend.openStream("bystander");
+        sim.failCommandBuffer(victim.id().toString(), 0, code);
+
+        assertThatThrownBy(() -> work(victim)).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            StreamError error = e.error();
+            assertThat(error.kind()).isEqualTo(kind);
+            assertThat(error.nativeCode()).isEqualTo(code);
+            assertThat(error.nativeText()).contains(text);
+            assertThat(error.message()).contains("MTLCommandBufferErrorDomain");
+        });
+        assertThatThrownBy(() -> work(victim)).isInstanceOf(StreamPoisonedException.class);
+        assertThat(work(bystander)).containsExactly(expected());
+        assertThat(backend.state()).isEqualTo(BackendState.RUNNING);
+
+        backend.reset(victim.id()); // a new command queue: Metal fails everything behind a failed buffer on the old one
+        assertThat(work(victim)).containsExactly(expected());
+    }
+
+    @Test
+    void deviceRemovedPoisonsEveryStreamAndResetSaysWhatRecoveryNeeds() throws Exception {
+        ComputeStream origin = backend.openStream("origin");
+        ComputeStream other = backend.openStream("other");
+        DeviceArray kept = other.upload(ramp(64), 64);
+        other.synchronize();
+        sim.failCommandBuffer(origin.id().toString(), 0, 11);
+
+        assertThatThrownBy(() -> work(origin)).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.DEVICE_LOST);
+            assertThat(e.error().nativeCode()).isEqualTo(11);
+        });
+        assertThat(backend.state()).isEqualTo(BackendState.DEVICE_LOST);
+        assertThatThrownBy(() -> other.neg(kept).download()).isInstanceOfSatisfying(StreamFailedException.class,
+                e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.DEVICE_LOST));
+        assertThatThrownBy(() -> backend.reset(origin.id())).isInstanceOf(DeviceLostException.class)
+                .hasMessageContaining("Restart the Metal backend");
+    }
+
+    @Test
+    void innocentVictimIsReportedAsSuchAndLosesNothingElse() {
+        ComputeStream victim = backend.openStream("discarded");
+        ComputeStream bystander = backend.openStream("bystander");
+        sim.innocentVictim(victim.id().toString(), 0);
+
+        assertThatThrownBy(() -> work(victim)).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.INNOCENT_VICTIM);
+            assertThat(e.error().nativeText()).contains("kIOGPUCommandBufferCallbackErrorInnocentVictim");
+        });
+        assertThat(work(bystander)).containsExactly(expected());
+        assertThat(backend.state()).isEqualTo(BackendState.RUNNING);
+        backend.reset(victim.id());
+        assertThat(work(victim)).containsExactly(expected());
+    }
+
+    @Test
+    void kernelCompileErrorCarriesTheCompilersTextAndResetCompilesAgain() {
+        ComputeStream s = backend.openStream("compile");
+        sim.failNextCompile("use of undeclared identifier 'x2'");
+
+        assertThatThrownBy(() -> s.neg(s.upload(ramp(4), 4)).download()).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.KERNEL_COMPILE);
+            assertThat(e.error().nativeText()).contains("program_source:1:1: error: use of undeclared identifier 'x2'");
+        });
+        assertThatThrownBy(() -> s.neg(s.upload(ramp(4), 4))).isInstanceOf(StreamPoisonedException.class);
+        backend.reset(s.id());
+        assertThat(s.neg(s.upload(new float[] {1, -2}, 2)).download()).containsExactly(-1f, 2f);
+    }
+
+    @Test
+    void nilFromBufferAllocationIsOutOfMemoryOnTheAskingStreamOnly() {
+        ComputeStream greedy = backend.openStream("greedy");
+        ComputeStream bystander = backend.openStream("bystander");
+        DeviceArray x = greedy.upload(ramp(64), 64);
+        greedy.synchronize();
+        sim.failAllocations(2); // the first try and the one after reclaiming
+
+        assertThatThrownBy(() -> greedy.neg(x)).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
+            assertThat(e.error().nativeText()).contains("newBufferWithLength:options: returned nil");
+        });
+        assertThat(work(bystander)).containsExactly(expected());
+        backend.reset(greedy.id());
+        assertThat(work(greedy)).containsExactly(expected());
+    }
+
+    @Test
+    void lateHandlersCompleteOutOfOrderAcrossStreamsWithExactResults() throws Exception {
+        ComputeStream slow = backend.openStream("slow");
+        ComputeStream fast = backend.openStream("fast");
+        sim.delayHandlers(slow.id().toString(), 300);
+
+        CompletableFuture<Long> slowDone = CompletableFuture.supplyAsync(() -> {
+            assertThat(work(slow)).containsExactly(expected());
+            return System.nanoTime();
+        });
+        Thread.sleep(50); // the slow stream's command buffer is committed first
+        assertThat(work(fast)).containsExactly(expected());
+        long fastDone = System.nanoTime();
+        assertThat(slowDone.get(10, TimeUnit.SECONDS)).isGreaterThan(fastDone);
+    }
+
+    @Test
+    void aStatusMetalDoesNotDefineFailsTheBatchInsteadOfEscapingTheHandler() {
+        ComputeStream s = backend.openStream("odd-status");
+        ComputeStream bystander = backend.openStream("bystander");
+        sim.invalidStatus(s.id().toString());
+
+        assertThatThrownBy(() -> work(s)).isInstanceOfSatisfying(StreamFailedException.class, e -> {
+            assertThat(e.error().kind()).isEqualTo(ErrorKind.INTERNAL);
+            assertThat(e.error().message()).contains("completion handler failed");
+            assertThat(e.error().nativeText()).contains("MTLCommandBufferStatus 42");
+        });
+        assertThat(work(bystander)).containsExactly(expected());
+    }
+}
