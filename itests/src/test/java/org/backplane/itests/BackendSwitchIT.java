@@ -86,8 +86,11 @@ public class BackendSwitchIT extends ItestSupport {
     public void anUnavailableBackendKeepsThePreviousChoiceAndSaysWhy() throws Exception {
         HostProbe host = await(HostProbe.class, null);
         eventually("the host holds the cpu backend", 20, () -> "cpu".equals(host.currentBackend()));
-        String output = gogo("backplane:backend metal");
-        assertThat(output).contains("active     cpu").contains("metal").contains("not registered").contains("keeping 'cpu'");
+        String output = gogo("backplane:backend tpu"); // no such bundle
+        assertThat(output).contains("active     cpu").contains("tpu").contains("not registered").contains("keeping 'cpu'");
+        assertThat(host.currentBackend()).isEqualTo("cpu");
+        output = gogo("backplane:backend metal"); // installed, inactive on this machine
+        assertThat(output).contains("active     cpu").contains("metal (unavailable here: ").contains("keeping 'cpu'");
         assertThat(host.currentBackend()).isEqualTo("cpu");
     }
 

@@ -78,6 +78,7 @@ public abstract class ItestSupport {
                 bundle(file("bundle.cpu")),
                 bundle(file("bundle.runtime")),
                 bundle(file("bundle.cuda")), // inactive without an NVIDIA GPU, and says why
+                bundle(file("bundle.metal")), // inactive without Metal (or its simulator, configured), and says why
                 bundle(file("bundle.host")),
                 junitBundles(),
                 bundle(file("bundle.bytebuddy")),
