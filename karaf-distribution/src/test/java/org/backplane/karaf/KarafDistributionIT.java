@@ -67,7 +67,7 @@ class KarafDistributionIT {
         String repo = "mvn:org.backplane/karaf-features/" + System.getProperty("backplane.version") + "/xml/features";
         KarafInstance.Exec add = as(ADMIN, "feature:repo-add " + repo);
         assertThat(add.status()).as("%s", add).isZero();
-        KarafInstance.Exec install = as(ADMIN, "feature:install backplane backplane-cuda");
+        KarafInstance.Exec install = as(ADMIN, "feature:install backplane backplane-cuda backplane-metal");
         assertThat(install.status()).as("%s", install).isZero();
         String bundles = until(ADMIN, "bundle:list -s -t 0", out -> out.lines().filter(l -> l.contains("org.backplane.") && l.contains("Active")).count() >= 3)
                 .out();
@@ -79,7 +79,10 @@ class KarafDistributionIT {
         boolean gpu = java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidiactl"));
         assertThat(bundles.lines().filter(l -> l.endsWith("| org.backplane.cuda-backend"))).as("%s", bundles).singleElement().asString()
                 .contains(gpu ? "Active" : "Waiting");
-        assertThat(as(ADMIN, "feature:list -i").out()).contains("backplane ").contains("backplane-cuda");
+        // Off a Mac the Metal bundle waits the same way, for the backplane.metal condition.
+        assertThat(bundles.lines().filter(l -> l.endsWith("| org.backplane.metal-backend"))).as("%s", bundles).singleElement()
+                .asString().contains("Waiting");
+        assertThat(as(ADMIN, "feature:list -i").out()).contains("backplane ").contains("backplane-cuda").contains("backplane-metal");
     }
 
     @Test
@@ -105,6 +108,9 @@ class KarafDistributionIT {
             assertThat(status).contains("active     cuda");
         } else {
             assertThat(status).contains("active     cpu").contains("inactive   cuda: libcuda.so.1 could not be loaded");
+        }
+        if (System.getProperty("os.name", "").equals("Linux")) {
+            assertThat(status).contains("inactive   metal: Metal is Apple-only");
         }
         assertThat(as(ADMIN, "config:property-set -p org.backplane.backend backend cpu").status()).isZero();
         assertThat(until(ADMIN, "backplane:backend", out -> out.contains("preference cpu (")).out()).contains("preference cpu (")
