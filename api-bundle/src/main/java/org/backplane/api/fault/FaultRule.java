@@ -1,6 +1,8 @@
 package org.backplane.api.fault;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -66,6 +68,21 @@ public record FaultRule(String stream, long op, double fraction, long seed, Erro
     /** The same rule with another message. */
     public FaultRule withMessage(String text) {
         return new FaultRule(stream, op, fraction, seed, kind, nativeCode, text);
+    }
+
+    /**
+     * Parses configured rules (a configuration's {@code faultInjection.rules}), skipping blank entries.
+     *
+     * @throws IllegalArgumentException naming what is wrong with a rule
+     */
+    public static List<FaultRule> parseAll(String... texts) {
+        List<FaultRule> rules = new ArrayList<>();
+        for (String text : texts) {
+            if (!text.isBlank()) {
+                rules.add(parse(text));
+            }
+        }
+        return List.copyOf(rules);
     }
 
     /**

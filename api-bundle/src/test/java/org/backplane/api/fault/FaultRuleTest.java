@@ -19,6 +19,14 @@ class FaultRuleTest {
     }
 
     @Test
+    void parsesConfiguredRulesSkippingBlankEntries() {
+        assertThat(FaultRule.parseAll("op=1, kind=TIMEOUT", " ", "", "stream=a, op=2, kind=PAGE_FAULT"))
+                .containsExactly(FaultRule.atOp("*", 1, ErrorKind.TIMEOUT), FaultRule.atOp("a", 2, ErrorKind.PAGE_FAULT));
+        assertThat(FaultRule.parseAll()).isEmpty();
+        assertThatThrownBy(() -> FaultRule.parseAll("op=1, kind=TIMEOUT", "op=1")).hasMessageContaining("needs kind");
+    }
+
+    @Test
     void rejectsMalformedRulesWithTheReason() {
         assertThatThrownBy(() -> FaultRule.parse("op=1")).hasMessageContaining("needs kind");
         assertThatThrownBy(() -> FaultRule.parse("op=1, kind=NOPE")).hasMessageContaining("unknown kind 'NOPE'");

@@ -1,8 +1,6 @@
 package org.backplane.cpu.internal;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cpu.CpuBackend;
@@ -88,16 +86,11 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
     }
 
     static CpuSettings settings(Config config) {
-        List<FaultRule> rules = new ArrayList<>();
-        for (String rule : config.faultInjection_rules()) {
-            if (!rule.isBlank()) {
-                rules.add(FaultRule.parse(rule));
-            }
-        }
         BackendSettings common = new BackendSettings(
                 new BatchPolicy(config.batch_maxOps(), config.batch_maxBytes(), config.batch_maxInFlight()),
                 Duration.ofMillis(config.reset_timeout_ms()), Duration.ofMillis(config.close_timeout_ms()),
-                Duration.ofMillis(config.stop_grace_ms()), config.faultInjection_enabled(), rules);
+                Duration.ofMillis(config.stop_grace_ms()), config.faultInjection_enabled(),
+                FaultRule.parseAll(config.faultInjection_rules()));
         return new CpuSettings(CpuBackend.ID, config.parallelism(), config.kernels(), common);
     }
 }

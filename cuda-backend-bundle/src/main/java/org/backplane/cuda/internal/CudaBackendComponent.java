@@ -1,8 +1,6 @@
 package org.backplane.cuda.internal;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cuda.CudaBackend;
@@ -65,15 +63,10 @@ public final class CudaBackendComponent extends DelegatingExecutionBackend {
 
     @Activate
     void activate(Config config) {
-        List<FaultRule> rules = new ArrayList<>();
-        for (String rule : config.faultInjection_rules()) {
-            if (!rule.isBlank()) {
-                rules.add(FaultRule.parse(rule));
-            }
-        }
         BackendSettings common = new BackendSettings(
                 new BatchPolicy(config.batch_maxOps(), config.batch_maxBytes(), config.batch_maxInFlight()),
-                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), config.faultInjection_enabled(), rules);
+                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), config.faultInjection_enabled(),
+                FaultRule.parseAll(config.faultInjection_rules()));
         backend = CudaBackend.start(new CudaSettings(config.device(), config.tf32(), config.faultInjection_realFaults(),
                 config.cublasLibrary(), common));
     }
