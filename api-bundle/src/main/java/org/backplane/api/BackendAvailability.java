@@ -17,4 +17,24 @@ public interface BackendAvailability {
 
     /** Why it is unavailable, or what it found when it is available. */
     String reason();
+
+    /** What a backend bundle's probe found, fixed at the time it looked. */
+    static BackendAvailability of(String backendId, boolean available, String reason) {
+        return new BackendAvailability() {
+            @Override
+            public String backendId() {
+                return backendId;
+            }
+
+            @Override
+            public boolean available() {
+                return available;
+            }
+
+            @Override
+            public String reason() {
+                return reason;
+            }
+        };
+    }
 }

@@ -29,22 +29,8 @@ public final class CudaProbeComponent {
         CudaAvailability probe = CudaAvailability.probe();
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(ExecutionBackend.BACKEND_ID, "cuda");
-        availability = context.registerService(BackendAvailability.class, new BackendAvailability() {
-            @Override
-            public String backendId() {
-                return "cuda";
-            }
-
-            @Override
-            public boolean available() {
-                return probe.available();
-            }
-
-            @Override
-            public String reason() {
-                return probe.reason();
-            }
-        }, props);
+        availability = context.registerService(BackendAvailability.class,
+                BackendAvailability.of("cuda", probe.available(), probe.reason()), props);
         if (probe.available()) {
             Hashtable<String, Object> c = new Hashtable<>();
             c.put(Condition.CONDITION_ID, CONDITION);

@@ -31,22 +31,8 @@ public final class MetalProbeComponent {
         MetalAvailability probe = MetalAvailability.probe(MetalBackendComponent.library(context, config.get("library")));
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(ExecutionBackend.BACKEND_ID, "metal");
-        availability = context.registerService(BackendAvailability.class, new BackendAvailability() {
-            @Override
-            public String backendId() {
-                return "metal";
-            }
-
-            @Override
-            public boolean available() {
-                return probe.available();
-            }
-
-            @Override
-            public String reason() {
-                return probe.reason();
-            }
-        }, props);
+        availability = context.registerService(BackendAvailability.class,
+                BackendAvailability.of("metal", probe.available(), probe.reason()), props);
         if (probe.available()) {
             Hashtable<String, Object> c = new Hashtable<>();
             c.put(Condition.CONDITION_ID, CONDITION);
