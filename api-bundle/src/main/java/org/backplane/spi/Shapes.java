@@ -61,6 +61,15 @@ public final class Shapes {
         return strides;
     }
 
+    /** The dimensions as {@code long}s, for kernel parameters. */
+    public static long[] dims(Shape s) {
+        long[] dims = new long[s.rank()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = s.dim(i);
+        }
+        return dims;
+    }
+
     /** Row-major strides (in elements). */
     public static long[] strides(Shape s) {
         long[] strides = new long[s.rank()];

@@ -24,6 +24,8 @@ class ShapesTest {
         assertThat(Shapes.broadcastStrides(Shape.of(3), Shape.of(2, 3))).containsExactly(0, 1);
         assertThat(Shapes.broadcastStrides(Shape.of(2, 1), Shape.of(2, 4))).containsExactly(1, 0);
         assertThat(Shapes.strides(Shape.of(2, 3, 4))).containsExactly(12, 4, 1);
+        assertThat(Shapes.dims(Shape.of(2, 3, 4))).containsExactly(2L, 3L, 4L);
+        assertThat(Shapes.dims(Shape.of())).isEmpty();
     }
 
     @Test

@@ -322,7 +322,7 @@ final class CudaStreamEngine implements StreamEngine {
         }
         Shape os = c.output().shape();
         int rank = Math.max(1, os.rank());
-        long[] dims = os.rank() == 0 ? new long[] {1} : toLongs(os.dims());
+        long[] dims = os.rank() == 0 ? new long[] {1} : Shapes.dims(os);
         long[] sa = os.rank() == 0 ? new long[] {0} : Shapes.broadcastStrides(x.shape(), os);
         long[] sb = os.rank() == 0 ? new long[] {0} : Shapes.broadcastStrides(y.shape(), os);
         elementwise("bp_binary_broadcast", n, launcher.begin().i32(b.op().ordinal()).ptr(ptr(x)).ptr(ptr(y)).ptr(out).i64(n).i32(rank)
@@ -494,14 +494,6 @@ final class CudaStreamEngine implements StreamEngine {
 
     private static int ceil(long x, int d) {
         return (int) ((x + d - 1) / d);
-    }
-
-    private static long[] toLongs(int[] dims) {
-        long[] out = new long[dims.length];
-        for (int i = 0; i < dims.length; i++) {
-            out[i] = dims[i];
-        }
-        return out;
     }
 
     // ------------------------------------------------------------------ host copies
