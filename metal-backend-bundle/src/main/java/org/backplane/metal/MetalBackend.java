@@ -24,7 +24,12 @@ public final class MetalBackend extends DelegatingExecutionBackend implements Au
     private final BackendCore core;
 
     private MetalBackend(MetalSettings settings) {
-        MetalBackendEngine engine = new MetalBackendEngine(MetalPlatform.detect(settings.library()));
+        MetalBackendEngine engine;
+        try {
+            engine = new MetalBackendEngine(MetalPlatform.detect(settings.library()));
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("the Metal backend cannot run here: " + e.getMessage(), e);
+        }
         Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), engine.maxBufferLength(), Shape.MAX_RANK,
                 settings.common().faultInjection(), "metal");
         DeviceInfo device = new DeviceInfo(engine.name(), "Apple", engine.workingSet(), 0, engine.details());
@@ -37,11 +42,7 @@ public final class MetalBackend extends DelegatingExecutionBackend implements Au
      * @throws IllegalStateException if this machine cannot run it, saying why
      */
     public static MetalBackend start(MetalSettings settings) {
-        MetalAvailability availability = MetalAvailability.probe(settings.library());
-        if (!availability.available()) {
-            throw new IllegalStateException("the Metal backend cannot run here: " + availability.reason());
-        }
-        return new MetalBackend(settings);
+        return new MetalBackend(settings); // the engine says why when Metal, its libraries or a device are missing
     }
 
     /** Whether this machine can run the Metal backend with that library (empty: the default), and why not. */

@@ -1,11 +1,6 @@
 package org.backplane.metal.internal;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
 /** Whether this machine can run the Metal backend, and if not, why, in words an operator can act on. */
 public record MetalAvailability(boolean available, String reason) {
@@ -15,13 +10,7 @@ public record MetalAvailability(boolean available, String reason) {
         try {
             MetalPlatform platform = MetalPlatform.detect(library);
             ObjcRuntime rt = new ObjcRuntime(platform);
-            MethodHandle create = Linker.nativeLinker().downcallHandle(rt.metal.find("MTLCreateSystemDefaultDevice")
-                    .orElseThrow(() -> new IllegalStateException(platform.metal() + " has no MTLCreateSystemDefaultDevice")),
-                    FunctionDescriptor.of(ADDRESS));
-            MemorySegment device = (MemorySegment) create.invokeExact();
-            if (device.equals(MemorySegment.NULL)) {
-                return new MetalAvailability(false, "Metal reports no device (MTLCreateSystemDefaultDevice returned nil)");
-            }
+            MemorySegment device = rt.newSystemDefaultDevice();
             MemorySegment pool = rt.pushPool();
             try {
                 return new MetalAvailability(true, rt.string(rt.id(device, "name")) + " (" + platform.describe() + ")");

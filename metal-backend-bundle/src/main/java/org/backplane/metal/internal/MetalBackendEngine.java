@@ -109,14 +109,7 @@ public final class MetalBackendEngine implements BackendEngine {
     public MetalBackendEngine(MetalPlatform platform) {
         try {
             this.rt = new ObjcRuntime(platform);
-            MethodHandle create = Linker.nativeLinker().downcallHandle(
-                    rt.metal.find("MTLCreateSystemDefaultDevice").orElseThrow(
-                            () -> new IllegalStateException(platform.metal() + " has no MTLCreateSystemDefaultDevice")),
-                    FunctionDescriptor.of(ADDRESS));
-            this.device = (MemorySegment) create.invokeExact();
-            if (device.equals(MemorySegment.NULL)) {
-                throw new IllegalStateException("MTLCreateSystemDefaultDevice returned nil: this machine has no Metal device");
-            }
+            this.device = rt.newSystemDefaultDevice();
             MemorySegment pool = rt.pushPool();
             try {
                 this.name = rt.string(rt.id(device, "name"));
@@ -184,7 +177,7 @@ public final class MetalBackendEngine implements BackendEngine {
                 MemorySegment text = rt.newString(source, call);
                 MemorySegment lib;
                 try {
-                    lib = sendPPP(device, "newLibraryWithSource:options:error:", text, options, errorOut);
+                    lib = rt.id(device, "newLibraryWithSource:options:error:", text, options, errorOut);
                 } finally {
                     rt.release(text);
                     rt.release(options);
@@ -201,7 +194,7 @@ public final class MetalBackendEngine implements BackendEngine {
                 throw new KernelCompileException(0, "the compiled library has no kernel " + kernel);
             }
             errorOut.set(ADDRESS, 0, MemorySegment.NULL);
-            MemorySegment state = sendPP(device, "newComputePipelineStateWithFunction:error:", function, errorOut);
+            MemorySegment state = rt.id(device, "newComputePipelineStateWithFunction:error:", function, errorOut);
             rt.release(function);
             if (state.equals(MemorySegment.NULL)) {
                 throw compileError(errorOut.get(ADDRESS, 0), "no pipeline state for " + kernel);
@@ -219,24 +212,6 @@ public final class MetalBackendEngine implements BackendEngine {
         return new KernelCompileException(rt.word(error, "code"), rt.string(rt.id(error, "localizedDescription")));
     }
 
-    private MemorySegment sendPPP(MemorySegment receiver, String selector, MemorySegment a, MemorySegment b, MemorySegment c) {
-        MemorySegment s = rt.sel(selector);
-        try {
-            return (MemorySegment) ObjcRuntime.P_PPP.invokeExact(rt.target(receiver, s), receiver, s, a, b, c);
-        } catch (Throwable t) {
-            throw ObjcRuntime.rethrow(t);
-        }
-    }
-
-    private MemorySegment sendPP(MemorySegment receiver, String selector, MemorySegment a, MemorySegment b) {
-        MemorySegment s = rt.sel(selector);
-        try {
-            return (MemorySegment) ObjcRuntime.P_PP.invokeExact(rt.target(receiver, s), receiver, s, a, b);
-        } catch (Throwable t) {
-            throw ObjcRuntime.rethrow(t);
-        }
-    }
-
     // ------------------------------------------------------------------ buffers
 
     /**
@@ -247,13 +222,7 @@ public final class MetalBackendEngine implements BackendEngine {
         if (bytes == 0) {
             return MetalBuffer.EMPTY;
         }
-        MemorySegment s = rt.sel("newBufferWithLength:options:");
-        MemorySegment object;
-        try {
-            object = (MemorySegment) ObjcRuntime.P_LL.invokeExact(rt.target(device, s), device, s, bytes, 0L /* shared storage */);
-        } catch (Throwable t) {
-            throw ObjcRuntime.rethrow(t);
-        }
+        MemorySegment object = rt.id(device, "newBufferWithLength:options:", bytes, 0L /* shared storage */);
         if (object.equals(MemorySegment.NULL)) {
             return null;
         }

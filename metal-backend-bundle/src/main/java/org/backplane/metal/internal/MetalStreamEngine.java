@@ -328,7 +328,7 @@ final class MetalStreamEngine implements StreamEngine {
             sa = new long[] {os.rank() == 0 ? 0 : 1};
             sb = sa;
         } else {
-            dims = toLongs(os.dims());
+            dims = Shapes.dims(os);
             sa = Shapes.broadcastStrides(x.shape(), os);
             sb = Shapes.broadcastStrides(y.shape(), os);
         }
@@ -438,12 +438,7 @@ final class MetalStreamEngine implements StreamEngine {
     }
 
     private void setBuffer(MemorySegment enc, MetalBuffer buffer, long index) {
-        MemorySegment s = rt.sel("setBuffer:offset:atIndex:");
-        try {
-            ObjcRuntime.V_PLL.invokeExact(rt.target(enc, s), enc, s, buffer.object, 0L, index);
-        } catch (Throwable t) {
-            throw ObjcRuntime.rethrow(t);
-        }
+        rt.send(enc, "setBuffer:offset:atIndex:", buffer.object, 0L, index);
     }
 
     private void setLongs(MemorySegment enc, long index, long... values) {
@@ -455,12 +450,7 @@ final class MetalStreamEngine implements StreamEngine {
 
     /** setBytes:length:atIndex: from {@link #params}; Metal copies the bytes at the call. */
     private void setBytes(MemorySegment enc, long length, long index) {
-        MemorySegment s = rt.sel("setBytes:length:atIndex:");
-        try {
-            ObjcRuntime.V_PLL.invokeExact(rt.target(enc, s), enc, s, params, length, index);
-        } catch (Throwable t) {
-            throw ObjcRuntime.rethrow(t);
-        }
+        rt.send(enc, "setBytes:length:atIndex:", params, length, index);
     }
 
     private void dispatch(MemorySegment enc, long w, long h, long d, long gw, long gh) {
@@ -470,20 +460,7 @@ final class MetalStreamEngine implements StreamEngine {
         group.set(JAVA_LONG, 0, gw);
         group.set(JAVA_LONG, 8, gh);
         group.set(JAVA_LONG, 16, 1);
-        MemorySegment s = rt.sel("dispatchThreads:threadsPerThreadgroup:");
-        try {
-            ObjcRuntime.V_SS.invokeExact(rt.target(enc, s), enc, s, grid, group);
-        } catch (Throwable t) {
-            throw ObjcRuntime.rethrow(t);
-        }
-    }
-
-    private static long[] toLongs(int[] dims) {
-        long[] out = new long[dims.length];
-        for (int i = 0; i < dims.length; i++) {
-            out[i] = dims[i];
-        }
-        return out;
+        rt.sendSizes(enc, "dispatchThreads:threadsPerThreadgroup:", grid, group);
     }
 
     // ------------------------------------------------------------------ host copies

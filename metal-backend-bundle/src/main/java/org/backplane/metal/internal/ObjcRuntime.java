@@ -37,20 +37,20 @@ final class ObjcRuntime {
 
     // Call shapes, named after (return, arguments after receiver and selector): P pointer or id, L NSUInteger/NSInteger,
     // B BOOL, V void, S MTLSize.
-    static final MethodHandle P = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle L = send(FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS));
-    static final MethodHandle V = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
-    static final MethodHandle V_P = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle V_B = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_BYTE));
-    static final MethodHandle P_P = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle P_LL = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
-    static final MethodHandle P_PP = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle P_PPP = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle V_PLL = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
-    static final MethodHandle V_SS = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, MTL_SIZE, MTL_SIZE));
+    private static final MethodHandle P = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle L = send(FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle V = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+    private static final MethodHandle V_P = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle V_B = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_BYTE));
+    private static final MethodHandle P_P = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle P_LL = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle P_PP = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle P_PPP = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle V_PLL = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle V_SS = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, MTL_SIZE, MTL_SIZE));
 
     final MetalPlatform platform;
-    final SymbolLookup metal;
+    private final SymbolLookup metal;
     private final MethodHandle getClass;
     private final MethodHandle registerName;
     private final MethodHandle msgLookup;
@@ -216,6 +216,72 @@ final class ObjcRuntime {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    MemorySegment id(MemorySegment receiver, String selector, MemorySegment a, MemorySegment b) {
+        MemorySegment s = sel(selector);
+        try {
+            return (MemorySegment) P_PP.invokeExact(target(receiver, s), receiver, s, a, b);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    MemorySegment id(MemorySegment receiver, String selector, MemorySegment a, MemorySegment b, MemorySegment c) {
+        MemorySegment s = sel(selector);
+        try {
+            return (MemorySegment) P_PPP.invokeExact(target(receiver, s), receiver, s, a, b, c);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    MemorySegment id(MemorySegment receiver, String selector, long a, long b) {
+        MemorySegment s = sel(selector);
+        try {
+            return (MemorySegment) P_LL.invokeExact(target(receiver, s), receiver, s, a, b);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void send(MemorySegment receiver, String selector, MemorySegment pointer, long a, long b) {
+        MemorySegment s = sel(selector);
+        try {
+            V_PLL.invokeExact(target(receiver, s), receiver, s, pointer, a, b);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A message whose two arguments are {@code MTLSize} structs, passed by value. */
+    void sendSizes(MemorySegment receiver, String selector, MemorySegment size1, MemorySegment size2) {
+        MemorySegment s = sel(selector);
+        try {
+            V_SS.invokeExact(target(receiver, s), receiver, s, size1, size2);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code MTLCreateSystemDefaultDevice()}: the system's default GPU (+1: the caller releases it).
+     *
+     * @throws IllegalStateException if the Metal library lacks the function or there is no device
+     */
+    MemorySegment newSystemDefaultDevice() {
+        MemorySegment function = metal.find("MTLCreateSystemDefaultDevice")
+                .orElseThrow(() -> new IllegalStateException(platform.metal() + " has no MTLCreateSystemDefaultDevice"));
+        MemorySegment device;
+        try {
+            device = (MemorySegment) LINKER.downcallHandle(function, FunctionDescriptor.of(ADDRESS)).invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (device.equals(MemorySegment.NULL)) {
+            throw new IllegalStateException("Metal reports no device (MTLCreateSystemDefaultDevice returned nil)");
+        }
+        return device;
     }
 
     void retain(MemorySegment object) {
