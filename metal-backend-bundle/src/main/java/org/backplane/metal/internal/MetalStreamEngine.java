@@ -178,7 +178,12 @@ final class MetalStreamEngine implements StreamEngine {
                 inFlight++;
             }
             unended.add(batch);
-            dev.addCompletedHandler(this, batch, cb);
+            try {
+                dev.addCompletedHandler(this, batch, cb);
+            } catch (RuntimeException | Error e) {
+                ended(batch); // no handler will come for it; the SPI fails the batch
+                throw e;
+            }
             if (st.waits != null && !inputsSettled(st.waits)) {
                 // Reserve the command buffer's place in the queue now; commit it once the inputs exist.
                 rt.send(cb, "enqueue");
@@ -265,11 +270,16 @@ final class MetalStreamEngine implements StreamEngine {
             }
         } finally {
             rt.release(commandBuffer);
-            unended.remove(batch);
-            synchronized (idle) {
-                inFlight--;
-                idle.notifyAll();
-            }
+            ended(batch);
+        }
+    }
+
+    /** The batch's handler has run (or never will): it no longer counts as in flight. */
+    private void ended(CommandBatch batch) {
+        unended.remove(batch);
+        synchronized (idle) {
+            inFlight--;
+            idle.notifyAll();
         }
     }
 
