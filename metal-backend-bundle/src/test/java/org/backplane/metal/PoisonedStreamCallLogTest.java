@@ -2,7 +2,6 @@ package org.backplane.metal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
 import org.backplane.api.BinaryOp;
@@ -11,11 +10,6 @@ import org.backplane.api.DeviceArray;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamPoisonedException;
-import org.backplane.metal.kit.MetalFixture;
-import org.backplane.spi.BackendSettings;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,28 +17,7 @@ import org.junit.jupiter.api.Test;
  * simulator on its behalf (not to its queue, command buffers or encoders, not to the device for a
  * buffer) until it is reset. The simulator logs every message its objects receive.
  */
-@Tag("simulator")
-class PoisonedStreamCallLogTest {
-    private Simulator sim;
-    private MetalBackend backend;
-
-    @BeforeEach
-    void start() {
-        assumeTrue(Simulator.active(), "needs the Metal simulator (Linux)");
-        backend = (MetalBackend) MetalFixture.INSTANCE.start(BackendSettings.DEFAULT);
-        sim = Simulator.get();
-    }
-
-    @AfterEach
-    void stop() {
-        if (backend != null) {
-            backend.close();
-        }
-        if (sim != null) {
-            sim.reset();
-        }
-    }
-
+class PoisonedStreamCallLogTest extends SimulatorTestSupport {
     @Test
     void aPoisonedStreamSendsNoMessageUntilReset() throws Exception {
         ComputeStream s = backend.openStream("poisoned");

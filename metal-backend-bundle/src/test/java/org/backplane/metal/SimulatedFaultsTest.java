@@ -2,7 +2,6 @@ package org.backplane.metal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -14,11 +13,6 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamError;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamPoisonedException;
-import org.backplane.metal.kit.MetalFixture;
-import org.backplane.spi.BackendSettings;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -29,28 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * compile, a buffer allocation that returns nil, handlers that come late and out of order, and a
  * status Metal does not define. Each reaches only its stream, through the completion handler upcall.
  */
-@Tag("simulator")
-class SimulatedFaultsTest {
-    private Simulator sim;
-    private MetalBackend backend;
-
-    @BeforeEach
-    void start() {
-        assumeTrue(Simulator.active(), "needs the Metal simulator (Linux)");
-        backend = (MetalBackend) MetalFixture.INSTANCE.start(BackendSettings.DEFAULT);
-        sim = Simulator.get();
-    }
-
-    @AfterEach
-    void stop() {
-        if (backend != null) {
-            backend.close();
-        }
-        if (sim != null) {
-            sim.reset();
-        }
-    }
-
+class SimulatedFaultsTest extends SimulatorTestSupport {
     private static float[] ramp(int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
