@@ -150,6 +150,19 @@ public final class Simulator {
         return (long) call(a -> (long) pendingHandlers.invokeExact());
     }
 
+    /**
+     * Waits until no completion handler is pending anywhere in the simulator. The simulator is one
+     * per JVM: work that a previous test left running after its backend stopped (Metal cannot
+     * cancel committed command buffers) still executes, and its handlers would count as this
+     * test's. Bounded; a test that then counts handlers fails on its own assertion.
+     */
+    public void awaitQuiet() throws InterruptedException {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (pendingHandlers() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
     /** Every Objective-C message the simulator's objects received since the last reset. */
     public long callsTotal() {
         return (long) call(a -> (long) callsTotal.invokeExact());

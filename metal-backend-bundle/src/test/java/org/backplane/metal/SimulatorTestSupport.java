@@ -15,10 +15,11 @@ abstract class SimulatorTestSupport {
     protected MetalBackend backend;
 
     @BeforeEach
-    void startOnTheSimulator() {
+    void startOnTheSimulator() throws InterruptedException {
         assumeTrue(Simulator.active(), "needs the Metal simulator (Linux)");
-        backend = (MetalBackend) MetalFixture.INSTANCE.start(BackendSettings.DEFAULT);
         sim = Simulator.get();
+        sim.awaitQuiet();
+        backend = (MetalBackend) MetalFixture.INSTANCE.start(BackendSettings.DEFAULT);
     }
 
     @AfterEach
