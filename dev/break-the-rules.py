@@ -17,54 +17,58 @@ import sys
 import tempfile
 
 SPI = "api-bundle/src/main/java/org/backplane/spi/"
+STREAM = SPI + "internal/stream/"
+BACKEND = SPI + "internal/backend/"
 CPU = "cpu-reference-bundle/src/main/java/org/backplane/cpu/internal/"
-METAL = "metal-backend-bundle/src/main/java/org/backplane/metal/internal/"
 
+# (rule, what breaks, [(file, exact text, replacement), ...], tests expected to fail)
 MUTATIONS = [
     ("S1", "an exception in an op escapes on the worker thread",
-     CPU + "CpuStreamEngine.java",
-     """            } catch (Throwable t) {
-                stream.batchFailed(batch, stream.error(ErrorKind.HOST_EXCEPTION)""",
-     """            } catch (RuntimeException t) {
+     [(CPU + "CpuStreamEngine.java",
+       """            } catch (Throwable t) {
+                sink.failed(batch, sink.error(ErrorKind.HOST_EXCEPTION)""",
+       """            } catch (RuntimeException t) {
                 throw t;
             } catch (Throwable t) {
-                stream.batchFailed(batch, stream.error(ErrorKind.HOST_EXCEPTION)""",
+                sink.failed(batch, sink.error(ErrorKind.HOST_EXCEPTION)""")],
      "CpuCaptureContractTest"),
     ("S1", "capture waits for listeners (delivers on the capturing thread)",
-     SPI + "TransitionDispatcher.java",
-     """            for (Mailbox m : mailboxes) {
+     [(SPI + "runtime/TransitionDispatcher.java",
+       """            for (Mailbox m : mailboxes) {
                 m.offer(transition);
             }""",
-     """            for (Mailbox m : mailboxes) {
+       """            for (Mailbox m : mailboxes) {
                 m.listener.onTransition(transition);
-            }""",
+            }""")],
      "CpuCaptureContractTest"),
-    ("S1", "an exception in the Metal completion-handler upcall escapes into Metal's thread",
-     METAL + "MetalBackendEngine.java",
-     """        } catch (Throwable t) {
-            handlerFailed(p, t);
-        } finally {""",
-     """        } catch (RuntimeException t) {
+    ("S1", "an exception in a completion upcall escapes into the driver's thread (the registry CUDA and Metal share)",
+     [(SPI + "device/CompletionRegistry.java",
+       """        } catch (Throwable t) {
+            try {
+                onFailure.accept(work, t);""",
+       """        } catch (RuntimeException t) {
             throw t;
-        } finally {""",
+        } catch (Throwable t) {
+            try {
+                onFailure.accept(work, t);""")],
      "UpcallGuardTest"),
     ("S2", "a later error overwrites the first",
-     SPI + "Generation.java",
-     """        if (FIRST.compareAndSet(this, null, error)) {
+     [(STREAM + "Generation.java",
+       """        if (FIRST.compareAndSet(this, null, error)) {
             return true;
         }""",
-     """        if (FIRST.compareAndSet(this, null, error) || (first = error) != null) {
+       """        if (FIRST.compareAndSet(this, null, error) || (first = error) != null) {
             return true;
-        }""",
+        }""")],
      "CpuCaptureContractTest"),
     ("S3", "the error is reported to every caller, not once",
-     SPI + "StreamCore.java",
-     """                        reported = g == current && g.casState(Generation.FAILED, Generation.POISONED);""",
-     """                        reported = g == current;""",
+     [(STREAM + "StreamSlot.java",
+       """                        reported = g == current && g.casState(Generation.FAILED, Generation.POISONED);""",
+       """                        reported = g == current;""")],
      "CpuReportContractTest"),
     ("S4", "work is still encoded and committed on a poisoned stream",
-     SPI + "StreamCore.java",
-     [("""        Generation g = current;
+     [(STREAM + "StreamSlot.java",
+       """        Generation g = current;
         if (g.state == Generation.ACTIVE) {
             return g;
         }
@@ -74,74 +78,82 @@ MUTATIONS = [
             return g;
         }
         return enterSlow();"""),
-      ("""            if (g.state != Generation.ACTIVE) {
-                g = enterSlow(); // re-check under the lock (S4)""",
+      (STREAM + "Batcher.java",
+       """            if (g.state != Generation.ACTIVE) {
+                g = slot.enterSlow(); // re-check under the lock (S4)""",
        """            if (g.state != Generation.ACTIVE && g.state != Generation.POISONED) {
-                g = enterSlow(); // re-check under the lock (S4)"""),
-      ("""        if (g.state != Generation.ACTIVE || g != current) {
+                g = slot.enterSlow(); // re-check under the lock (S4)"""),
+      (STREAM + "Batcher.java",
+       """        if (g.state != Generation.ACTIVE || g != slot.current()) {
             discard(batch, g); // S4""",
-       """        if (g != current) {
+       """        if (g != slot.current()) {
             discard(batch, g); // S4""")],
-     None,
-     "CpuReportContractTest StreamCoreTest"),
+     "CpuReportContractTest StreamTest"),
     ("S5", "an error is captured into every stream of the backend",
-     SPI + "FaultPlan.java",
-     """        StreamCore s = backend.requireStream(stream);
+     [(BACKEND + "FaultPlan.java",
+       """        Stream s = backend.requireStream(stream);
         s.raise(""",
-     """        StreamCore s = backend.requireStream(stream);
+       """        Stream s = backend.requireStream(stream);
         backend.streamsForTest().forEach(o -> o.raise(s.error(kind).message("leak").build()));
-        s.raise(""",
+        s.raise("""),
+      (BACKEND + "CoreBackend.java",
+       """    @Override
+    public void closed(Stream stream) {""",
+       """    java.util.Collection<Stream> streamsForTest() {
+        return streams.values();
+    }
+
+    @Override
+    public void closed(Stream stream) {""")],
      "CpuReportContractTest CpuCaptureContractTest"),
     ("S6", "a batch that completes after its stream failed yields its data",
-     SPI + "StreamCore.java",
-     """            StreamError failedBefore = batch.generation.first;""",
-     """            StreamError failedBefore = null;""",
-     "StreamCoreTest CpuIsolationContractTest"),
+     [(STREAM + "Completion.java",
+       """            StreamError failedBefore = g.first;
+            if (failedBefore == null && (batch.toVerify""",
+       """            StreamError failedBefore = null;
+            if (failedBefore == null && (batch.toVerify""")],
+     "StreamTest CpuIsolationContractTest"),
     ("S6", "work consuming a failed array of another stream runs anyway",
-     SPI + "StreamCore.java",
-     """            StreamError cause = in.unusableBecause();
+     [(STREAM + "CrossStreamInputs.java",
+       """            StreamError cause = in.unusableBecause();
             if (cause != null) {
                 return upstreamError(command, null, in, cause);
             }
         }
         return null;""",
-     """        }
-        return null;""",
+       """        }
+        return null;""")],
      "CpuIsolationContractTest"),
     ("S7", "reset clears the slot but keeps the failed generation",
-     SPI + "StreamCore.java",
-     """                current = new Generation(g.number + 1, nextSequence - 1);""",
-     """                g.first = null;
-                g.state = Generation.ACTIVE;""",
+     [(STREAM + "Lifecycle.java",
+       """                slot.replace(new Generation(g.number + 1, batcher.lastSequence()));""",
+       """                g.first = null;
+                g.state = Generation.ACTIVE;""")],
      "CpuResetContractTest"),
     ("S8", "resets are not published to listeners",
-     SPI + "StreamCore.java",
-     """            backend.publish(StreamTransition.Type.RESET, from, this, g.first);""",
-     """            // not published""",
+     [(STREAM + "Lifecycle.java",
+       """            transitions.publish(StreamTransition.Type.RESET, from, g.first);""",
+       """            // not published""")],
      "CpuObservationContractTest"),
+    ("S9", "an error whose scope is the device poisons only its own stream",
+     [(STREAM + "Completion.java",
+       """            if (scope == ErrorScope.DEVICE) {
+                backend.deviceLost(error);
+            }""",
+       """            // the scope is ignored""")],
+     "CpuDeviceLossContractTest"),
     ("S11", "stopping the backend leaves its streams (and their threads) running",
-     SPI + "BackendCore.java",
-     """            s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));""",
-     """            stopped.getClass();""",
+     [(BACKEND + "CoreBackend.java",
+       """            s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));""",
+       """            stopped.getClass();""")],
      "CpuStopContractTest"),
 ]
 
 # The same break of S4, seen at the native boundary: the Metal simulator's call log shows messages
 # sent for a poisoned stream.
 MUTATIONS.append(("S4", "work is still encoded and committed on a poisoned Metal stream",
-                  SPI + "StreamCore.java",
-                  next(m[3] for m in MUTATIONS if m[1] == "work is still encoded and committed on a poisoned stream"),
-                  None, "PoisonedStreamCallLogTest"))
-
-# Helpers some mutations need; appended to the scratch copy only.
-HELPERS = {
-    SPI + "BackendCore.java": ("""    void unregister(StreamCore stream) {""",
-                              """    java.util.Collection<StreamCore> streamsForTest() {
-        return streams.values();
-    }
-
-    void unregister(StreamCore stream) {"""),
-}
+                  next(m[2] for m in MUTATIONS if m[1] == "work is still encoded and committed on a poisoned stream"),
+                  "PoisonedStreamCallLogTest"))
 
 
 def run(repo, tests):
@@ -164,27 +176,25 @@ def main():
     survivors = 0
     print("| rule | broken by | tests | result |")
     print("|---|---|---|---|")
-    for rule, what, path, old, new, tests in MUTATIONS:
+    for rule, what, edits, tests in MUTATIONS:
         if wanted and rule not in wanted:
             continue
-        edits = old if isinstance(old, list) else [(old, new)]
         scratch = tempfile.mkdtemp(prefix="backplane-mutant-")
         try:
             shutil.copytree(here, scratch, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("target", ".git", ".scratch", ".device"))
-            for hpath, (hold, hnew) in HELPERS.items():
-                f = os.path.join(scratch, hpath)
+            stale = False
+            for path, o, n in edits:
+                f = os.path.join(scratch, path)
                 text = open(f).read()
-                open(f, "w").write(text.replace(hold, hnew, 1))
-            f = os.path.join(scratch, path)
-            text = open(f).read()
-            if any(o not in text for o, _ in edits):
+                if o not in text:
+                    stale = True
+                    break
+                open(f, "w").write(text.replace(o, n, 1))
+            if stale:
                 print(f"| {rule} | {what} | {tests} | STALE (code changed; update the mutation) |")
                 survivors += 1
                 continue
-            for o, n in edits:
-                text = text.replace(o, n, 1)
-            open(f, "w").write(text)
             code, log = run(scratch, tests)
             if code == 0:
                 survivors += 1

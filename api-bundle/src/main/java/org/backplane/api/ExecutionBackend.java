@@ -2,7 +2,6 @@ package org.backplane.api;
 
 import java.util.List;
 import java.util.Optional;
-import org.backplane.api.fault.FaultInjector;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -72,8 +71,13 @@ public interface ExecutionBackend {
     void removeStreamStateListener(StreamStateListener listener);
 
     /**
-     * The fault injector, present only when fault injection was enabled in this backend's
-     * configuration ({@code faultInjection.enabled=true}); otherwise empty.
+     * An optional facility of this backend, looked up by its type; empty when the backend does not
+     * offer it. Facilities live in packages of their own, so that this API does not depend on them:
+     * fault injection ({@code FaultInjector.of(backend)} in {@code org.backplane.api.fault}, present
+     * only when the backend's configuration enables it) and the facilities a runtime uses to manage
+     * backends.
+     *
+     * @throws NullPointerException if type is null
      */
-    Optional<FaultInjector> faultInjector();
+    <T> Optional<T> feature(Class<T> type);
 }

@@ -9,8 +9,12 @@ import org.osgi.annotation.versioning.ConsumerType;
  */
 @ConsumerType
 public interface BackendEngine {
-    /** Creates the native side of a new stream. */
-    StreamEngine openStream(StreamCore stream);
+    /**
+     * Creates the native side of a new stream, which reports through {@code sink} (and only there).
+     *
+     * @throws EngineFailure if the device refuses (the stream is then not opened)
+     */
+    StreamEngine openStream(StreamSink sink);
 
     /** Whether a lost device (S9) can be rebuilt in this process. */
     default boolean canRebuildDevice() {

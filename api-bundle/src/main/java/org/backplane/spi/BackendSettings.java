@@ -2,11 +2,15 @@ package org.backplane.spi;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.backplane.api.fault.FaultRule;
 
 /**
- * Settings every backend shares, usually read from its configuration.
+ * Settings every backend shares, with the same names, meaning and defaults on every backend. A
+ * backend component reads them from its configuration with {@link #fromConfiguration}; its Metatype
+ * definition declares each of the properties below with these defaults (a test per backend holds
+ * the two together).
  *
  * @param batching command batching and back-pressure
  * @param resetTimeout how long a reset waits for the failed generation's in-flight work
@@ -18,8 +22,34 @@ import org.backplane.api.fault.FaultRule;
 public record BackendSettings(BatchPolicy batching, Duration resetTimeout, Duration closeTimeout, Duration stopGrace,
         boolean faultInjection, List<FaultRule> faultRules) {
 
-    public static final BackendSettings DEFAULT = new BackendSettings(BatchPolicy.DEFAULT, Duration.ofSeconds(10),
-            Duration.ofSeconds(30), Duration.ofSeconds(5), false, List.of());
+    /** Configuration property: ops per command buffer. */
+    public static final String BATCH_MAX_OPS = "batch.maxOps";
+    /** Configuration property: output bytes per command buffer. */
+    public static final String BATCH_MAX_BYTES = "batch.maxBytes";
+    /** Configuration property: command buffers in flight per stream before submitters wait. */
+    public static final String BATCH_MAX_IN_FLIGHT = "batch.maxInFlight";
+    /** Configuration property: how long a reset waits for the failed work in flight (ms). */
+    public static final String RESET_TIMEOUT_MS = "reset.timeout.ms";
+    /** Configuration property: how long closing a stream waits for its queued work (ms). */
+    public static final String CLOSE_TIMEOUT_MS = "close.timeout.ms";
+    /** Configuration property: how long stopping lets running work finish before failing it (ms). */
+    public static final String STOP_GRACE_MS = "stop.grace.ms";
+    /** Configuration property: testing only, allow injected faults. */
+    public static final String FAULT_INJECTION_ENABLED = "faultInjection.enabled";
+    /** Configuration property: testing only, fault rules in force from the start. */
+    public static final String FAULT_INJECTION_RULES = "faultInjection.rules";
+
+    public static final int DEFAULT_BATCH_MAX_OPS = 32;
+    public static final long DEFAULT_BATCH_MAX_BYTES = 48L << 20;
+    public static final int DEFAULT_BATCH_MAX_IN_FLIGHT = 8;
+    public static final long DEFAULT_RESET_TIMEOUT_MS = 10_000;
+    public static final long DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+    public static final long DEFAULT_STOP_GRACE_MS = 5_000;
+
+    /** The defaults: 32 ops, 48 MiB, 8 in flight; reset 10 s, close 30 s, stop 5 s; no fault injection. */
+    public static final BackendSettings DEFAULT = new BackendSettings(BatchPolicy.DEFAULT,
+            Duration.ofMillis(DEFAULT_RESET_TIMEOUT_MS), Duration.ofMillis(DEFAULT_CLOSE_TIMEOUT_MS),
+            Duration.ofMillis(DEFAULT_STOP_GRACE_MS), false, List.of());
 
     public BackendSettings {
         Objects.requireNonNull(batching, "batching");
@@ -29,8 +59,62 @@ public record BackendSettings(BatchPolicy batching, Duration resetTimeout, Durat
         faultRules = List.copyOf(faultRules == null ? List.of() : faultRules);
         if (!faultInjection && !faultRules.isEmpty()) {
             throw new IllegalArgumentException("fault rules are configured but fault injection is not enabled "
-                    + "(set faultInjection.enabled=true)");
+                    + "(set " + FAULT_INJECTION_ENABLED + "=true)");
         }
+    }
+
+    /**
+     * Reads the shared properties from a backend's configuration (DS component properties or Config
+     * Admin values: numbers, booleans, or their text); missing ones take the defaults.
+     *
+     * @throws IllegalArgumentException naming the property whose value is unusable
+     */
+    public static BackendSettings fromConfiguration(Map<String, ?> properties) {
+        Objects.requireNonNull(properties, "properties");
+        BatchPolicy batching = new BatchPolicy(
+                (int) number(properties, BATCH_MAX_OPS, DEFAULT_BATCH_MAX_OPS),
+                number(properties, BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_BYTES),
+                (int) number(properties, BATCH_MAX_IN_FLIGHT, DEFAULT_BATCH_MAX_IN_FLIGHT));
+        boolean faults = bool(properties, FAULT_INJECTION_ENABLED);
+        return new BackendSettings(batching,
+                Duration.ofMillis(number(properties, RESET_TIMEOUT_MS, DEFAULT_RESET_TIMEOUT_MS)),
+                Duration.ofMillis(number(properties, CLOSE_TIMEOUT_MS, DEFAULT_CLOSE_TIMEOUT_MS)),
+                Duration.ofMillis(number(properties, STOP_GRACE_MS, DEFAULT_STOP_GRACE_MS)),
+                faults, FaultRule.parseAll(strings(properties.get(FAULT_INJECTION_RULES))));
+    }
+
+    private static long number(Map<String, ?> properties, String key, long fallback) {
+        Object value = properties.get(key);
+        if (value == null) {
+            return fallback;
+        }
+        if (value instanceof Number n) {
+            return n.longValue();
+        }
+        try {
+            return Long.parseLong(value.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("configuration property " + key + " must be a whole number but was '" + value + "'");
+        }
+    }
+
+    private static boolean bool(Map<String, ?> properties, String key) {
+        Object value = properties.get(key);
+        return value instanceof Boolean b ? b : value != null && Boolean.parseBoolean(value.toString().trim());
+    }
+
+    private static String[] strings(Object value) {
+        return switch (value) {
+            case null -> new String[0];
+            case String[] a -> a;
+            case String s -> new String[] {s};
+            case Iterable<?> it -> {
+                java.util.ArrayList<String> out = new java.util.ArrayList<>();
+                it.forEach(o -> out.add(String.valueOf(o)));
+                yield out.toArray(String[]::new);
+            }
+            default -> new String[] {value.toString()};
+        };
     }
 
     public BackendSettings withBatching(BatchPolicy policy) {

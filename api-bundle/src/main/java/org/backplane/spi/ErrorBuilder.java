@@ -1,15 +1,21 @@
 package org.backplane.spi;
 
 import java.time.Instant;
+import java.util.Objects;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamError;
+import org.backplane.api.StreamId;
+import org.backplane.api.fault.FaultRule;
 
 /**
- * Builds the {@link StreamError} an engine captures, filling in the stream, generation, time and
- * capturing thread. Obtained from {@link StreamCore#error(ErrorKind)}.
+ * Builds the {@link StreamError} a stream captures, stamped with the backend, stream, generation,
+ * time and capturing thread. Obtained from {@link StreamSink#error(ErrorKind)}.
  */
 public final class ErrorBuilder {
-    private final StreamCore stream;
+    private final String backendId;
+    private final StreamId stream;
+    private final String label;
+    private final long generation;
     private final ErrorKind kind;
     private long nativeCode;
     private String nativeText = "";
@@ -19,9 +25,16 @@ public final class ErrorBuilder {
     private StreamError upstream;
     private Throwable cause;
 
-    ErrorBuilder(StreamCore stream, ErrorKind kind) {
-        this.stream = stream;
-        this.kind = kind;
+    /**
+     * @param generation the generation the error belongs to unless the failed op or batch says
+     *     another
+     */
+    public ErrorBuilder(String backendId, StreamId stream, String label, long generation, ErrorKind kind) {
+        this.backendId = Objects.requireNonNull(backendId, "backendId");
+        this.stream = Objects.requireNonNull(stream, "stream");
+        this.label = label;
+        this.generation = generation;
+        this.kind = Objects.requireNonNull(kind, "kind");
     }
 
     /** The driver's code, unchanged. */
@@ -41,7 +54,7 @@ public final class ErrorBuilder {
         return this;
     }
 
-    /** The op that failed (sets the failed op and sequence number). */
+    /** The op that failed (sets the failed op, its sequence number and generation). */
     public ErrorBuilder command(Command failed) {
         this.command = failed;
         return this;
@@ -53,8 +66,8 @@ public final class ErrorBuilder {
         return this;
     }
 
-    public ErrorBuilder upstream(StreamError cause) {
-        this.upstream = cause;
+    public ErrorBuilder upstream(StreamError origin) {
+        this.upstream = origin;
         return this;
     }
 
@@ -64,11 +77,27 @@ public final class ErrorBuilder {
         return this;
     }
 
+    /**
+     * The error an injected fault stands for: its native code, "injected" as native text, and its
+     * message or one naming the rule. The one place injected errors are described.
+     */
+    public ErrorBuilder injected(FaultRule rule) {
+        this.nativeCode = rule.nativeCode();
+        this.nativeText = "injected";
+        this.message = injectedMessage(rule);
+        return this;
+    }
+
+    /** The message of an injected fault: the rule's own, or one naming the rule. */
+    public static String injectedMessage(FaultRule rule) {
+        return rule.message().isEmpty() ? "injected " + rule.kind() + " fault (rule: " + rule + ")" : rule.message();
+    }
+
     public StreamError build() {
         String op = command != null ? command.describe() : batch != null ? batch.describe() : "";
         long sequence = command != null ? command.sequence() : batch != null ? batch.firstSequence() : 0;
-        Generation g = command != null ? command.output().generation : batch != null ? batch.generation : stream.currentGeneration();
-        return new StreamError(stream.backendCore().id(), stream.id(), stream.label(), g.number, kind, nativeCode, nativeText,
-                message, op, sequence, Instant.now(), Thread.currentThread().getName(), upstream, cause);
+        long g = command != null ? command.output().generation() : batch != null ? batch.generation() : generation;
+        return new StreamError(backendId, stream, label, g, kind, nativeCode, nativeText, message, op, sequence, Instant.now(),
+                Thread.currentThread().getName(), upstream, cause);
     }
 }

@@ -4,7 +4,7 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * Checks results against a trusted implementation (the runtime recomputes sampled ops on the CPU
- * reference kernels). Installed on a backend with {@link BackendCore#resultChecker(ResultChecker)}.
+ * reference kernels). Installed on a backend through its {@code ResultChecking} facility.
  *
  * <p>A batch that holds a sampled op is not released to readers until its check has run, and the
  * batches after it on the same stream wait behind it, so no result is readable before it was

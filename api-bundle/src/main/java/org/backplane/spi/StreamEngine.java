@@ -7,11 +7,14 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * A backend's native side of one stream: a worker thread, a {@code CUstream}, an
- * {@code MTLCommandQueue}. The SPI calls it; it never has to implement any rule of the stream error
- * contract itself beyond reporting each committed batch's end exactly once.
+ * {@code MTLCommandQueue}. The SPI calls it; it implements no rule of the stream error contract
+ * itself beyond reporting each committed batch's end exactly once to its {@link StreamSink}.
  *
  * <p>The SPI never calls {@link #encode} or {@link #commit} for a failed, poisoned or closed stream
- * (S4), and calls them under the stream's encode lock, in order.
+ * (S4), and calls them under the stream's encode lock, in order. Calls on the caller's thread
+ * ({@link #encode}, {@link #upload}, {@link #download}) signal bad input with an
+ * {@link IllegalArgumentException} (the stream stays usable) and a device failure with an
+ * {@link EngineFailure} (captured into the stream's slot and reported at once, S3).
  */
 @ConsumerType
 public interface StreamEngine {
@@ -20,18 +23,18 @@ public interface StreamEngine {
     }
 
     /**
-     * Starts a batch's work. Later, from any thread, the engine calls exactly one of
-     * {@link StreamCore#batchCompleted} or {@link StreamCore#batchFailed} for it. Before executing an
-     * op whose inputs come from other streams, the engine waits for them with
-     * {@link StreamCore#awaitInputs} (or an equivalent device-side wait followed by that check).
+     * Starts a batch's work. Later, from any thread, the engine reports its end exactly once to the
+     * sink ({@link StreamSink#completed}, {@link StreamSink#failed} or {@link StreamSink#discarded}).
+     * Before executing an op whose inputs come from other streams, the engine waits for them with
+     * {@link StreamSink#awaitInputs} (or an equivalent device-side wait followed by that check).
      */
     void commit(CommandBatch batch);
 
     /** Copies host data into a new array's storage, on the caller's thread, before returning. */
-    void upload(BackplaneArray target, MemorySegment source);
+    void upload(EngineArray target, MemorySegment source);
 
     /** Copies a computed array's data to the host, on the caller's thread. */
-    void download(BackplaneArray source, MemorySegment target);
+    void download(EngineArray source, MemorySegment target);
 
     /**
      * Reset (S7): waits up to {@code timeout} for native work of the failed generation, discards the
@@ -56,6 +59,6 @@ public interface StreamEngine {
     }
 
     /** Frees an array's storage early: it was closed by its owner. Default: leave it to the GC. */
-    default void release(BackplaneArray array) {
+    default void release(EngineArray array) {
     }
 }

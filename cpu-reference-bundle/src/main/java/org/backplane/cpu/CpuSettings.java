@@ -1,7 +1,7 @@
 package org.backplane.cpu;
 
-import java.util.Locale;
 import java.util.Objects;
+import org.backplane.cpu.internal.CpuBackends;
 import org.backplane.spi.BackendSettings;
 
 /**
@@ -16,19 +16,14 @@ import org.backplane.spi.BackendSettings;
  * @param common batching, timeouts and fault injection, shared with every backend
  */
 public record CpuSettings(String id, int parallelism, String kernels, BackendSettings common) {
-    public static final String FAST = "fast";
-    public static final String SCALAR = "scalar";
-    public static final String REFERENCE = "reference";
+    public static final String FAST = CpuBackends.FAST;
+    public static final String SCALAR = CpuBackends.SCALAR;
+    public static final String REFERENCE = CpuBackends.REFERENCE;
 
     public CpuSettings {
         Objects.requireNonNull(id, "id");
-        if (parallelism < 0) {
-            throw new IllegalArgumentException("parallelism must be 0 (one thread per processor) or more, not " + parallelism);
-        }
-        kernels = Objects.requireNonNull(kernels, "kernels").trim().toLowerCase(Locale.ROOT);
-        if (!kernels.equals(FAST) && !kernels.equals(SCALAR) && !kernels.equals(REFERENCE)) {
-            throw new IllegalArgumentException("kernels must be 'fast', 'scalar' or 'reference', not '" + kernels + "'");
-        }
+        CpuBackends.threads(parallelism);
+        kernels = CpuBackends.kernelPath(Objects.requireNonNull(kernels, "kernels"));
         Objects.requireNonNull(common, "common");
     }
 
@@ -55,6 +50,6 @@ public record CpuSettings(String id, int parallelism, String kernels, BackendSet
 
     /** The effective thread count. */
     public int threads() {
-        return parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism;
+        return CpuBackends.threads(parallelism);
     }
 }

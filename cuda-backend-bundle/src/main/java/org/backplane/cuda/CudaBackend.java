@@ -1,15 +1,10 @@
 package org.backplane.cuda;
 
-import java.util.Set;
-import org.backplane.api.Capabilities;
-import org.backplane.api.DType;
-import org.backplane.api.DeviceInfo;
 import org.backplane.api.ExecutionBackend;
-import org.backplane.api.Shape;
 import org.backplane.cuda.internal.CudaAvailability;
-import org.backplane.cuda.internal.CudaBackendEngine;
-import org.backplane.spi.BackendCore;
-import org.backplane.spi.DelegatingExecutionBackend;
+import org.backplane.cuda.internal.CudaBackends;
+import org.backplane.spi.ManagedBackend;
+import org.backplane.spi.backend.DelegatingExecutionBackend;
 
 /**
  * A running CUDA backend instance on one device. It owns the device's primary context, its streams
@@ -17,16 +12,12 @@ import org.backplane.spi.DelegatingExecutionBackend;
  */
 public final class CudaBackend extends DelegatingExecutionBackend implements AutoCloseable {
     /** The {@code backend.id}. */
-    public static final String ID = "cuda";
+    public static final String ID = CudaBackends.ID;
 
-    private final BackendCore core;
+    private final ManagedBackend backend;
 
-    private CudaBackend(CudaSettings settings) {
-        CudaBackendEngine engine = new CudaBackendEngine(settings.device(), settings.tf32(), settings.realFaults(),
-                settings.cublasLibrary());
-        Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), engine.totalMemory(), Shape.MAX_RANK, false, "cuda");
-        DeviceInfo device = new DeviceInfo(engine.name(), "NVIDIA", engine.totalMemory(), engine.multiprocessors(), engine.details());
-        this.core = new BackendCore(ID, device, caps, engine, settings.common());
+    private CudaBackend(ManagedBackend backend) {
+        this.backend = backend;
     }
 
     /**
@@ -35,11 +26,8 @@ public final class CudaBackend extends DelegatingExecutionBackend implements Aut
      * @throws IllegalStateException if this machine cannot run it, saying why
      */
     public static CudaBackend start(CudaSettings settings) {
-        CudaAvailability availability = CudaAvailability.probe();
-        if (!availability.available()) {
-            throw new IllegalStateException("the CUDA backend cannot run here: " + availability.reason());
-        }
-        return new CudaBackend(settings);
+        return new CudaBackend(CudaBackends.start(settings.device(), settings.tf32(), settings.realFaults(), settings.cublasLibrary(),
+                settings.common()));
     }
 
     /** Whether this machine can run the CUDA backend, and why not. */
@@ -54,11 +42,11 @@ public final class CudaBackend extends DelegatingExecutionBackend implements Aut
 
     @Override
     protected ExecutionBackend delegate() {
-        return core;
+        return backend;
     }
 
     @Override
     public void close() {
-        core.stop();
+        backend.stop();
     }
 }

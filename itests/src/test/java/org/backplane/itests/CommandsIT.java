@@ -3,6 +3,7 @@ package org.backplane.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.ExecutionBackend;
@@ -31,13 +32,13 @@ public class CommandsIT extends ItestSupport {
         String table = gogo("backplane:streams");
         assertThat(table).contains("ID").contains("STATE").contains(s.id().toString()).contains("listed").contains("ACTIVE");
 
-        cpu.faultInjector().orElseThrow().raise(s.id(), ErrorKind.OUT_OF_MEMORY, 2, "command test");
+        FaultInjector.of(cpu).orElseThrow().raise(s.id(), ErrorKind.OUT_OF_MEMORY, 2, "command test");
         assertThat(gogo("backplane:streams")).contains("FAILED").contains("OUT_OF_MEMORY");
         String details = gogo("backplane:stream " + s.id());
         assertThat(details).contains("state      FAILED").contains("error      OUT_OF_MEMORY").contains("command test")
                 .contains("native   2");
 
-        cpu.faultInjector().orElseThrow().raise(t.id(), ErrorKind.TIMEOUT, 2, "second");
+        FaultInjector.of(cpu).orElseThrow().raise(t.id(), ErrorKind.TIMEOUT, 2, "second");
         assertThat(gogo("backplane:resetall")).contains("reset 2 stream(s)");
         assertThat(gogo("backplane:stream " + t.id())).contains("state      ACTIVE").contains("generation 2").contains("error      none");
         assertThatThrownBy(() -> gogo("backplane:stream cpu:99999")).hasMessageContaining("no open stream cpu:99999");

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import javax.inject.Inject;
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
@@ -100,7 +101,7 @@ public class ContractScenarioIT extends ItestSupport {
             streams.add(active.openStream("scenario-" + i));
         }
         ComputeStream faulty = streams.get(1);
-        active.faultInjector().orElseThrow().schedule(FaultRule.atOp(faulty.id().toString(), 5, ErrorKind.PAGE_FAULT).withNativeCode(3));
+        FaultInjector.of(active).orElseThrow().schedule(FaultRule.atOp(faulty.id().toString(), 5, ErrorKind.PAGE_FAULT).withNativeCode(3));
 
         StreamFailedException report = null;
         for (int i = 0; i < 4; i++) {
@@ -138,7 +139,7 @@ public class ContractScenarioIT extends ItestSupport {
         assertThat(Arrays.equals(workload(faulty, 1), reference.get(1))).as("recovered after the service reset").isTrue();
 
         // Fail it again, and reset through the console command this time.
-        active.faultInjector().orElseThrow().raise(faulty.id(), ErrorKind.TIMEOUT, 2, "second fault");
+        FaultInjector.of(active).orElseThrow().raise(faulty.id(), ErrorKind.TIMEOUT, 2, "second fault");
         assertThatThrownBy(faulty::synchronize).isInstanceOf(StreamFailedException.class);
         String output = gogo("backplane:reset " + faulty.id());
         assertThat(output).contains("reset " + faulty.id()).contains("ACTIVE").contains("generation 3");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.apache.felix.hc.api.HealthCheck;
 import org.apache.felix.hc.api.Result;
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.BackendState;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.ErrorKind;
@@ -34,12 +35,12 @@ public class HealthCheckIT extends ItestSupport {
         ComputeStream b = cpu.openStream("hc-b");
         assertThat(hc.execute().getStatus()).isEqualTo(Result.Status.OK);
 
-        cpu.faultInjector().orElseThrow().raise(a.id(), ErrorKind.PAGE_FAULT, 3, "hc test");
+        FaultInjector.of(cpu).orElseThrow().raise(a.id(), ErrorKind.PAGE_FAULT, 3, "hc test");
         Result warn = hc.execute();
         assertThat(warn.getStatus()).isEqualTo(Result.Status.WARN);
         assertThat(warn.toString()).contains(a.id().toString()).contains("PAGE_FAULT").doesNotContain(b.id().toString());
 
-        cpu.faultInjector().orElseThrow().schedule(FaultRule.atOp(b.id().toString(), 1, ErrorKind.DEVICE_LOST));
+        FaultInjector.of(cpu).orElseThrow().schedule(FaultRule.atOp(b.id().toString(), 1, ErrorKind.DEVICE_LOST));
         b.neg(b.full(1f, 1));
         b.flush();
         eventually("the backend reports device loss", 20, () -> cpu.state() == BackendState.DEVICE_LOST);

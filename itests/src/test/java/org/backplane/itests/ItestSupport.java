@@ -27,6 +27,7 @@ import javax.inject.Inject;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ExecutionBackend;
 import org.ops4j.pax.exam.Option;
@@ -152,11 +153,11 @@ public abstract class ItestSupport {
      */
     protected ExecutionBackend cpuWithFaultInjection() throws Exception {
         ExecutionBackend current = cpuBackend(b -> true);
-        if (current.faultInjector().isPresent()) {
+        if (FaultInjector.of(current).isPresent()) {
             return current;
         }
         configure(CPU_PID, Map.of("faultInjection.enabled", true));
-        return cpuBackend(b -> b != current && b.faultInjector().isPresent());
+        return cpuBackend(b -> b != current && FaultInjector.of(b).isPresent());
     }
 
     /**
@@ -173,7 +174,7 @@ public abstract class ItestSupport {
                     return false;
                 }
                 found[0] = context.getService(refs.iterator().next());
-                return found[0] != null && found[0].faultInjector().isPresent();
+                return found[0] != null && FaultInjector.of(found[0]).isPresent();
             } catch (org.osgi.framework.InvalidSyntaxException e) {
                 throw new IllegalStateException(e);
             }

@@ -1,16 +1,10 @@
 package org.backplane.metal;
 
-import java.util.Set;
-import org.backplane.api.Capabilities;
-import org.backplane.api.DType;
-import org.backplane.api.DeviceInfo;
 import org.backplane.api.ExecutionBackend;
-import org.backplane.api.Shape;
 import org.backplane.metal.internal.MetalAvailability;
-import org.backplane.metal.internal.MetalBackendEngine;
-import org.backplane.metal.internal.MetalPlatform;
-import org.backplane.spi.BackendCore;
-import org.backplane.spi.DelegatingExecutionBackend;
+import org.backplane.metal.internal.MetalBackends;
+import org.backplane.spi.ManagedBackend;
+import org.backplane.spi.backend.DelegatingExecutionBackend;
 
 /**
  * A running Metal backend instance on the system's default GPU. It owns the device, its streams'
@@ -19,21 +13,12 @@ import org.backplane.spi.DelegatingExecutionBackend;
  */
 public final class MetalBackend extends DelegatingExecutionBackend implements AutoCloseable {
     /** The {@code backend.id}. */
-    public static final String ID = "metal";
+    public static final String ID = MetalBackends.ID;
 
-    private final BackendCore core;
+    private final ManagedBackend backend;
 
-    private MetalBackend(MetalSettings settings) {
-        MetalBackendEngine engine;
-        try {
-            engine = new MetalBackendEngine(MetalPlatform.detect(settings.library()));
-        } catch (IllegalStateException e) {
-            throw new IllegalStateException("the Metal backend cannot run here: " + e.getMessage(), e);
-        }
-        Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), engine.maxBufferLength(), Shape.MAX_RANK,
-                settings.common().faultInjection(), "metal");
-        DeviceInfo device = new DeviceInfo(engine.name(), "Apple", engine.workingSet(), 0, engine.details());
-        this.core = new BackendCore(ID, device, caps, engine, settings.common());
+    private MetalBackend(ManagedBackend backend) {
+        this.backend = backend;
     }
 
     /**
@@ -42,7 +27,7 @@ public final class MetalBackend extends DelegatingExecutionBackend implements Au
      * @throws IllegalStateException if this machine cannot run it, saying why
      */
     public static MetalBackend start(MetalSettings settings) {
-        return new MetalBackend(settings); // the engine says why when Metal, its libraries or a device are missing
+        return new MetalBackend(MetalBackends.start(settings.library(), settings.common()));
     }
 
     /** Whether this machine can run the Metal backend with that library (empty: the default), and why not. */
@@ -57,11 +42,11 @@ public final class MetalBackend extends DelegatingExecutionBackend implements Au
 
     @Override
     protected ExecutionBackend delegate() {
-        return core;
+        return backend;
     }
 
     @Override
     public void close() {
-        core.stop();
+        backend.stop();
     }
 }

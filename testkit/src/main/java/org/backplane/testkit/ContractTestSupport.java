@@ -53,7 +53,7 @@ public abstract class ContractTestSupport {
     }
 
     protected FaultInjector faults() {
-        return backend.faultInjector().orElseThrow(() -> new AssertionError("fixture " + fixture().name()
+        return FaultInjector.of(backend).orElseThrow(() -> new AssertionError("fixture " + fixture().name()
                 + " started a backend without fault injection"));
     }
 

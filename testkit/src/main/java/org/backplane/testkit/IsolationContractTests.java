@@ -93,7 +93,7 @@ public abstract class IsolationContractTests extends ContractTestSupport {
         try {
             ComputeStream s = oneOpBuffers.openStream("s6-mlx");
             int busyOps = 3;
-            FaultInjector faults = oneOpBuffers.faultInjector().orElseThrow();
+            FaultInjector faults = FaultInjector.of(oneOpBuffers).orElseThrow();
             faults.schedule(FaultRule.atOp("s6-mlx", busyOps + 1, ErrorKind.PAGE_FAULT));
             DeviceArray x = s.upload(new float[] {1, 2, 3}, 3);
             // Held: the failing buffer and the healthy ones after it are all queued before any runs.

@@ -11,7 +11,7 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cpu.reference.ReferenceChecker;
-import org.backplane.spi.SpiBackend;
+import org.backplane.spi.runtime.ResultChecking;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 public abstract class VerificationContractTests extends ContractTestSupport {
 
     private void checkEverything() {
-        assumeThat(backend).isInstanceOf(SpiBackend.class);
-        ((SpiBackend) backend).backendCore().resultChecker(new ReferenceChecker(1.0, 1e-4, 1e-6));
+        assumeThat(backend.feature(ResultChecking.class)).as("the backend offers result checking").isPresent();
+        backend.feature(ResultChecking.class).orElseThrow().install(new ReferenceChecker(1.0, 1e-4, 1e-6));
     }
 
     @Test

@@ -1,14 +1,16 @@
 package org.backplane.api.fault;
 
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import org.backplane.api.ErrorKind;
+import org.backplane.api.ExecutionBackend;
 import org.backplane.api.StreamId;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * Schedules faults on a backend. Obtained from
- * {@link org.backplane.api.ExecutionBackend#faultInjector()}, which is empty unless the backend's
- * configuration sets {@code faultInjection.enabled=true}.
+ * Schedules faults on a backend. Obtained with {@link #of(ExecutionBackend)}, which is empty unless
+ * the backend's configuration sets {@code faultInjection.enabled=true}.
  *
  * <p>A scheduled fault is realised by the backend where the work executes (on the CPU backend's
  * stream worker, in a GPU completion callback), so it travels exactly the path a real failure
@@ -18,6 +20,16 @@ import org.osgi.annotation.versioning.ProviderType;
  */
 @ProviderType
 public interface FaultInjector {
+    /**
+     * The fault injector of a backend: present only when fault injection was enabled in its
+     * configuration ({@code faultInjection.enabled=true}); otherwise empty.
+     *
+     * @throws NullPointerException if backend is null
+     */
+    static Optional<FaultInjector> of(ExecutionBackend backend) {
+        return Objects.requireNonNull(backend, "backend must not be null").feature(FaultInjector.class);
+    }
+
     /** Adds a rule. Rules are checked for every op submitted after this call. */
     void schedule(FaultRule rule);
 

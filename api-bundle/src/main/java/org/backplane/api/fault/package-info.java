@@ -4,7 +4,7 @@
  * configuration enables it.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.backplane.api.fault;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,13 +1,10 @@
 package org.backplane.cpu.internal;
 
-import java.time.Duration;
+import java.util.Map;
 import org.backplane.api.ExecutionBackend;
-import org.backplane.api.fault.FaultRule;
-import org.backplane.cpu.CpuBackend;
-import org.backplane.cpu.CpuSettings;
 import org.backplane.spi.BackendSettings;
-import org.backplane.spi.BatchPolicy;
-import org.backplane.spi.DelegatingExecutionBackend;
+import org.backplane.spi.ManagedBackend;
+import org.backplane.spi.backend.DelegatingExecutionBackend;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -22,11 +19,12 @@ import org.osgi.service.metatype.annotations.Option;
  * flight fails with {@code BACKEND_STOPPED}) and a fresh backend is registered.
  */
 @Component(service = ExecutionBackend.class, configurationPid = CpuBackendComponent.PID,
-        property = {ExecutionBackend.BACKEND_ID + "=" + CpuBackend.ID, "service.ranking:Integer=0"})
+        property = {ExecutionBackend.BACKEND_ID + "=" + CpuBackends.ID, "service.ranking:Integer=0"})
 @Designate(ocd = CpuBackendComponent.Config.class)
 public final class CpuBackendComponent extends DelegatingExecutionBackend {
     public static final String PID = "org.backplane.backend.cpu";
 
+    /** The CPU backend's own properties, then the ones every backend shares ({@link BackendSettings}). */
     @ObjectClassDefinition(name = "Backplane CPU reference backend",
             description = "The default backend and the oracle other backends are checked against.")
     public @interface Config {
@@ -37,25 +35,25 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
                 + "without the Vector API; reference: the float64 oracle (slow)",
                 options = {@Option(value = "fast", label = "fast"), @Option(value = "scalar", label = "scalar"),
                     @Option(value = "reference", label = "reference")})
-        String kernels() default "fast";
+        String kernels() default CpuBackends.FAST;
 
         @AttributeDefinition(name = "Ops per command buffer")
-        int batch_maxOps() default 32;
+        int batch_maxOps() default BackendSettings.DEFAULT_BATCH_MAX_OPS;
 
         @AttributeDefinition(name = "Output bytes per command buffer")
-        long batch_maxBytes() default 48L << 20;
+        long batch_maxBytes() default BackendSettings.DEFAULT_BATCH_MAX_BYTES;
 
         @AttributeDefinition(name = "Command buffers in flight per stream")
-        int batch_maxInFlight() default 8;
+        int batch_maxInFlight() default BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT;
 
         @AttributeDefinition(name = "Reset timeout (ms)", description = "How long a reset waits for the failed work in flight")
-        long reset_timeout_ms() default 10_000;
+        long reset_timeout_ms() default BackendSettings.DEFAULT_RESET_TIMEOUT_MS;
 
         @AttributeDefinition(name = "Close timeout (ms)", description = "How long closing a stream waits for its queued work")
-        long close_timeout_ms() default 30_000;
+        long close_timeout_ms() default BackendSettings.DEFAULT_CLOSE_TIMEOUT_MS;
 
         @AttributeDefinition(name = "Stop grace (ms)", description = "How long stopping lets running work finish before failing it")
-        long stop_grace_ms() default 5_000;
+        long stop_grace_ms() default BackendSettings.DEFAULT_STOP_GRACE_MS;
 
         @AttributeDefinition(name = "Fault injection", description = "For testing only: allow injected faults")
         boolean faultInjection_enabled() default false;
@@ -65,32 +63,28 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
         String[] faultInjection_rules() default {};
     }
 
-    private volatile CpuBackend backend;
+    private volatile ManagedBackend backend;
 
     @Activate
-    void activate(Config config) {
-        backend = CpuBackend.start(settings(config));
+    void activate(Config config, Map<String, Object> properties) {
+        backend = start(config, properties);
+    }
+
+    /** The backend a configuration describes; the shared properties are read as every backend reads them. */
+    static ManagedBackend start(Config config, Map<String, ?> properties) {
+        return CpuBackends.start(CpuBackends.ID, config.parallelism(), config.kernels(), BackendSettings.fromConfiguration(properties));
     }
 
     @Deactivate
     void deactivate() {
-        CpuBackend b = backend;
+        ManagedBackend b = backend;
         if (b != null) {
-            b.close();
+            b.stop();
         }
     }
 
     @Override
     protected ExecutionBackend delegate() {
         return backend;
-    }
-
-    static CpuSettings settings(Config config) {
-        BackendSettings common = new BackendSettings(
-                new BatchPolicy(config.batch_maxOps(), config.batch_maxBytes(), config.batch_maxInFlight()),
-                Duration.ofMillis(config.reset_timeout_ms()), Duration.ofMillis(config.close_timeout_ms()),
-                Duration.ofMillis(config.stop_grace_ms()), config.faultInjection_enabled(),
-                FaultRule.parseAll(config.faultInjection_rules()));
-        return new CpuSettings(CpuBackend.ID, config.parallelism(), config.kernels(), common);
     }
 }

@@ -11,26 +11,27 @@ import org.backplane.cpu.internal.kernels.Kernels;
 import org.backplane.cpu.internal.kernels.Parallel;
 import org.backplane.cpu.internal.kernels.ReferencePathKernels;
 import org.backplane.spi.BackendEngine;
-import org.backplane.spi.StreamCore;
 import org.backplane.spi.StreamEngine;
+import org.backplane.spi.StreamSink;
 
 /**
  * The CPU backend's device level: the compute pool that large kernels are split over, and the
  * kernel path. Each stream gets its own worker thread ({@link CpuStreamEngine}), which also computes
  * part of every kernel it runs, so the pool has one thread fewer than the configured parallelism.
  */
-public final class CpuBackendEngine implements BackendEngine {
+final class CpuBackendEngine implements BackendEngine {
     private static final System.Logger LOG = System.getLogger(CpuBackendEngine.class.getName());
 
     private final ThreadPoolExecutor pool;
     private final Kernels kernels;
+    private final CpuLowering lowering;
     private final String simd;
 
     /**
      * @param parallelism threads one kernel may use, the stream's worker included (at least 1)
      * @param kernelPath {@code fast}, {@code scalar} or {@code reference} (see {@code CpuSettings})
      */
-    public CpuBackendEngine(int parallelism, String kernelPath) {
+    CpuBackendEngine(int parallelism, String kernelPath) {
         int helpers = Math.max(0, parallelism - 1);
         AtomicInteger n = new AtomicInteger();
         this.pool = helpers == 0 ? null : new ThreadPoolExecutor(helpers, helpers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
@@ -44,20 +45,21 @@ public final class CpuBackendEngine implements BackendEngine {
             this.kernels = fast;
             this.simd = fast.simdDescription();
         }
+        this.lowering = new CpuLowering(kernels);
     }
 
-    public Kernels kernels() {
+    Kernels kernels() {
         return kernels;
     }
 
     /** Which SIMD implementation the fast kernels use. */
-    public String simd() {
+    String simd() {
         return simd;
     }
 
     @Override
-    public StreamEngine openStream(StreamCore stream) {
-        return new CpuStreamEngine(stream, kernels);
+    public StreamEngine openStream(StreamSink sink) {
+        return new CpuStreamEngine(sink, lowering);
     }
 
     /**

@@ -9,40 +9,39 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamError;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cpu.internal.kernels.Cancel;
-import org.backplane.cpu.internal.kernels.Kernels;
-import org.backplane.spi.BackplaneArray;
 import org.backplane.spi.Command;
 import org.backplane.spi.CommandBatch;
-import org.backplane.spi.Op;
-import org.backplane.spi.StreamCore;
+import org.backplane.spi.EngineArray;
+import org.backplane.spi.ErrorBuilder;
 import org.backplane.spi.StreamEngine;
+import org.backplane.spi.StreamSink;
 
 /**
  * One CPU stream: a serial queue run by its own worker thread, like MLX's per-stream thread. Every
  * failure on the worker (an {@link OutOfMemoryError} while allocating an output, an exception in a
- * kernel, an injected fault) is reported through the SPI exactly as a GPU completion callback would
+ * kernel, an injected fault) is reported to the sink exactly as a GPU completion callback would
  * report it; the worker itself never dies of it.
  */
 final class CpuStreamEngine implements StreamEngine {
     private static final System.Logger LOG = System.getLogger(CpuStreamEngine.class.getName());
     private static final Object STOP = new Object();
 
-    private final StreamCore stream;
-    private final Kernels kernels;
+    private final StreamSink sink;
+    private final CpuLowering lowering;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
     private final Cancel cancel;
     private volatile CommandBatch running;
     private volatile StreamError abortError;
 
-    CpuStreamEngine(StreamCore stream, Kernels kernels) {
-        this.stream = stream;
-        this.kernels = kernels;
+    CpuStreamEngine(StreamSink sink, CpuLowering lowering) {
+        this.sink = sink;
+        this.lowering = lowering;
         this.cancel = new Cancel(() -> {
             CommandBatch b = running;
             return b != null && !b.shouldRun();
         });
-        this.worker = Thread.ofPlatform().daemon().name("backplane-cpu-stream-" + stream.id().number() + "-" + stream.label())
+        this.worker = Thread.ofPlatform().daemon().name("backplane-cpu-stream-" + sink.id().number() + "-" + sink.label())
                 .unstarted(this::work);
         worker.start();
     }
@@ -69,7 +68,7 @@ final class CpuStreamEngine implements StreamEngine {
                 execute(batch);
             } catch (Throwable t) {
                 // execute reports every failure itself; this is the last line of defence for the worker
-                stream.batchFailed(batch, stream.error(ErrorKind.INTERNAL).message("CPU worker failed: " + t).batch(batch).cause(t).build());
+                sink.failed(batch, sink.error(ErrorKind.INTERNAL).message("CPU worker failed: " + t).batch(batch).cause(t).build());
             } finally {
                 running = null;
             }
@@ -78,8 +77,8 @@ final class CpuStreamEngine implements StreamEngine {
         Object left;
         while ((left = queue.poll()) != null) {
             if (left instanceof CommandBatch b) {
-                stream.batchFailed(b, abortError != null ? abortError
-                        : stream.error(ErrorKind.INTERNAL).message("the stream was closed before this work ran").batch(b).build());
+                sink.failed(b, abortError != null ? abortError
+                        : sink.error(ErrorKind.INTERNAL).message("the stream was closed before this work ran").batch(b).build());
             }
         }
     }
@@ -87,73 +86,52 @@ final class CpuStreamEngine implements StreamEngine {
     private void execute(CommandBatch batch) {
         for (int i = 0; i < batch.size(); i++) {
             if (abortError != null) {
-                stream.batchFailed(batch, abortError);
+                sink.failed(batch, abortError);
                 return;
             }
             if (!batch.shouldRun()) {
-                stream.batchDiscarded(batch); // its generation failed: nothing more runs for it (S4)
+                sink.discarded(batch); // its generation failed: nothing more runs for it (S4)
                 return;
             }
             Command command = batch.command(i);
             try {
                 FaultRule fault = command.injectedFault();
-                boolean silentlyCorrupt = fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH;
-                if (fault != null && !silentlyCorrupt) {
-                    injectFault(batch, command, fault);
+                if (fault != null && fault.kind() == ErrorKind.HOST_EXCEPTION) {
+                    throw new InjectedKernelException(ErrorBuilder.injectedMessage(fault)); // through the real catch below
+                }
+                if (sink.failInjected(batch, command)) {
                     return;
                 }
-                StreamError upstream = stream.awaitInputs(command, cancel::isCancelled);
+                StreamError upstream = sink.awaitInputs(command, cancel::isCancelled);
                 if (upstream != null) {
-                    stream.batchFailed(batch, upstream);
+                    sink.failed(batch, upstream);
                     return;
                 }
                 cancel.check();
-                command.output().storage(run(command));
-                if (silentlyCorrupt) {
-                    corrupt((float[]) command.output().storage());
+                float[] out = lowering.run(command, cancel);
+                if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH) {
+                    corrupt(out);
                 }
+                command.output().bind(new HostFloats(out));
             } catch (OutOfMemoryError e) {
-                stream.batchFailed(batch, stream.error(ErrorKind.OUT_OF_MEMORY).nativeText(e.toString())
+                sink.failed(batch, sink.error(ErrorKind.OUT_OF_MEMORY).nativeText(e.toString())
                         .message("the Java heap could not hold the output (" + command.outputBytes() + " bytes)")
                         .command(command).batch(batch).cause(e).build());
                 return;
             } catch (CancellationException e) {
                 if (abortError != null) {
-                    stream.batchFailed(batch, abortError);
+                    sink.failed(batch, abortError);
                 } else {
-                    stream.batchDiscarded(batch); // abandoned because its generation failed
+                    sink.discarded(batch); // abandoned because its generation failed
                 }
                 return;
             } catch (Throwable t) {
-                stream.batchFailed(batch, stream.error(ErrorKind.HOST_EXCEPTION).nativeText(t.toString())
+                sink.failed(batch, sink.error(ErrorKind.HOST_EXCEPTION).nativeText(t.toString())
                         .message("kernel threw " + t.getClass().getName()).command(command).batch(batch).cause(t).build());
                 return;
             }
         }
-        stream.batchCompleted(batch);
-    }
-
-    private float[] run(Command c) {
-        BackplaneArray out = c.output();
-        return switch (c.op()) {
-            case Op.Fill f -> kernels.fill(f.value(), out.shape(), cancel);
-            case Op.Unary u -> kernels.unary(u.op(), data(c.input(0)), cancel);
-            case Op.Binary b -> kernels.binary(b.op(), data(c.input(0)), c.input(0).shape(), data(c.input(1)), c.input(1).shape(),
-                    out.shape(), cancel);
-            case Op.Matmul m -> kernels.matmul(data(c.input(0)), c.input(0).shape(), data(c.input(1)), c.input(1).shape(),
-                    out.shape(), cancel);
-            case Op.Transpose t -> kernels.transpose(data(c.input(0)), c.input(0).shape(), t.axes(), out.shape(), cancel);
-            case Op.Reduce r -> kernels.reduce(r.op(), data(c.input(0)), c.input(0).shape(), r.all(), r.axis(), out.shape(), cancel);
-            case Op.Softmax s -> kernels.softmax(data(c.input(0)), c.input(0).shape(), cancel);
-        };
-    }
-
-    private static float[] data(BackplaneArray a) {
-        Object storage = a.storage();
-        if (storage instanceof float[] f) {
-            return f;
-        }
-        throw new IllegalStateException("input " + a + " has no data");
+        sink.completed(batch);
     }
 
     /** An injected silent corruption: a wrong first element, and the op reports success. */
@@ -163,33 +141,17 @@ final class CpuStreamEngine implements StreamEngine {
         }
     }
 
-    /** Realises an injected fault where real failures happen: on this worker, inside the op. */
-    private void injectFault(CommandBatch batch, Command command, FaultRule rule) {
-        String message = rule.message().isEmpty() ? "injected " + rule.kind() + " fault (rule: " + rule + ")" : rule.message();
-        switch (rule.kind()) {
-            case HOST_EXCEPTION -> throw new InjectedKernelException(message);
-            case DEVICE_LOST -> {
-                StreamError e = stream.error(ErrorKind.DEVICE_LOST).nativeCode(rule.nativeCode()).nativeText("injected")
-                        .message(message).command(command).batch(batch).build();
-                stream.batchFailed(batch, e);
-                stream.backendCore().deviceLost(e);
-            }
-            default -> stream.batchFailed(batch, stream.error(rule.kind()).nativeCode(rule.nativeCode()).nativeText("injected")
-                    .message(message).command(command).batch(batch).build());
-        }
-    }
-
     @Override
-    public void upload(BackplaneArray target, MemorySegment source) {
-        int n = Math.toIntExact(target.shape().size());
+    public void upload(EngineArray target, MemorySegment source) {
+        int n = Math.toIntExact(target.size());
         float[] data = new float[n];
         MemorySegment.copy(source, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, data, 0, n);
-        target.storage(data);
+        target.bind(new HostFloats(data));
     }
 
     @Override
-    public void download(BackplaneArray source, MemorySegment target) {
-        float[] data = data(source);
+    public void download(EngineArray source, MemorySegment target) {
+        float[] data = CpuLowering.data(source);
         MemorySegment.copy(data, 0, target, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, data.length);
     }
 
@@ -211,7 +173,7 @@ final class CpuStreamEngine implements StreamEngine {
             Thread.currentThread().interrupt();
         }
         if (worker.isAlive()) {
-            LOG.log(System.Logger.Level.ERROR, () -> "worker of CPU stream " + stream.id() + " did not stop within " + timeout
+            LOG.log(System.Logger.Level.ERROR, () -> "worker of CPU stream " + sink.id() + " did not stop within " + timeout
                     + "; it is left to finish its current kernel");
         }
     }

@@ -5,9 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.reflect.Proxy;
 import java.util.Map;
-import org.backplane.api.ErrorKind;
-import org.backplane.api.fault.FaultRule;
-import org.backplane.cpu.CpuSettings;
+import org.backplane.spi.BackendSettings;
+import org.backplane.spi.ManagedBackend;
 import org.junit.jupiter.api.Test;
 
 class CpuBackendComponentTest {
@@ -19,27 +18,21 @@ class CpuBackendComponentTest {
     }
 
     @Test
-    void defaultsGiveTheDefaultSettings() {
-        CpuSettings s = CpuBackendComponent.settings(config(Map.of()));
-        assertThat(s.kernels()).isEqualTo("fast");
-        assertThat(s.parallelism()).isZero();
-        assertThat(s.common().batching().maxOps()).isEqualTo(32);
-        assertThat(s.common().faultInjection()).isFalse();
-    }
-
-    @Test
-    void faultRulesAreParsedAndNeedFaultInjectionEnabled() {
-        CpuSettings s = CpuBackendComponent.settings(config(Map.of("faultInjection_enabled", true,
-                "faultInjection_rules", new String[] {"stream=a*, op=3, kind=TIMEOUT", " "})));
-        assertThat(s.common().faultRules()).containsExactly(FaultRule.atOp("a*", 3, ErrorKind.TIMEOUT));
-        assertThatThrownBy(() -> CpuBackendComponent.settings(config(Map.of("faultInjection_rules",
-                new String[] {"stream=a*, op=3, kind=TIMEOUT"})))).hasMessageContaining("faultInjection.enabled=true");
+    void theComponentStartsABackendWithTheSharedSettingsReadFromItsProperties() {
+        ManagedBackend b = CpuBackendComponent.start(config(Map.of("kernels", "scalar")),
+                Map.of(BackendSettings.BATCH_MAX_OPS, 7, BackendSettings.FAULT_INJECTION_ENABLED, true));
+        try {
+            assertThat(b.capabilities().kernels()).isEqualTo("scalar");
+            assertThat(b.settings().batching().maxOps()).isEqualTo(7);
+            assertThat(b.capabilities().faultInjection()).isTrue();
+        } finally {
+            b.stop();
+        }
     }
 
     @Test
     void badValuesAreRejectedWithTheReason() {
-        assertThatThrownBy(() -> CpuBackendComponent.settings(config(Map.of("kernels", "turbo")))).hasMessageContaining("'turbo'");
-        assertThatThrownBy(() -> CpuBackendComponent.settings(config(Map.of("batch_maxOps", 0)))).hasMessageContaining("maxOps");
-        assertThatThrownBy(() -> CpuBackendComponent.settings(config(Map.of("parallelism", -1)))).hasMessageContaining("parallelism");
+        assertThatThrownBy(() -> CpuBackendComponent.start(config(Map.of("kernels", "turbo")), Map.of())).hasMessageContaining("'turbo'");
+        assertThatThrownBy(() -> CpuBackendComponent.start(config(Map.of("parallelism", -1)), Map.of())).hasMessageContaining("parallelism");
     }
 }

@@ -57,6 +57,18 @@ final class Cublas {
         return LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, args));
     }
 
+    /** A cuBLAS status as the CUDA error the backend reports (allocation failures are out of memory). */
+    static void check(int status, String what) {
+        if (status != 0) {
+            int code = switch (status) {
+                case 3 -> CudaError.OUT_OF_MEMORY; // CUBLAS_STATUS_ALLOC_FAILED
+                case 7 -> CudaError.INVALID_VALUE; // CUBLAS_STATUS_INVALID_VALUE
+                default -> 999;
+            };
+            throw new CudaCallException(code, what, "CUBLAS_STATUS " + status);
+        }
+    }
+
     /**
      * Loads cuBLAS from {@code configured} if given, else from the first of the usual places that
      * has it; empty (with the places tried in {@code tried}) if none does.

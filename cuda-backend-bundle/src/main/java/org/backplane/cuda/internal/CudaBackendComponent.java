@@ -1,17 +1,15 @@
 package org.backplane.cuda.internal;
 
-import java.time.Duration;
+import java.util.Map;
 import org.backplane.api.ExecutionBackend;
-import org.backplane.api.fault.FaultRule;
-import org.backplane.cuda.CudaBackend;
-import org.backplane.cuda.CudaSettings;
 import org.backplane.spi.BackendSettings;
-import org.backplane.spi.BatchPolicy;
-import org.backplane.spi.DelegatingExecutionBackend;
+import org.backplane.spi.ManagedBackend;
+import org.backplane.spi.backend.DelegatingExecutionBackend;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.propertytypes.SatisfyingConditionTarget;
+import org.osgi.service.condition.Condition;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -21,12 +19,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * driver and a device. A configuration change restarts it, closing its streams.
  */
 @Component(service = ExecutionBackend.class, configurationPid = CudaBackendComponent.PID,
-        property = ExecutionBackend.BACKEND_ID + "=" + CudaBackend.ID)
-@SatisfyingConditionTarget("(" + org.osgi.service.condition.Condition.CONDITION_ID + "=" + CudaProbeComponent.CONDITION + ")")
+        property = ExecutionBackend.BACKEND_ID + "=" + CudaBackends.ID)
+@SatisfyingConditionTarget("(" + Condition.CONDITION_ID + "=" + CudaProbeComponent.CONDITION + ")")
 @Designate(ocd = CudaBackendComponent.Config.class)
 public final class CudaBackendComponent extends DelegatingExecutionBackend {
     public static final String PID = "org.backplane.backend.cuda";
 
+    /** The CUDA backend's own properties, then the ones every backend shares ({@link BackendSettings}). */
     @ObjectClassDefinition(name = "Backplane CUDA backend", description = "NVIDIA GPUs through the CUDA driver API and cuBLAS.")
     public @interface Config {
         @AttributeDefinition(name = "Device", description = "CUDA device ordinal")
@@ -39,43 +38,48 @@ public final class CudaBackendComponent extends DelegatingExecutionBackend {
                 required = false)
         String cublasLibrary() default "";
 
-        @AttributeDefinition(name = "Ops per command buffer")
-        int batch_maxOps() default 32;
-
-        @AttributeDefinition(name = "Output bytes per command buffer")
-        long batch_maxBytes() default 48L << 20;
-
-        @AttributeDefinition(name = "Command buffers in flight per stream")
-        int batch_maxInFlight() default 8;
-
-        @AttributeDefinition(name = "Fault injection", description = "For testing only")
-        boolean faultInjection_enabled() default false;
-
         @AttributeDefinition(name = "Real faults", description = "For testing only: injected PAGE_FAULTs run a real illegal-address "
                 + "kernel, which ends CUDA for the whole process")
         boolean faultInjection_realFaults() default false;
 
-        @AttributeDefinition(name = "Fault rules", required = false)
+        @AttributeDefinition(name = "Ops per command buffer")
+        int batch_maxOps() default BackendSettings.DEFAULT_BATCH_MAX_OPS;
+
+        @AttributeDefinition(name = "Output bytes per command buffer")
+        long batch_maxBytes() default BackendSettings.DEFAULT_BATCH_MAX_BYTES;
+
+        @AttributeDefinition(name = "Command buffers in flight per stream")
+        int batch_maxInFlight() default BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT;
+
+        @AttributeDefinition(name = "Reset timeout (ms)", description = "How long a reset waits for the failed work in flight")
+        long reset_timeout_ms() default BackendSettings.DEFAULT_RESET_TIMEOUT_MS;
+
+        @AttributeDefinition(name = "Close timeout (ms)", description = "How long closing a stream waits for its queued work")
+        long close_timeout_ms() default BackendSettings.DEFAULT_CLOSE_TIMEOUT_MS;
+
+        @AttributeDefinition(name = "Stop grace (ms)", description = "How long stopping lets running work finish before failing it")
+        long stop_grace_ms() default BackendSettings.DEFAULT_STOP_GRACE_MS;
+
+        @AttributeDefinition(name = "Fault injection", description = "For testing only: allow injected faults")
+        boolean faultInjection_enabled() default false;
+
+        @AttributeDefinition(name = "Fault rules", description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'", required = false)
         String[] faultInjection_rules() default {};
     }
 
-    private volatile CudaBackend backend;
+    private volatile ManagedBackend backend;
 
     @Activate
-    void activate(Config config) {
-        BackendSettings common = new BackendSettings(
-                new BatchPolicy(config.batch_maxOps(), config.batch_maxBytes(), config.batch_maxInFlight()),
-                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), config.faultInjection_enabled(),
-                FaultRule.parseAll(config.faultInjection_rules()));
-        backend = CudaBackend.start(new CudaSettings(config.device(), config.tf32(), config.faultInjection_realFaults(),
-                config.cublasLibrary(), common));
+    void activate(Config config, Map<String, Object> properties) {
+        backend = CudaBackends.start(config.device(), config.tf32(), config.faultInjection_realFaults(), config.cublasLibrary(),
+                BackendSettings.fromConfiguration(properties));
     }
 
     @Deactivate
     void deactivate() {
-        CudaBackend b = backend;
+        ManagedBackend b = backend;
         if (b != null) {
-            b.close();
+            b.stop();
         }
     }
 

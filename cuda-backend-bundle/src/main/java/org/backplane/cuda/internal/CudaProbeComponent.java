@@ -28,9 +28,9 @@ public final class CudaProbeComponent {
     void activate(BundleContext context) {
         CudaAvailability probe = CudaAvailability.probe();
         Hashtable<String, Object> props = new Hashtable<>();
-        props.put(ExecutionBackend.BACKEND_ID, "cuda");
+        props.put(ExecutionBackend.BACKEND_ID, CudaBackends.ID);
         availability = context.registerService(BackendAvailability.class,
-                BackendAvailability.of("cuda", probe.available(), probe.reason()), props);
+                BackendAvailability.of(CudaBackends.ID, probe.available(), probe.reason()), props);
         if (probe.available()) {
             Hashtable<String, Object> c = new Hashtable<>();
             c.put(Condition.CONDITION_ID, CONDITION);

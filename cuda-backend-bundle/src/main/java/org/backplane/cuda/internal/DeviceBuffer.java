@@ -1,24 +1,32 @@
 package org.backplane.cuda.internal;
 
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.backplane.spi.ArrayStorage;
+import org.backplane.spi.device.NativeReaper;
 
 /**
  * Device memory behind one array. Freed once: when its array is closed and no queued op on any
  * stream still uses it, or when it becomes unreachable (queued work keeps its arrays reachable, so
  * by then every op that used it has completed).
  */
-final class DeviceBuffer {
+final class DeviceBuffer implements ArrayStorage {
     final long pointer;
     final long bytes;
-    final AtomicBoolean freed = new AtomicBoolean();
+    /** Null for an empty buffer (nothing to free). */
+    final NativeReaper<Long>.Allocation allocation;
     /** Ops encoded on any stream that read or write this buffer and have not completed yet. */
     private final AtomicInteger uses = new AtomicInteger();
     private volatile boolean closed;
 
-    DeviceBuffer(long pointer, long bytes) {
+    DeviceBuffer(long pointer, long bytes, NativeReaper<Long> reaper) {
         this.pointer = pointer;
         this.bytes = bytes;
+        this.allocation = pointer == 0 ? null : reaper.track(this, pointer);
+    }
+
+    @Override
+    public long byteSize() {
+        return bytes;
     }
 
     /** An encoded op uses the buffer. */
@@ -35,5 +43,12 @@ final class DeviceBuffer {
     boolean close() {
         closed = true;
         return uses.get() == 0;
+    }
+
+    /** Queues the memory for freeing (once). */
+    void free() {
+        if (allocation != null) {
+            allocation.release();
+        }
     }
 }

@@ -20,7 +20,7 @@ import org.backplane.cpu.CpuSettings;
 import org.backplane.cuda.CudaBackend;
 import org.backplane.cuda.CudaSettings;
 import org.backplane.spi.BackendSettings;
-import org.backplane.spi.PoisonStateRegistry;
+import org.backplane.spi.runtime.PoisonStateRegistry;
 
 /**
  * Real GPU faults, each in its own process because an illegal address ends CUDA for the process.

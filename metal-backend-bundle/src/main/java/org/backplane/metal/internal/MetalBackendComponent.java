@@ -1,18 +1,16 @@
 package org.backplane.metal.internal;
 
-import java.time.Duration;
+import java.util.Map;
 import org.backplane.api.ExecutionBackend;
-import org.backplane.api.fault.FaultRule;
-import org.backplane.metal.MetalBackend;
-import org.backplane.metal.MetalSettings;
 import org.backplane.spi.BackendSettings;
-import org.backplane.spi.BatchPolicy;
-import org.backplane.spi.DelegatingExecutionBackend;
+import org.backplane.spi.ManagedBackend;
+import org.backplane.spi.backend.DelegatingExecutionBackend;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.propertytypes.SatisfyingConditionTarget;
+import org.osgi.service.condition.Condition;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -22,12 +20,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Metal and a device. A configuration change restarts it, closing its streams.
  */
 @Component(service = ExecutionBackend.class, configurationPid = MetalBackendComponent.PID,
-        property = ExecutionBackend.BACKEND_ID + "=" + MetalBackend.ID)
-@SatisfyingConditionTarget("(" + org.osgi.service.condition.Condition.CONDITION_ID + "=" + MetalProbeComponent.CONDITION + ")")
+        property = ExecutionBackend.BACKEND_ID + "=" + MetalBackends.ID)
+@SatisfyingConditionTarget("(" + Condition.CONDITION_ID + "=" + MetalProbeComponent.CONDITION + ")")
 @Designate(ocd = MetalBackendComponent.Config.class)
 public final class MetalBackendComponent extends DelegatingExecutionBackend {
     public static final String PID = "org.backplane.backend.metal";
 
+    /** The Metal backend's own properties, then the ones every backend shares ({@link BackendSettings}). */
     @ObjectClassDefinition(name = "Backplane Metal backend", description = "Apple GPUs through Metal.")
     public @interface Config {
         @AttributeDefinition(name = "Metal library", description = "Path of the Metal library; empty for Metal.framework. "
@@ -35,22 +34,31 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
         String library() default "";
 
         @AttributeDefinition(name = "Ops per command buffer")
-        int batch_maxOps() default 32;
+        int batch_maxOps() default BackendSettings.DEFAULT_BATCH_MAX_OPS;
 
         @AttributeDefinition(name = "Output bytes per command buffer")
-        long batch_maxBytes() default 48L << 20;
+        long batch_maxBytes() default BackendSettings.DEFAULT_BATCH_MAX_BYTES;
 
         @AttributeDefinition(name = "Command buffers in flight per stream")
-        int batch_maxInFlight() default 8;
+        int batch_maxInFlight() default BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT;
 
-        @AttributeDefinition(name = "Fault injection", description = "For testing only")
+        @AttributeDefinition(name = "Reset timeout (ms)", description = "How long a reset waits for the failed work in flight")
+        long reset_timeout_ms() default BackendSettings.DEFAULT_RESET_TIMEOUT_MS;
+
+        @AttributeDefinition(name = "Close timeout (ms)", description = "How long closing a stream waits for its queued work")
+        long close_timeout_ms() default BackendSettings.DEFAULT_CLOSE_TIMEOUT_MS;
+
+        @AttributeDefinition(name = "Stop grace (ms)", description = "How long stopping lets running work finish before failing it")
+        long stop_grace_ms() default BackendSettings.DEFAULT_STOP_GRACE_MS;
+
+        @AttributeDefinition(name = "Fault injection", description = "For testing only: allow injected faults")
         boolean faultInjection_enabled() default false;
 
-        @AttributeDefinition(name = "Fault rules", required = false)
+        @AttributeDefinition(name = "Fault rules", description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'", required = false)
         String[] faultInjection_rules() default {};
     }
 
-    private volatile MetalBackend backend;
+    private volatile ManagedBackend backend;
 
     /** The configured library, else the framework (or system) property {@value MetalPlatform#LIBRARY_PROPERTY}. */
     static String library(BundleContext context, Object configured) {
@@ -63,19 +71,15 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
     }
 
     @Activate
-    void activate(BundleContext context, Config config) {
-        BackendSettings common = new BackendSettings(
-                new BatchPolicy(config.batch_maxOps(), config.batch_maxBytes(), config.batch_maxInFlight()),
-                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), config.faultInjection_enabled(),
-                FaultRule.parseAll(config.faultInjection_rules()));
-        backend = MetalBackend.start(new MetalSettings(library(context, config.library()), common));
+    void activate(BundleContext context, Config config, Map<String, Object> properties) {
+        backend = MetalBackends.start(library(context, config.library()), BackendSettings.fromConfiguration(properties));
     }
 
     @Deactivate
     void deactivate() {
-        MetalBackend b = backend;
+        ManagedBackend b = backend;
         if (b != null) {
-            b.close();
+            b.stop();
         }
     }
 

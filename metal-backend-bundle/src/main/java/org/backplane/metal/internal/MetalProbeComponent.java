@@ -30,9 +30,9 @@ public final class MetalProbeComponent {
     void activate(BundleContext context, Map<String, Object> config) {
         MetalAvailability probe = MetalAvailability.probe(MetalBackendComponent.library(context, config.get("library")));
         Hashtable<String, Object> props = new Hashtable<>();
-        props.put(ExecutionBackend.BACKEND_ID, "metal");
+        props.put(ExecutionBackend.BACKEND_ID, MetalBackends.ID);
         availability = context.registerService(BackendAvailability.class,
-                BackendAvailability.of("metal", probe.available(), probe.reason()), props);
+                BackendAvailability.of(MetalBackends.ID, probe.available(), probe.reason()), props);
         if (probe.available()) {
             Hashtable<String, Object> c = new Hashtable<>();
             c.put(Condition.CONDITION_ID, CONDITION);

@@ -2,7 +2,7 @@ package org.backplane.runtime.internal;
 
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ExecutionBackend;
-import org.backplane.spi.DelegatingExecutionBackend;
+import org.backplane.spi.backend.DelegatingExecutionBackend;
 
 /**
  * The {@link ActiveBackend} registration for one selected backend. Each selection gets a new

@@ -36,7 +36,7 @@ public final class Demo {
      */
     public Demo(ExecutionBackend backend, PrintStream out) {
         this.backend = backend;
-        this.faults = backend.faultInjector().orElseThrow(() -> new IllegalArgumentException(
+        this.faults = FaultInjector.of(backend).orElseThrow(() -> new IllegalArgumentException(
                 "the demo injects a fault, but fault injection is off on backend '" + backend.id() + "'. Enable it in the "
                 + "backend's configuration (for the CPU backend: config:property-set -p org.backplane.backend.cpu "
                 + "faultInjection.enabled true)"));

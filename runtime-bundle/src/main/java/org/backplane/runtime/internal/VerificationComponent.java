@@ -1,10 +1,11 @@
 package org.backplane.runtime.internal;
 
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.cpu.reference.ReferenceChecker;
-import org.backplane.spi.SpiBackend;
+import org.backplane.spi.runtime.ResultChecking;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -73,10 +74,11 @@ public final class VerificationComponent {
     }
 
     private void apply(ExecutionBackend backend) {
-        if (backend instanceof SpiBackend spi) {
-            spi.backendCore().resultChecker(checker);
+        Optional<ResultChecking> checking = backend.feature(ResultChecking.class);
+        if (checking.isPresent()) {
+            checking.get().install(checker);
         } else if (checker != null) {
-            LOG.log(System.Logger.Level.WARNING, () -> "backend '" + backend.id() + "' is not built on the Backplane SPI; its results are not checked");
+            LOG.log(System.Logger.Level.WARNING, () -> "backend '" + backend.id() + "' is does not offer result checking; its results are not checked");
         }
     }
 

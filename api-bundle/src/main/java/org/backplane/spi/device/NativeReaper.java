@@ -1,0 +1,99 @@
+package org.backplane.spi.device;
+
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * Frees native memory behind array storage, once: when its owner closes it, or when the storage
+ * becomes unreachable (queued work keeps its arrays reachable, so by then nothing uses it). The
+ * freeing itself happens in {@link #drain}, on a thread that may call the native API (a user
+ * thread), never on the driver's callback thread or the GC's.
+ *
+ * @param <H> the native handle (a device pointer, an Objective-C object)
+ */
+public final class NativeReaper<H> {
+    private final ReferenceQueue<Object> unreachable = new ReferenceQueue<>();
+    private final Set<Watch> watched = ConcurrentHashMap.newKeySet();
+    private final ConcurrentLinkedQueue<H> toFree = new ConcurrentLinkedQueue<>();
+
+    /** One native allocation, freed once by whichever comes first: {@link #release} or unreachability. */
+    public final class Allocation {
+        private final H handle;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        private Allocation(H handle) {
+            this.handle = handle;
+        }
+
+        public H handle() {
+            return handle;
+        }
+
+        /** Queues the memory to be freed by the next {@link #drain}; later calls do nothing. */
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                toFree.add(handle);
+            }
+        }
+
+        public boolean isReleased() {
+            return released.get();
+        }
+    }
+
+    /** Watches {@code owner}'s reachability; holds the allocation, never the owner. */
+    private final class Watch extends PhantomReference<Object> {
+        final Allocation allocation;
+
+        Watch(Object owner, Allocation allocation) {
+            super(owner, unreachable);
+            this.allocation = allocation;
+        }
+    }
+
+    /** Tracks {@code handle}, freed when {@code owner} (the storage object) becomes unreachable or is released. */
+    public Allocation track(Object owner, H handle) {
+        Allocation a = new Allocation(handle);
+        watched.add(new Watch(owner, a));
+        return a;
+    }
+
+    /** Frees, with {@code free}, what became unreachable or was released. Call on a thread allowed to call the native API. */
+    public void drain(Consumer<H> free) {
+        Reference<?> ref;
+        while ((ref = unreachable.poll()) != null) {
+            Watch w = (Watch) ref;
+            watched.remove(w);
+            w.allocation.release();
+        }
+        H handle;
+        while ((handle = toFree.poll()) != null) {
+            free.accept(handle);
+        }
+    }
+
+    /**
+     * After an allocation failed: lets the GC find storage nobody holds any more and frees it, so
+     * that a retry may succeed.
+     */
+    public void reclaim(Consumer<H> free) {
+        System.gc();
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        drain(free);
+    }
+
+    /** Allocations watched and not yet found unreachable. */
+    public int watched() {
+        return watched.size();
+    }
+}

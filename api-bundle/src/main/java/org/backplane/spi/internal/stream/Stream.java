@@ -1,0 +1,136 @@
+package org.backplane.spi.internal.stream;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.ErrorKind;
+import org.backplane.api.StreamError;
+import org.backplane.api.StreamId;
+import org.backplane.api.StreamSnapshot;
+import org.backplane.api.StreamState;
+import org.backplane.api.StreamTransition;
+import org.backplane.api.fault.Hold;
+import org.backplane.spi.ErrorBuilder;
+import org.backplane.spi.StreamEngine;
+import org.backplane.spi.StreamSink;
+
+/**
+ * One stream as the SPI implements it, assembled from parts that each own some rules of the
+ * contract: the {@link StreamSlot} (S1–S4), the {@link Batcher} (batching, back-pressure, S4 at
+ * commit), {@link Completion} and {@link CrossStreamInputs} (S6, result checking), the
+ * {@link Lifecycle} (S7, close, S11). Hosts hold its {@link StreamImpl} façade; its engine holds
+ * its {@link SinkImpl}; neither sees the other.
+ */
+public final class Stream implements Transitions {
+    private static final System.Logger LOG = System.getLogger(Stream.class.getName());
+
+    final BackendContext backend;
+    final StreamId id;
+    final String label;
+    private final Instant createdAt = Instant.now();
+    final StreamSlot slot;
+    final StreamCounters counters = new StreamCounters();
+    final CrossStreamInputs inputs;
+    final Completion completion;
+    final Batcher batcher;
+    final Lifecycle lifecycle;
+    final SinkImpl sink;
+    final StreamImpl facade;
+    private volatile StreamEngine engine;
+
+    public Stream(BackendContext backend, StreamId id, String label) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.id = id;
+        this.label = label;
+        this.slot = new StreamSlot(id, label, backend, this);
+        this.inputs = new CrossStreamInputs(this);
+        this.completion = new Completion(slot, counters, backend, inputs);
+        this.batcher = new Batcher(this, slot, completion, counters, backend);
+        this.lifecycle = new Lifecycle(this, slot, batcher, completion, this);
+        this.sink = new SinkImpl(this);
+        this.facade = new StreamImpl(this);
+    }
+
+    /** Connects the engine, which was opened with {@link #sink()}; once, before the stream is published. */
+    public void attach(StreamEngine streamEngine) {
+        this.engine = Objects.requireNonNull(streamEngine, "engine");
+    }
+
+    StreamEngine engine() {
+        return engine;
+    }
+
+    public StreamId id() {
+        return id;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /** What the engine reports through. */
+    public StreamSink sink() {
+        return sink;
+    }
+
+    /** What hosts hold. */
+    public ComputeStream facade() {
+        return facade;
+    }
+
+    public StreamSnapshot snapshot() {
+        Generation g = slot.current();
+        return new StreamSnapshot(id, label, Generation.publicState(g.state), g.number, g.first, g.suppressedCount.get(),
+                g.suppressedErrors(), counters.submitted.get(), counters.completed.get(), counters.failed.get(), createdAt,
+                g.stateSince);
+    }
+
+    /** Resets the stream (S7); a healthy stream is left alone. Returns its snapshot afterwards. */
+    public StreamSnapshot reset(Duration timeout) {
+        lifecycle.reset(timeout);
+        return snapshot();
+    }
+
+    /** Closes the stream; see {@link Lifecycle#shutdown}. */
+    public void shutdown(StreamError abortError, Duration timeout) {
+        lifecycle.shutdown(abortError, timeout);
+    }
+
+    /** Captures an error from outside the engine (fault injection, device loss) into the current generation. Never throws. */
+    public boolean raise(StreamError error) {
+        return slot.raise(error);
+    }
+
+    public ErrorBuilder error(ErrorKind kind) {
+        return slot.error(kind);
+    }
+
+    /** See {@link org.backplane.api.fault.FaultInjector#hold}. */
+    public Hold hold() {
+        return batcher.hold();
+    }
+
+    /** An array was closed by its owner: the engine may free its storage now. */
+    void release(ArrayImpl a) {
+        try {
+            engine.release(a);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "engine failed to release an array of " + id, e);
+        }
+    }
+
+    /** The lifecycle closed the stream. */
+    void closed() {
+        backend.closed(this);
+    }
+
+    @Override
+    public void publish(StreamTransition.Type type, StreamState from, StreamError error) {
+        try {
+            backend.publish(new StreamTransition(type, from, snapshot(), error, Instant.now()));
+        } catch (Throwable t) {
+            StreamSlot.safeLog(t);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package org.backplane.cpu.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.backplane.api.Capabilities;
+import org.backplane.api.DType;
+import org.backplane.api.DeviceInfo;
+import org.backplane.api.Shape;
+import org.backplane.spi.BackendSettings;
+import org.backplane.spi.ManagedBackend;
+import org.backplane.spi.backend.Backends;
+
+/** Starts CPU backends, for the OSGi component and for {@code CpuBackend.start} alike. */
+public final class CpuBackends {
+    /** The {@code backend.id} of the default CPU backend. */
+    public static final String ID = "cpu";
+    public static final String FAST = "fast";
+    public static final String SCALAR = "scalar";
+    public static final String REFERENCE = "reference";
+
+    private CpuBackends() {
+    }
+
+    /**
+     * Starts a CPU backend.
+     *
+     * @param parallelism threads one op may use, the stream's worker included; 0 means one per processor
+     * @param kernels {@code fast}, {@code scalar} or {@code reference}
+     * @throws IllegalArgumentException naming a bad parallelism or kernel path
+     */
+    public static ManagedBackend start(String id, int parallelism, String kernels, BackendSettings common) {
+        int threads = threads(parallelism);
+        String path = kernelPath(kernels);
+        CpuBackendEngine engine = new CpuBackendEngine(threads, path);
+        long maxBytes = Math.min((Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
+        Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), maxBytes, Shape.MAX_RANK, false, engine.kernels().name());
+        return Backends.start(id, device(threads, engine), caps, engine, common);
+    }
+
+    /** The effective thread count of a configured parallelism (0: one per processor). */
+    public static int threads(int parallelism) {
+        if (parallelism < 0) {
+            throw new IllegalArgumentException("parallelism must be 0 (one thread per processor) or more, not " + parallelism);
+        }
+        return parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism;
+    }
+
+    /** A configured kernel path, normalised. */
+    public static String kernelPath(String kernels) {
+        String k = kernels == null ? "" : kernels.trim().toLowerCase(Locale.ROOT);
+        if (!k.equals(FAST) && !k.equals(SCALAR) && !k.equals(REFERENCE)) {
+            throw new IllegalArgumentException("kernels must be 'fast', 'scalar' or 'reference', not '" + kernels + "'");
+        }
+        return k;
+    }
+
+    private static DeviceInfo device(int threads, CpuBackendEngine engine) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("kernels", engine.kernels().name());
+        details.put("simd", engine.simd());
+        details.put("threads per op", String.valueOf(threads));
+        details.put("java", Runtime.version().toString());
+        details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        return new DeviceInfo(cpuModel() + " (" + cores + " processors)", "host CPU", Runtime.getRuntime().maxMemory(), cores, details);
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not readable: fall back to the architecture
+        }
+        return System.getProperty("os.arch");
+    }
+}

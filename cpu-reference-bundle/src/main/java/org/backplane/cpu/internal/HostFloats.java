@@ -1,0 +1,11 @@
+package org.backplane.cpu.internal;
+
+import org.backplane.spi.ArrayStorage;
+
+/** The CPU backend's storage for an array: its float32 values on the Java heap. */
+record HostFloats(float[] data) implements ArrayStorage {
+    @Override
+    public long byteSize() {
+        return (long) data.length * Float.BYTES;
+    }
+}

@@ -1,0 +1,62 @@
+package org.backplane.metal.internal;
+
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * The thread that commits command buffers whose inputs another stream is still computing: their
+ * place in their queue is reserved with {@code enqueue}, and they are committed here once the inputs
+ * exist, off the submitting thread.
+ */
+final class MetalCommitter {
+    private static final System.Logger LOG = System.getLogger(MetalCommitter.class.getName());
+
+    private final LinkedBlockingQueue<Runnable> commits = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private volatile boolean stopping;
+
+    MetalCommitter() {
+        this.thread = Thread.ofPlatform().name("backplane-metal-committer").daemon().unstarted(this::run);
+        thread.start();
+    }
+
+    void later(Runnable commit) {
+        commits.add(commit);
+    }
+
+    /** Whether the backend is stopping (waits for inputs give up then). */
+    boolean isStopping() {
+        return stopping;
+    }
+
+    private void run() {
+        while (true) {
+            Runnable r;
+            try {
+                r = commits.take();
+            } catch (InterruptedException e) {
+                if (stopping && commits.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            try {
+                r.run();
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "deferred Metal commit failed", t);
+            }
+        }
+    }
+
+    /** Commits what is queued and stops; returns whether the thread ended within {@code timeout}. */
+    boolean stop(Duration timeout) {
+        stopping = true;
+        thread.interrupt();
+        try {
+            thread.join(Math.max(1, timeout.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
+    }
+}
