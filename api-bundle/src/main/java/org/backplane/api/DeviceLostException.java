@@ -12,8 +12,9 @@ public final class DeviceLostException extends BackplaneException {
     private final transient StreamError error;
 
     public DeviceLostException(String backendId, StreamError error, String advice) {
-        super("The " + backendId + " device is lost" + (error == null ? "" : " (" + error.describe() + ")")
-                + " and cannot be recovered in this process. " + advice,
+        super(
+                "The " + backendId + " device is lost" + (error == null ? "" : " (" + error.describe() + ")")
+                        + " and cannot be recovered in this process. " + advice,
                 error == null ? null : error.hostException());
         this.backendId = backendId;
         this.error = error;

@@ -41,8 +41,8 @@ public final class Shape {
         }
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] < 0) {
-                throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has a negative dimension "
-                        + dims[i] + " at axis " + i);
+                throw new IllegalArgumentException(
+                        "shape " + Arrays.toString(dims) + " has a negative dimension " + dims[i] + " at axis " + i);
             }
         }
         if (dims.length == 0) {
@@ -51,7 +51,8 @@ public final class Shape {
         try {
             return new Shape(dims.clone());
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more elements than a long can count");
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(dims) + " has more elements than a long can count");
         }
     }
 
@@ -87,8 +88,8 @@ public final class Shape {
     public int normalizeAxis(int axis) {
         int a = axis < 0 ? axis + dims.length : axis;
         if (a < 0 || a >= dims.length) {
-            throw new IllegalArgumentException("axis " + axis + " is out of range for shape " + this
-                    + " (rank " + dims.length + ")");
+            throw new IllegalArgumentException(
+                    "axis " + axis + " is out of range for shape " + this + " (rank " + dims.length + ")");
         }
         return a;
     }

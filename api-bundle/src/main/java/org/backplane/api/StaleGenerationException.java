@@ -12,11 +12,15 @@ public final class StaleGenerationException extends StreamException {
     private final long streamGeneration;
     private final transient StreamError error;
 
-    public StaleGenerationException(StreamId stream, String what, long staleGeneration, long streamGeneration, StreamError error) {
-        super(stream, what + " of generation " + staleGeneration + " of stream " + stream
-                + " was invalidated when the stream was reset (now at generation " + streamGeneration + ")"
-                + (error == null ? "" : "; that generation failed with " + error.describe())
-                + ". Recompute it on the reset stream.", error == null ? null : error.hostException());
+    public StaleGenerationException(
+            StreamId stream, String what, long staleGeneration, long streamGeneration, StreamError error) {
+        super(
+                stream,
+                what + " of generation " + staleGeneration + " of stream " + stream
+                        + " was invalidated when the stream was reset (now at generation " + streamGeneration + ")"
+                        + (error == null ? "" : "; that generation failed with " + error.describe())
+                        + ". Recompute it on the reset stream.",
+                error == null ? null : error.hostException());
         this.staleGeneration = staleGeneration;
         this.streamGeneration = streamGeneration;
         this.error = error;

@@ -79,8 +79,11 @@ public record StreamError(
             }
             sb.append(']');
         }
-        if (upstream != null && upstream != this) {
-            sb.append(" <- caused by ").append(upstream.kind()).append(" on stream ").append(upstream.stream());
+        if (upstream != null) {
+            sb.append(" <- caused by ")
+                    .append(upstream.kind())
+                    .append(" on stream ")
+                    .append(upstream.stream());
         }
         return sb.toString();
     }

@@ -5,8 +5,7 @@ package org.backplane.api;
  * and carry only String and primitive properties.
  */
 public final class StreamEvents {
-    private StreamEvents() {
-    }
+    private StreamEvents() {}
 
     /** Prefix of all stream topics. */
     public static final String TOPIC_PREFIX = "org/backplane/stream/";

@@ -10,7 +10,9 @@ public final class StreamFailedException extends StreamErrorException {
     private static final long serialVersionUID = 1L;
 
     public StreamFailedException(StreamError error) {
-        super(error, "Stream " + error.stream() + " failed: " + error.describe() + ". The stream is now poisoned. "
-                + resetHint(error.stream()));
+        super(
+                error,
+                "Stream " + error.stream() + " failed: " + error.describe() + ". The stream is now poisoned. "
+                        + resetHint(error.stream()));
     }
 }

@@ -13,7 +13,8 @@ public record StreamId(String backendId, long number) {
     public StreamId {
         Objects.requireNonNull(backendId, "backendId");
         if (backendId.isEmpty() || backendId.indexOf(':') >= 0) {
-            throw new IllegalArgumentException("backend id must be non-empty and contain no ':' but was '" + backendId + "'");
+            throw new IllegalArgumentException(
+                    "backend id must be non-empty and contain no ':' but was '" + backendId + "'");
         }
         if (number < 1) {
             throw new IllegalArgumentException("stream number must be positive but was " + number);
@@ -29,12 +30,14 @@ public record StreamId(String backendId, long number) {
         Objects.requireNonNull(text, "text");
         int colon = text.lastIndexOf(':');
         if (colon <= 0 || colon == text.length() - 1) {
-            throw new IllegalArgumentException("'" + text + "' is not a stream id; expected backend:number, e.g. cpu:3");
+            throw new IllegalArgumentException(
+                    "'" + text + "' is not a stream id; expected backend:number, e.g. cpu:3");
         }
         try {
             return new StreamId(text.substring(0, colon), Long.parseLong(text.substring(colon + 1)));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "' is not a stream id; expected backend:number, e.g. cpu:3");
+            throw new IllegalArgumentException(
+                    "'" + text + "' is not a stream id; expected backend:number, e.g. cpu:3");
         }
     }
 

@@ -8,7 +8,9 @@ public final class StreamInterruptedException extends StreamException {
     private static final long serialVersionUID = 1L;
 
     public StreamInterruptedException(StreamId stream, String what) {
-        super(stream, "Interrupted while waiting for " + what + " on stream " + stream
-                + "; the work continues and the stream is unaffected.");
+        super(
+                stream,
+                "Interrupted while waiting for " + what + " on stream " + stream
+                        + "; the work continues and the stream is unaffected.");
     }
 }

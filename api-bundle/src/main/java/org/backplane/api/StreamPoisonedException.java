@@ -8,7 +8,9 @@ public final class StreamPoisonedException extends StreamErrorException {
     private static final long serialVersionUID = 1L;
 
     public StreamPoisonedException(StreamError error) {
-        super(error, "Stream " + error.stream() + " is poisoned by an earlier failure, which was already reported: "
-                + error.describe() + ". No work runs on it until it is reset. " + resetHint(error.stream()));
+        super(
+                error,
+                "Stream " + error.stream() + " is poisoned by an earlier failure, which was already reported: "
+                        + error.describe() + ". No work runs on it until it is reset. " + resetHint(error.stream()));
     }
 }

@@ -19,8 +19,13 @@ import org.backplane.api.fault.FaultRule;
  * @param faultInjection whether fault injection is enabled
  * @param faultRules rules in force from the start (only with {@code faultInjection})
  */
-public record BackendSettings(BatchPolicy batching, Duration resetTimeout, Duration closeTimeout, Duration stopGrace,
-        boolean faultInjection, List<FaultRule> faultRules) {
+public record BackendSettings(
+        BatchPolicy batching,
+        Duration resetTimeout,
+        Duration closeTimeout,
+        Duration stopGrace,
+        boolean faultInjection,
+        List<FaultRule> faultRules) {
 
     /** Configuration property: ops per command buffer. */
     public static final String BATCH_MAX_OPS = "batch.maxOps";
@@ -47,9 +52,13 @@ public record BackendSettings(BatchPolicy batching, Duration resetTimeout, Durat
     public static final long DEFAULT_STOP_GRACE_MS = 5_000;
 
     /** The defaults: 32 ops, 48 MiB, 8 in flight; reset 10 s, close 30 s, stop 5 s; no fault injection. */
-    public static final BackendSettings DEFAULT = new BackendSettings(BatchPolicy.DEFAULT,
-            Duration.ofMillis(DEFAULT_RESET_TIMEOUT_MS), Duration.ofMillis(DEFAULT_CLOSE_TIMEOUT_MS),
-            Duration.ofMillis(DEFAULT_STOP_GRACE_MS), false, List.of());
+    public static final BackendSettings DEFAULT = new BackendSettings(
+            BatchPolicy.DEFAULT,
+            Duration.ofMillis(DEFAULT_RESET_TIMEOUT_MS),
+            Duration.ofMillis(DEFAULT_CLOSE_TIMEOUT_MS),
+            Duration.ofMillis(DEFAULT_STOP_GRACE_MS),
+            false,
+            List.of());
 
     public BackendSettings {
         Objects.requireNonNull(batching, "batching");
@@ -76,11 +85,13 @@ public record BackendSettings(BatchPolicy batching, Duration resetTimeout, Durat
                 number(properties, BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_BYTES),
                 (int) number(properties, BATCH_MAX_IN_FLIGHT, DEFAULT_BATCH_MAX_IN_FLIGHT));
         boolean faults = bool(properties, FAULT_INJECTION_ENABLED);
-        return new BackendSettings(batching,
+        return new BackendSettings(
+                batching,
                 Duration.ofMillis(number(properties, RESET_TIMEOUT_MS, DEFAULT_RESET_TIMEOUT_MS)),
                 Duration.ofMillis(number(properties, CLOSE_TIMEOUT_MS, DEFAULT_CLOSE_TIMEOUT_MS)),
                 Duration.ofMillis(number(properties, STOP_GRACE_MS, DEFAULT_STOP_GRACE_MS)),
-                faults, FaultRule.parseAll(strings(properties.get(FAULT_INJECTION_RULES))));
+                faults,
+                FaultRule.parseAll(strings(properties.get(FAULT_INJECTION_RULES))));
     }
 
     private static long number(Map<String, ?> properties, String key, long fallback) {
@@ -94,13 +105,16 @@ public record BackendSettings(BatchPolicy batching, Duration resetTimeout, Durat
         try {
             return Long.parseLong(value.toString().trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("configuration property " + key + " must be a whole number but was '" + value + "'");
+            throw new IllegalArgumentException(
+                    "configuration property " + key + " must be a whole number but was '" + value + "'");
         }
     }
 
     private static boolean bool(Map<String, ?> properties, String key) {
         Object value = properties.get(key);
-        return value instanceof Boolean b ? b : value != null && Boolean.parseBoolean(value.toString().trim());
+        return value instanceof Boolean b
+                ? b
+                : value != null && Boolean.parseBoolean(value.toString().trim());
     }
 
     private static String[] strings(Object value) {

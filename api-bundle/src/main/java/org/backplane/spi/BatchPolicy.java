@@ -11,8 +11,10 @@ package org.backplane.spi;
  */
 public record BatchPolicy(int maxOps, long maxBytes, int maxInFlight) {
     /** 32 ops, 48 MiB, 8 in flight. */
-    public static final BatchPolicy DEFAULT = new BatchPolicy(BackendSettings.DEFAULT_BATCH_MAX_OPS,
-            BackendSettings.DEFAULT_BATCH_MAX_BYTES, BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT);
+    public static final BatchPolicy DEFAULT = new BatchPolicy(
+            BackendSettings.DEFAULT_BATCH_MAX_OPS,
+            BackendSettings.DEFAULT_BATCH_MAX_BYTES,
+            BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT);
 
     public BatchPolicy {
         if (maxOps < 1) {

@@ -97,7 +97,20 @@ public final class ErrorBuilder {
         String op = command != null ? command.describe() : batch != null ? batch.describe() : "";
         long sequence = command != null ? command.sequence() : batch != null ? batch.firstSequence() : 0;
         long g = command != null ? command.output().generation() : batch != null ? batch.generation() : generation;
-        return new StreamError(backendId, stream, label, g, kind, nativeCode, nativeText, message, op, sequence, Instant.now(),
-                Thread.currentThread().getName(), upstream, cause);
+        return new StreamError(
+                backendId,
+                stream,
+                label,
+                g,
+                kind,
+                nativeCode,
+                nativeText,
+                message,
+                op,
+                sequence,
+                Instant.now(),
+                Thread.currentThread().getName(),
+                upstream,
+                cause);
     }
 }

@@ -40,6 +40,7 @@ public sealed interface Op {
     }
 
     /** Output axis {@code i} is input axis {@code axes[i]} (a validated permutation). */
+    @SuppressWarnings("ArrayRecordComponent") // copied in and out; equals and hashCode compare the contents
     record Transpose(int[] axes) implements Op {
         public Transpose {
             axes = axes.clone();

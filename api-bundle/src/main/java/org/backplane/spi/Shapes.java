@@ -9,8 +9,7 @@ import org.backplane.api.Shape;
  * is rejected identically everywhere, on the caller's thread, with a clear message.
  */
 public final class Shapes {
-    private Shapes() {
-    }
+    private Shapes() {}
 
     /**
      * NumPy broadcasting: shapes align at their last axis; dimensions must be equal or one of them 1.
@@ -28,9 +27,10 @@ public final class Shapes {
             } else if (da == 1) {
                 out[i] = db;
             } else {
-                throw new IllegalArgumentException("operands could not be broadcast together with shapes " + a + " and " + b
-                        + ": axis " + i + " of the result has sizes " + da + " and " + db
-                        + " (dimensions must be equal or one of them 1)");
+                throw new IllegalArgumentException(
+                        "operands could not be broadcast together with shapes " + a + " and " + b
+                                + ": axis " + i + " of the result has sizes " + da + " and " + db
+                                + " (dimensions must be equal or one of them 1)");
             }
         }
         return Shape.of(out);
@@ -89,15 +89,16 @@ public final class Shapes {
      */
     public static Shape matmul(Shape a, Shape b) {
         if (a.rank() < 2 || a.rank() > 3 || b.rank() < 2 || b.rank() > 3) {
-            throw new IllegalArgumentException("matmul takes 2-D matrices or 3-D stacks of matrices, but got shapes " + a + " and " + b);
+            throw new IllegalArgumentException(
+                    "matmul takes 2-D matrices or 3-D stacks of matrices, but got shapes " + a + " and " + b);
         }
         int m = a.dim(-2);
         int k = a.dim(-1);
         int kb = b.dim(-2);
         int n = b.dim(-1);
         if (k != kb) {
-            throw new IllegalArgumentException("matmul shapes " + a + " and " + b + " do not fit: the left operand has " + k
-                    + " columns but the right one has " + kb + " rows");
+            throw new IllegalArgumentException("matmul shapes " + a + " and " + b + " do not fit: the left operand has "
+                    + k + " columns but the right one has " + kb + " rows");
         }
         if (a.rank() == 2 && b.rank() == 2) {
             return Shape.of(m, n);
@@ -105,8 +106,8 @@ public final class Shapes {
         int ba = a.rank() == 3 ? a.dim(0) : 1;
         int bb = b.rank() == 3 ? b.dim(0) : 1;
         if (ba != bb && ba != 1 && bb != 1) {
-            throw new IllegalArgumentException("matmul batch dimensions of " + a + " and " + b
-                    + " do not broadcast: " + ba + " and " + bb + " (must be equal or one of them 1)");
+            throw new IllegalArgumentException("matmul batch dimensions of " + a + " and " + b + " do not broadcast: "
+                    + ba + " and " + bb + " (must be equal or one of them 1)");
         }
         int batch = ba == 1 ? bb : ba;
         return Shape.of(batch, m, n);
@@ -128,8 +129,8 @@ public final class Shapes {
             return reversed;
         }
         if (axes.length != rank) {
-            throw new IllegalArgumentException("transpose axes " + Arrays.toString(axes) + " must name each of the " + rank
-                    + " axes of shape " + x + " exactly once");
+            throw new IllegalArgumentException("transpose axes " + Arrays.toString(axes) + " must name each of the "
+                    + rank + " axes of shape " + x + " exactly once");
         }
         int[] perm = new int[rank];
         boolean[] seen = new boolean[rank];
@@ -163,8 +164,8 @@ public final class Shapes {
     public static Shape reduce(ReduceOp op, Shape x, int axis) {
         int a = x.normalizeAxis(axis);
         if (op == ReduceOp.MAX && x.dim(a) == 0) {
-            throw new IllegalArgumentException("max over axis " + axis + " of shape " + x
-                    + " reduces an empty axis, which has no identity");
+            throw new IllegalArgumentException(
+                    "max over axis " + axis + " of shape " + x + " reduces an empty axis, which has no identity");
         }
         int[] out = new int[x.rank() - 1];
         for (int i = 0, j = 0; i < x.rank(); i++) {

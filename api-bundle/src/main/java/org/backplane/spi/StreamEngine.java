@@ -19,8 +19,7 @@ import org.osgi.annotation.versioning.ConsumerType;
 @ConsumerType
 public interface StreamEngine {
     /** Called as an op joins the open batch; a GPU engine encodes the kernel here. */
-    default void encode(CommandBatch batch, Command command) {
-    }
+    default void encode(CommandBatch batch, Command command) {}
 
     /**
      * Starts a batch's work. Later, from any thread, the engine reports its end exactly once to the
@@ -55,10 +54,8 @@ public interface StreamEngine {
      * The batch was encoded but will never be committed (its generation failed or the stream
      * closed): release what {@link #encode} took for it. Never reported; called under the encode lock.
      */
-    default void discarded(CommandBatch batch) {
-    }
+    default void discarded(CommandBatch batch) {}
 
     /** Frees an array's storage early: it was closed by its owner. Default: leave it to the GC. */
-    default void release(EngineArray array) {
-    }
+    default void release(EngineArray array) {}
 }

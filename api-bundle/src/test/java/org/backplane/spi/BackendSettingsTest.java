@@ -18,11 +18,23 @@ class BackendSettingsTest {
 
     @Test
     void valuesAreReadAsNumbersBooleansOrTheirText() {
-        BackendSettings s = BackendSettings.fromConfiguration(Map.of(BackendSettings.BATCH_MAX_OPS, "16",
-                BackendSettings.BATCH_MAX_BYTES, 1024L, BackendSettings.BATCH_MAX_IN_FLIGHT, 2,
-                BackendSettings.RESET_TIMEOUT_MS, 100, BackendSettings.CLOSE_TIMEOUT_MS, "200", BackendSettings.STOP_GRACE_MS, 300L,
-                BackendSettings.FAULT_INJECTION_ENABLED, "true",
-                BackendSettings.FAULT_INJECTION_RULES, new String[] {"stream=a*, op=3, kind=TIMEOUT", " "}));
+        BackendSettings s = BackendSettings.fromConfiguration(Map.of(
+                BackendSettings.BATCH_MAX_OPS,
+                "16",
+                BackendSettings.BATCH_MAX_BYTES,
+                1024L,
+                BackendSettings.BATCH_MAX_IN_FLIGHT,
+                2,
+                BackendSettings.RESET_TIMEOUT_MS,
+                100,
+                BackendSettings.CLOSE_TIMEOUT_MS,
+                "200",
+                BackendSettings.STOP_GRACE_MS,
+                300L,
+                BackendSettings.FAULT_INJECTION_ENABLED,
+                "true",
+                BackendSettings.FAULT_INJECTION_RULES,
+                new String[] {"stream=a*, op=3, kind=TIMEOUT", " "}));
         assertThat(s.batching()).isEqualTo(new BatchPolicy(16, 1024, 2));
         assertThat(List.of(s.resetTimeout(), s.closeTimeout(), s.stopGrace()))
                 .containsExactly(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(300));
@@ -32,8 +44,9 @@ class BackendSettingsTest {
 
     @Test
     void faultRulesNeedFaultInjectionEnabled() {
-        assertThatThrownBy(() -> BackendSettings.fromConfiguration(Map.of(BackendSettings.FAULT_INJECTION_RULES,
-                "stream=a*, op=3, kind=TIMEOUT"))).hasMessageContaining("faultInjection.enabled=true");
+        assertThatThrownBy(() -> BackendSettings.fromConfiguration(
+                        Map.of(BackendSettings.FAULT_INJECTION_RULES, "stream=a*, op=3, kind=TIMEOUT")))
+                .hasMessageContaining("faultInjection.enabled=true");
     }
 
     @Test
@@ -41,6 +54,7 @@ class BackendSettingsTest {
         assertThatThrownBy(() -> BackendSettings.fromConfiguration(Map.of(BackendSettings.BATCH_MAX_OPS, 0)))
                 .hasMessageContaining("maxOps");
         assertThatThrownBy(() -> BackendSettings.fromConfiguration(Map.of(BackendSettings.RESET_TIMEOUT_MS, "soon")))
-                .hasMessageContaining("reset.timeout.ms").hasMessageContaining("'soon'");
+                .hasMessageContaining("reset.timeout.ms")
+                .hasMessageContaining("'soon'");
     }
 }

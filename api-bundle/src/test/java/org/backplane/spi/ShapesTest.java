@@ -14,9 +14,12 @@ class ShapesTest {
         assertThat(Shapes.broadcast(Shape.of(4, 1, 3), Shape.of(5, 1))).isEqualTo(Shape.of(4, 5, 3));
         assertThat(Shapes.broadcast(Shape.scalar(), Shape.of(0, 2))).isEqualTo(Shape.of(0, 2));
         assertThat(Shapes.broadcast(Shape.of(1, 0), Shape.of(3, 1))).isEqualTo(Shape.of(3, 0));
-        assertThatThrownBy(() -> Shapes.broadcast(Shape.of(2, 3), Shape.of(2))).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("[2, 3]").hasMessageContaining("[2]");
-        assertThatThrownBy(() -> Shapes.broadcast(Shape.of(0), Shape.of(2))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Shapes.broadcast(Shape.of(2, 3), Shape.of(2)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[2, 3]")
+                .hasMessageContaining("[2]");
+        assertThatThrownBy(() -> Shapes.broadcast(Shape.of(0), Shape.of(2)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -37,7 +40,8 @@ class ShapesTest {
         assertThat(Shapes.matmul(Shape.of(0, 3), Shape.of(3, 0))).isEqualTo(Shape.of(0, 0));
         assertThatThrownBy(() -> Shapes.matmul(Shape.of(2, 3), Shape.of(2, 3))).hasMessageContaining("3 columns");
         assertThatThrownBy(() -> Shapes.matmul(Shape.of(3), Shape.of(3, 1))).hasMessageContaining("2-D");
-        assertThatThrownBy(() -> Shapes.matmul(Shape.of(2, 2, 3), Shape.of(5, 3, 4))).hasMessageContaining("batch");
+        assertThatThrownBy(() -> Shapes.matmul(Shape.of(2, 2, 3), Shape.of(5, 3, 4)))
+                .hasMessageContaining("batch");
     }
 
     @Test
@@ -45,8 +49,10 @@ class ShapesTest {
         assertThat(Shapes.permutation(Shape.of(2, 3, 4), new int[0])).containsExactly(2, 1, 0);
         assertThat(Shapes.permutation(Shape.of(2, 3, 4), new int[] {-1, 0, 1})).containsExactly(2, 0, 1);
         assertThat(Shapes.permute(Shape.of(2, 3, 4), new int[] {2, 0, 1})).isEqualTo(Shape.of(4, 2, 3));
-        assertThatThrownBy(() -> Shapes.permutation(Shape.of(2, 3), new int[] {0})).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Shapes.permutation(Shape.of(2, 3), new int[] {1, 1})).hasMessageContaining("twice");
+        assertThatThrownBy(() -> Shapes.permutation(Shape.of(2, 3), new int[] {0}))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Shapes.permutation(Shape.of(2, 3), new int[] {1, 1}))
+                .hasMessageContaining("twice");
         assertThat(Shapes.reduce(ReduceOp.SUM, Shape.of(2, 3, 4), -2)).isEqualTo(Shape.of(2, 4));
         assertThat(Shapes.reduce(ReduceOp.SUM, Shape.of(0, 3), 0)).isEqualTo(Shape.of(3));
         assertThatThrownBy(() -> Shapes.reduce(ReduceOp.MAX, Shape.of(0, 3), 0)).hasMessageContaining("no identity");
@@ -59,7 +65,8 @@ class ShapesTest {
     void shapesRejectBadDimensions() {
         assertThatThrownBy(() -> Shape.of(2, -1)).hasMessageContaining("negative");
         assertThatThrownBy(() -> Shape.of(1, 1, 1, 1, 1, 1, 1, 1, 1)).hasMessageContaining("rank 9");
-        assertThatThrownBy(() -> Shape.of(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE)).hasMessageContaining("long");
+        assertThatThrownBy(() -> Shape.of(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE))
+                .hasMessageContaining("long");
         assertThat(Shape.of().size()).isEqualTo(1);
         assertThat(Shape.of(3, 0).size()).isZero();
         assertThat(Shape.of(2, 3)).hasToString("[2, 3]");

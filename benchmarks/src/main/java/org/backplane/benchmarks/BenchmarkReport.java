@@ -39,8 +39,7 @@ public final class BenchmarkReport {
     static final int SCENARIO_ITERATIONS = MotivatingScenario.ITERATIONS;
     static final int SCENARIO_N = MotivatingScenario.N;
 
-    private BenchmarkReport() {
-    }
+    private BenchmarkReport() {}
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of("results/cpu-benchmarks.md");
@@ -51,14 +50,16 @@ public final class BenchmarkReport {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--quick" -> quick = true;
                 case "--python" -> python = args[++i];
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: [--out FILE] [--quick] [--python PYTHON]");
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown argument " + args[i] + "; usage: [--out FILE] [--quick] [--python PYTHON]");
             }
         }
         int scenarioRounds = quick ? 1 : 3;
         int scenarioIterations = quick ? 50 : SCENARIO_ITERATIONS;
 
-        progress("1/4 numpy baseline (matmul 256..2048, then " + scenarioRounds + " round(s) of the 8-thread scenario)");
+        progress(
+                "1/4 numpy baseline (matmul 256..2048, then " + scenarioRounds + " round(s) of the 8-thread scenario)");
         Map<String, Object> numpy = runNumpy(python, scenarioRounds, scenarioIterations);
 
         progress("2/4 JMH: matmul, dispatch, error check (forked JVMs)");
@@ -89,9 +90,14 @@ public final class BenchmarkReport {
     // ------------------------------------------------------------------ numpy
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> runNumpy(String python, int rounds, int iterations) throws IOException, InterruptedException {
-        String json = PythonBaseline.run(python, "numpy_baseline.py", "numpy", List.of("256,512,1024,2048",
-                String.valueOf(rounds), String.valueOf(iterations))).trim();
+    private static Map<String, Object> runNumpy(String python, int rounds, int iterations)
+            throws IOException, InterruptedException {
+        String json = PythonBaseline.run(
+                        python,
+                        "numpy_baseline.py",
+                        "numpy",
+                        List.of("256,512,1024,2048", String.valueOf(rounds), String.valueOf(iterations)))
+                .trim();
         return parseNumpy(json);
     }
 
@@ -101,13 +107,14 @@ public final class BenchmarkReport {
         result.put("numpy", group(json, "\"numpy\": \"([^\"]+)\""));
         result.put("blas", group(json, "\"blas\": \"([^\"]+)\""));
         Map<Integer, Double> gflops = new LinkedHashMap<>();
-        Matcher m = Pattern.compile("\"(\\d+)\": ([0-9.eE+-]+)").matcher(group(json, "\"matmul_gflops\": \\{([^}]*)\\}"));
+        Matcher m =
+                Pattern.compile("\"(\\d+)\": ([0-9.eE+-]+)").matcher(group(json, "\"matmul_gflops\": \\{([^}]*)\\}"));
         while (m.find()) {
             gflops.put(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)));
         }
         result.put("matmul", gflops);
         List<Double> scenario = new ArrayList<>();
-        for (String s : group(json, "\"scenario_seconds\": \\[([^]]*)\\]").split(",")) {
+        for (String s : group(json, "\"scenario_seconds\": \\[([^]]*)\\]").split(",", -1)) {
             scenario.add(Double.parseDouble(s.trim()));
         }
         result.put("scenario", scenario);
@@ -130,14 +137,22 @@ public final class BenchmarkReport {
                 .include(DispatchBenchmark.class.getName())
                 .include(EntryCheckBenchmark.class.getName())
                 .forks(1)
-                .jvmArgsAppend("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                        "-Xms3g", "-Xmx3g", "-XX:+AlwaysPreTouch")
+                .jvmArgsAppend(
+                        "--add-modules=jdk.incubator.vector",
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-Xms3g",
+                        "-Xmx3g",
+                        "-XX:+AlwaysPreTouch")
                 .verbosity(VerboseMode.NORMAL);
         if (quick) {
-            options.warmupIterations(1).warmupTime(TimeValue.milliseconds(300)).measurementIterations(2)
+            options.warmupIterations(1)
+                    .warmupTime(TimeValue.milliseconds(300))
+                    .measurementIterations(2)
                     .measurementTime(TimeValue.milliseconds(300));
         } else {
-            options.warmupIterations(4).warmupTime(TimeValue.seconds(1)).measurementIterations(6)
+            options.warmupIterations(4)
+                    .warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(6)
                     .measurementTime(TimeValue.seconds(1));
         }
         Collection<RunResult> results = new Runner(options.build()).run();
@@ -147,7 +162,9 @@ public final class BenchmarkReport {
             name = name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1);
             String n = r.getParams().getParam("n");
             scores.put(n == null ? name : name + "@" + n, r.getPrimaryResult().getScore());
-            scores.put((n == null ? name : name + "@" + n) + ".error", r.getPrimaryResult().getScoreError());
+            scores.put(
+                    (n == null ? name : name + "@" + n) + ".error",
+                    r.getPrimaryResult().getScoreError());
         }
         return scores;
     }
@@ -164,20 +181,39 @@ public final class BenchmarkReport {
     // ------------------------------------------------------------------ report
 
     @SuppressWarnings("unchecked")
-    private static String report(Map<String, Object> numpy, Map<String, Double> jmh, List<Double> scenario, int iterations,
-            boolean quick) {
+    private static String report(
+            Map<String, Object> numpy, Map<String, Double> jmh, List<Double> scenario, int iterations, boolean quick) {
         StringBuilder md = new StringBuilder();
         md.append("# CPU backend benchmarks\n\n");
         if (quick) {
             md.append("**Quick run (short warm-up and measurement): not for comparison.**\n\n");
         }
-        md.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
-        md.append("- Machine: ").append(cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors())
-                .append(" cores, ").append(memoryGiB()).append(" GiB RAM\n");
-        md.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ').append(Runtime.version()).append('\n');
-        md.append("- Baseline: numpy ").append(numpy.get("numpy")).append(" with ").append(numpy.get("blas")).append('\n');
-        md.append("- Command: `").append(COMMAND).append(quick ? " --quick" : "").append("` (JMH: 1 fork, ")
-                .append(quick ? "1 x 0.3 s warm-up, 2 x 0.3 s" : "4 x 1 s warm-up, 6 x 1 s").append(" measurement; errors are 99.9% CIs)\n\n");
+        md.append("- Date: ")
+                .append(ZonedDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
+                .append('\n');
+        md.append("- Machine: ")
+                .append(cpuModel())
+                .append(", ")
+                .append(Runtime.getRuntime().availableProcessors())
+                .append(" cores, ")
+                .append(memoryGiB())
+                .append(" GiB RAM\n");
+        md.append("- JDK: ")
+                .append(System.getProperty("java.vm.name"))
+                .append(' ')
+                .append(Runtime.version())
+                .append('\n');
+        md.append("- Baseline: numpy ")
+                .append(numpy.get("numpy"))
+                .append(" with ")
+                .append(numpy.get("blas"))
+                .append('\n');
+        md.append("- Command: `")
+                .append(COMMAND)
+                .append(quick ? " --quick" : "")
+                .append("` (JMH: 1 fork, ")
+                .append(quick ? "1 x 0.3 s warm-up, 2 x 0.3 s" : "4 x 1 s warm-up, 6 x 1 s")
+                .append(" measurement; errors are 99.9% CIs)\n\n");
 
         md.append("## Matmul (float32, n x n)\n\n");
         md.append("| n | Backplane GFLOP/s | numpy GFLOP/s | ratio |\n|---:|---:|---:|---:|\n");
@@ -195,37 +231,57 @@ public final class BenchmarkReport {
             }
             md.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.2f |%n", n, gflops, np.get(n), ratio));
         }
-        md.append(String.format(Locale.ROOT, "%nTarget: at least 50%% of OpenBLAS at 1024. Measured: %.0f%% (%s).%n%n", ratio1024 * 100,
+        md.append(String.format(
+                Locale.ROOT,
+                "%nTarget: at least 50%% of OpenBLAS at 1024. Measured: %.0f%% (%s).%n%n",
+                ratio1024 * 100,
                 ratio1024 >= 0.5 ? "met" : "NOT met"));
 
         double dispatch = jmh.getOrDefault("DispatchBenchmark.queuedAdds", Double.NaN);
         md.append("## Small-op dispatch\n\n");
-        md.append(String.format(Locale.ROOT, "1,000 adds of 1,000 floats queued on one stream, then synchronize: "
-                + "**%.2f µs per op** end to end (± %.2f). Target: at most 3 µs (%s).%n%n", dispatch,
-                jmh.getOrDefault("DispatchBenchmark.queuedAdds.error", Double.NaN), dispatch <= 3 ? "met" : "NOT met"));
+        md.append(String.format(
+                Locale.ROOT,
+                "1,000 adds of 1,000 floats queued on one stream, then synchronize: "
+                        + "**%.2f µs per op** end to end (± %.2f). Target: at most 3 µs (%s).%n%n",
+                dispatch,
+                jmh.getOrDefault("DispatchBenchmark.queuedAdds.error", Double.NaN),
+                dispatch <= 3 ? "met" : "NOT met"));
 
         List<Double> npScenario = (List<Double>) numpy.get("scenario");
         double ours = Stats.median(scenario);
         double theirs = Stats.median(npScenario);
         md.append("## The motivating scenario\n\n");
-        md.append(String.format(Locale.ROOT, "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream "
-                + "(Backplane: `eval` after every matmul) against %d Python threads doing the same with numpy.%n%n",
-                SCENARIO_THREADS, iterations, SCENARIO_N, SCENARIO_N, SCENARIO_THREADS));
+        md.append(String.format(
+                Locale.ROOT,
+                "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream "
+                        + "(Backplane: `eval` after every matmul) against %d Python threads doing the same with numpy.%n%n",
+                SCENARIO_THREADS,
+                iterations,
+                SCENARIO_N,
+                SCENARIO_N,
+                SCENARIO_THREADS));
         md.append("| | wall time (median) | rounds |\n|---|---:|---|\n");
         md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", ours, Stats.seconds(scenario)));
-        md.append(String.format(Locale.ROOT, "| numpy, 8 Python threads | %.2f s | %s |%n%n", theirs, Stats.seconds(npScenario)));
-        md.append(String.format(Locale.ROOT, "Ratio (numpy time / Backplane time): **%.2f** (above 1 means Backplane is faster).%n%n",
+        md.append(String.format(
+                Locale.ROOT, "| numpy, 8 Python threads | %.2f s | %s |%n%n", theirs, Stats.seconds(npScenario)));
+        md.append(String.format(
+                Locale.ROOT,
+                "Ratio (numpy time / Backplane time): **%.2f** (above 1 means Backplane is faster).%n%n",
                 theirs / ours));
 
         double check = jmh.getOrDefault("EntryCheckBenchmark.healthyEntryCheck", Double.NaN);
         double base = jmh.getOrDefault("EntryCheckBenchmark.baseline", Double.NaN);
         md.append("## Healthy-path cost of the error check\n\n");
-        md.append(String.format(Locale.ROOT, "`flush()` of an idle healthy stream (the error check every call makes, two volatile "
-                + "reads, plus the stream's uncontended encode lock): %.2f ns per call, against %.2f ns for taking and releasing "
-                + "an uncontended lock, so the check and the call cost about **%.2f ns**.%n", check, base, Math.max(0, check - base)));
+        md.append(String.format(
+                Locale.ROOT,
+                "`flush()` of an idle healthy stream (the error check every call makes, two volatile "
+                        + "reads, plus the stream's uncontended encode lock): %.2f ns per call, against %.2f ns for taking and releasing "
+                        + "an uncontended lock, so the check and the call cost about **%.2f ns**.%n",
+                check,
+                base,
+                Math.max(0, check - base)));
         return md.toString();
     }
-
 
     private static String cpuModel() {
         try {

@@ -39,8 +39,7 @@ public final class CudaBenchmarkReport {
     private static final int SCENARIO_N = MotivatingScenario.N;
     private static final int SCENARIO_ROUNDS = 3;
 
-    private CudaBenchmarkReport() {
-    }
+    private CudaBenchmarkReport() {}
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of("cuda-benchmarks.md");
@@ -49,7 +48,9 @@ public final class CudaBenchmarkReport {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--python" -> python = args[++i];
-                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; usage: [--out FILE] [--python PYTHON]");
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown argument " + args[i] + "; usage: [--out FILE] [--python PYTHON]");
             }
         }
         progress("1/5 PyTorch baseline on the same GPU");
@@ -64,7 +65,11 @@ public final class CudaBenchmarkReport {
             progress("2/5 Backplane matmul");
             for (int[] m : MATMUL) {
                 ours.put("matmul." + m[0], matmul(s, m[0], m[1]));
-                progress(String.format(Locale.ROOT, "   %d: %.0f GFLOP/s (torch %.0f)", m[0], ours.get("matmul." + m[0]),
+                progress(String.format(
+                        Locale.ROOT,
+                        "   %d: %.0f GFLOP/s (torch %.0f)",
+                        m[0],
+                        ours.get("matmul." + m[0]),
                         Double.parseDouble(torch.get("matmul." + m[0]))));
             }
             progress("3/5 Backplane add of 256 MiB arrays");
@@ -98,16 +103,23 @@ public final class CudaBenchmarkReport {
         for (int[] m : MATMUL) {
             matmul.append(matmul.isEmpty() ? "" : ",").append(m[0]).append(':').append(m[1]);
         }
-        String text = PythonBaseline.run(python, "torch_baseline.py", "torch with CUDA", List.of("rounds=" + ROUNDS,
-                "matmul=" + matmul, "add=" + ADD_ELEMENTS + ":" + ADD_REPS, "dispatch=" + DISPATCH_OPS,
-                "scenario=" + THREADS + ":" + ITERATIONS + ":" + SCENARIO_N + ":" + SCENARIO_ROUNDS));
+        String text = PythonBaseline.run(
+                python,
+                "torch_baseline.py",
+                "torch with CUDA",
+                List.of(
+                        "rounds=" + ROUNDS,
+                        "matmul=" + matmul,
+                        "add=" + ADD_ELEMENTS + ":" + ADD_REPS,
+                        "dispatch=" + DISPATCH_OPS,
+                        "scenario=" + THREADS + ":" + ITERATIONS + ":" + SCENARIO_N + ":" + SCENARIO_ROUNDS));
         return parse(text);
     }
 
     /** {@code key=value} lines. */
     static Map<String, String> parse(String text) {
         Map<String, String> values = new LinkedHashMap<>();
-        for (String line : text.split("\n")) {
+        for (String line : text.lines().toList()) {
             int eq = line.indexOf('=');
             if (eq > 0) {
                 values.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
@@ -187,13 +199,29 @@ public final class CudaBenchmarkReport {
     private static String report(String device, String details, Map<String, String> torch, Map<String, Double> ours) {
         StringBuilder md = new StringBuilder();
         md.append("## Benchmarks against PyTorch (same GPU, same run)\n\n");
-        md.append("- Date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+        md.append("- Date: ")
+                .append(ZonedDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
+                .append('\n');
         md.append("- Device: ").append(device).append(' ').append(details).append('\n');
-        md.append("- Baseline: PyTorch ").append(torch.get("torch")).append(" (CUDA ").append(torch.get("cuda"))
-                .append(") on ").append(torch.get("device")).append(", TF32 off on both sides\n");
-        md.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ').append(Runtime.version()).append('\n');
-        md.append("- Command: `").append(COMMAND).append("` (best of ").append(ROUNDS)
-                .append(" timed rounds after warm-up; the scenario: median of ").append(SCENARIO_ROUNDS).append(" rounds)\n\n");
+        md.append("- Baseline: PyTorch ")
+                .append(torch.get("torch"))
+                .append(" (CUDA ")
+                .append(torch.get("cuda"))
+                .append(") on ")
+                .append(torch.get("device"))
+                .append(", TF32 off on both sides\n");
+        md.append("- JDK: ")
+                .append(System.getProperty("java.vm.name"))
+                .append(' ')
+                .append(Runtime.version())
+                .append('\n');
+        md.append("- Command: `")
+                .append(COMMAND)
+                .append("` (best of ")
+                .append(ROUNDS)
+                .append(" timed rounds after warm-up; the scenario: median of ")
+                .append(SCENARIO_ROUNDS)
+                .append(" rounds)\n\n");
 
         md.append("### Matmul (float32, n x n, result closed after each call)\n\n");
         md.append("| n | repetitions | Backplane GFLOP/s | PyTorch GFLOP/s | ratio |\n|---:|---:|---:|---:|---:|\n");
@@ -206,23 +234,34 @@ public final class CudaBenchmarkReport {
             }
             md.append(String.format(Locale.ROOT, "| %d | %d | %.0f | %.0f | %.2f |%n", m[0], m[1], b, t, b / t));
         }
-        md.append(String.format(Locale.ROOT, "%nTarget: at least 90%% of torch.matmul at 4096. Measured: %.0f%% (%s).%n%n",
-                ratio4096 * 100, ratio4096 >= 0.9 ? "met" : "NOT met"));
+        md.append(String.format(
+                Locale.ROOT,
+                "%nTarget: at least 90%% of torch.matmul at 4096. Measured: %.0f%% (%s).%n%n",
+                ratio4096 * 100,
+                ratio4096 >= 0.9 ? "met" : "NOT met"));
 
         double addOurs = ours.get("add.gbps");
         double addTorch = Double.parseDouble(torch.get("add.gbps"));
         md.append("### Elementwise add of two 256 MiB arrays\n\n");
         md.append("| | GB/s (read a, b, write c) |\n|---|---:|\n");
         md.append(String.format(Locale.ROOT, "| Backplane | %.0f |%n| PyTorch | %.0f |%n%n", addOurs, addTorch));
-        md.append(String.format(Locale.ROOT, "Target: at least 80%% of torch's bandwidth. Measured: %.0f%% (%s).%n%n",
-                addOurs / addTorch * 100, addOurs / addTorch >= 0.8 ? "met" : "NOT met"));
+        md.append(String.format(
+                Locale.ROOT,
+                "Target: at least 80%% of torch's bandwidth. Measured: %.0f%% (%s).%n%n",
+                addOurs / addTorch * 100,
+                addOurs / addTorch >= 0.8 ? "met" : "NOT met"));
 
         double dOurs = ours.get("dispatch.us");
         double dTorch = Double.parseDouble(torch.get("dispatch.us"));
         md.append("### Small-op dispatch\n\n");
-        md.append(String.format(Locale.ROOT, "%d adds of 1,000 floats queued on one stream, then synchronize: Backplane "
-                + "**%.2f µs per op**, PyTorch %.2f µs per op (ratio torch/Backplane %.2f; above 1 means Backplane is faster).%n%n",
-                DISPATCH_OPS, dOurs, dTorch, dTorch / dOurs));
+        md.append(String.format(
+                Locale.ROOT,
+                "%d adds of 1,000 floats queued on one stream, then synchronize: Backplane "
+                        + "**%.2f µs per op**, PyTorch %.2f µs per op (ratio torch/Backplane %.2f; above 1 means Backplane is faster).%n%n",
+                DISPATCH_OPS,
+                dOurs,
+                dTorch,
+                dTorch / dOurs));
 
         List<Double> sOurs = new ArrayList<>();
         List<Double> sTorch = new ArrayList<>();
@@ -233,14 +272,26 @@ public final class CudaBenchmarkReport {
         double mo = Stats.median(sOurs);
         double mt = Stats.median(sTorch);
         md.append("### The motivating scenario\n\n");
-        md.append(String.format(Locale.ROOT, "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream, waiting "
-                + "for each result (Backplane `eval`; PyTorch `stream.synchronize()`), against PyTorch with %d Python threads on "
-                + "%d CUDA streams.%n%n", THREADS, ITERATIONS, SCENARIO_N, SCENARIO_N, THREADS, THREADS));
+        md.append(String.format(
+                Locale.ROOT,
+                "%d threads x %d iterations x a %dx%d matmul, each thread on its own stream, waiting "
+                        + "for each result (Backplane `eval`; PyTorch `stream.synchronize()`), against PyTorch with %d Python threads on "
+                        + "%d CUDA streams.%n%n",
+                THREADS,
+                ITERATIONS,
+                SCENARIO_N,
+                SCENARIO_N,
+                THREADS,
+                THREADS));
         md.append("| | wall time (median) | rounds |\n|---|---:|---|\n");
         md.append(String.format(Locale.ROOT, "| Backplane | %.2f s | %s |%n", mo, Stats.seconds(sOurs)));
-        md.append(String.format(Locale.ROOT, "| PyTorch, 8 threads, 8 streams | %.2f s | %s |%n%n", mt, Stats.seconds(sTorch)));
-        md.append(String.format(Locale.ROOT, "Ratio (PyTorch time / Backplane time): **%.2f**. Target: no slower than PyTorch (%s).%n",
-                mt / mo, mt / mo >= 1 ? "met" : "NOT met"));
+        md.append(String.format(
+                Locale.ROOT, "| PyTorch, 8 threads, 8 streams | %.2f s | %s |%n%n", mt, Stats.seconds(sTorch)));
+        md.append(String.format(
+                Locale.ROOT,
+                "Ratio (PyTorch time / Backplane time): **%.2f**. Target: no slower than PyTorch (%s).%n",
+                mt / mo,
+                mt / mo >= 1 ? "met" : "NOT met"));
         return md.toString();
     }
 }

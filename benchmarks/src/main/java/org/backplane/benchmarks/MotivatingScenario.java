@@ -18,8 +18,7 @@ final class MotivatingScenario {
     static final int ITERATIONS = 1000;
     static final int N = 512;
 
-    private MotivatingScenario() {
-    }
+    private MotivatingScenario() {}
 
     /**
      * Seconds of wall time from releasing all threads together until the last one finished.

@@ -10,13 +10,13 @@ import java.util.List;
 
 /** Runs a baseline script shipped as a resource of this module with a Python interpreter; returns its stdout. */
 final class PythonBaseline {
-    private PythonBaseline() {
-    }
+    private PythonBaseline() {}
 
     /**
      * @param needs what the script needs, for the error message ("numpy", "torch with CUDA")
      */
-    static String run(String python, String resource, String needs, List<String> args) throws IOException, InterruptedException {
+    static String run(String python, String resource, String needs, List<String> args)
+            throws IOException, InterruptedException {
         Path script = Files.createTempFile(resource.replace(".py", ""), ".py");
         try {
             try (InputStream in = PythonBaseline.class.getResourceAsStream("/" + resource)) {
@@ -27,7 +27,9 @@ final class PythonBaseline {
             }
             List<String> command = new ArrayList<>(List.of(python, script.toString()));
             command.addAll(args);
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            Process p = new ProcessBuilder(command)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) {
                 throw new IllegalStateException(resource + " failed with status " + p.exitValue() + " (is " + needs

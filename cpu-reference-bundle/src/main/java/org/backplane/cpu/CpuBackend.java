@@ -21,7 +21,8 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
 
     /** Starts a CPU backend with the given settings. */
     public static CpuBackend start(CpuSettings settings) {
-        return new CpuBackend(CpuBackends.start(settings.id(), settings.parallelism(), settings.kernels(), settings.common()));
+        return new CpuBackend(
+                CpuBackends.start(settings.id(), settings.parallelism(), settings.kernels(), settings.common()));
     }
 
     /** Starts a CPU backend with {@link CpuSettings#defaults()}. */

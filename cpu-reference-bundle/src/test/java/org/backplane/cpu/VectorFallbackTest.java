@@ -37,7 +37,10 @@ class VectorFallbackTest {
         String out = read(p);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("kernels=scalar").contains("jdk.incubator.vector not available").contains("c[0]=160.0 c[last]=160.0");
+        assertThat(out)
+                .contains("kernels=scalar")
+                .contains("jdk.incubator.vector not available")
+                .contains("c[0]=160.0 c[last]=160.0");
     }
 
     @Test

@@ -26,7 +26,11 @@ public final class CudaBackend extends DelegatingExecutionBackend implements Aut
      * @throws IllegalStateException if this machine cannot run it, saying why
      */
     public static CudaBackend start(CudaSettings settings) {
-        return new CudaBackend(CudaBackends.start(settings.device(), settings.tf32(), settings.realFaults(), settings.cublasLibrary(),
+        return new CudaBackend(CudaBackends.start(
+                settings.device(),
+                settings.tf32(),
+                settings.realFaults(),
+                settings.cublasLibrary(),
                 settings.common()));
     }
 

@@ -22,7 +22,8 @@ public record CudaSettings(int device, boolean tf32, boolean realFaults, String 
         cublasLibrary = cublasLibrary == null ? "" : cublasLibrary;
         Objects.requireNonNull(common, "common");
         if (realFaults && !common.faultInjection()) {
-            throw new IllegalArgumentException("realFaults needs fault injection enabled (faultInjection.enabled=true)");
+            throw new IllegalArgumentException(
+                    "realFaults needs fault injection enabled (faultInjection.enabled=true)");
         }
     }
 

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /** Without a GPU the backend refuses to start and says why; with one it starts. */
 class CudaGatingTest {
     private static boolean driverInstalled() {
-        for (String dir : new String[] {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/nvidia/lib64", "/usr/lib"}) {
+        for (String dir :
+                new String[] {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/nvidia/lib64", "/usr/lib"}) {
             if (Files.exists(Path.of(dir, "libcuda.so.1"))) {
                 return true;
             }
@@ -24,9 +25,14 @@ class CudaGatingTest {
     void withoutTheNvidiaDriverTheBackendSaysWhyItCannotRun() {
         assumeFalse(driverInstalled(), "this machine has an NVIDIA driver");
         assertThat(CudaBackend.isAvailable()).isFalse();
-        assertThat(CudaBackend.availability()).startsWith("unavailable").contains("libcuda.so.1").contains("no NVIDIA driver");
-        assertThatThrownBy(() -> CudaBackend.start(CudaSettings.defaults())).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("cannot run here").hasMessageContaining("libcuda.so.1");
+        assertThat(CudaBackend.availability())
+                .startsWith("unavailable")
+                .contains("libcuda.so.1")
+                .contains("no NVIDIA driver");
+        assertThatThrownBy(() -> CudaBackend.start(CudaSettings.defaults()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("cannot run here")
+                .hasMessageContaining("libcuda.so.1");
     }
 
     @Test

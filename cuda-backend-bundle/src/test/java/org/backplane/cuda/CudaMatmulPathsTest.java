@@ -52,7 +52,8 @@ class CudaMatmulPathsTest {
         float[] a = random(random, batch * m * k);
         float[] b = random(random, batch * k * n);
         try (ComputeStream s = cuda.openStream("paths")) {
-            float[] got = s.matmul(s.upload(a, batch, m, k), s.upload(b, batch, k, n)).download();
+            float[] got =
+                    s.matmul(s.upload(a, batch, m, k), s.upload(b, batch, k, n)).download();
             return relativeError(got, ReferenceKernels.matmul(a, Shape.of(batch, m, k), b, Shape.of(batch, k, n)));
         }
     }
@@ -60,7 +61,9 @@ class CudaMatmulPathsTest {
     @Test
     void withoutCublasBackplanesOwnKernelComputesMatmul() {
         try (CudaBackend cuda = start(CudaSettings.defaults().withCublasLibrary(NO_CUBLAS))) {
-            assertThat(cuda.device().details().get("cublas")).contains("not found").contains(NO_CUBLAS);
+            assertThat(cuda.device().details().get("cublas"))
+                    .contains("not found")
+                    .contains(NO_CUBLAS);
             // Sizes that are not multiples of the kernel's 32x32 tile.
             assertThat(batchedMatmulError(cuda, 3, 67, 45, 33)).isLessThan(1e-5);
         }
@@ -88,8 +91,10 @@ class CudaMatmulPathsTest {
         try (CudaBackend cuda = start(CudaSettings.defaults().withCublasLibrary(NO_CUBLAS));
                 ComputeStream s = cuda.openStream("refused")) {
             DeviceArray a = s.full(1f, 70_000, 1, 1);
-            assertThatThrownBy(() -> s.matmul(a, a)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("the GPU refused").hasMessageContaining("cuLaunchKernel bp_matmul")
+            assertThatThrownBy(() -> s.matmul(a, a))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the GPU refused")
+                    .hasMessageContaining("cuLaunchKernel bp_matmul")
                     .hasMessageContaining("CUDA_ERROR_INVALID_VALUE");
             assertThat(s.snapshot().state()).isEqualTo(StreamState.ACTIVE);
             assertThat(s.snapshot().error()).isEmpty();

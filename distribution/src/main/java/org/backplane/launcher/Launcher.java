@@ -37,8 +37,8 @@ public final class Launcher implements AutoCloseable {
     /** Started last, after the configuration is in place. */
     static final List<String> BACKPLANE = List.of("org.backplane.api", "org.backplane.cpu", "org.backplane.runtime");
     /** The CPU backend's configuration in this launcher: fault injection on, so that the demo can inject its fault. */
-    static final Map<String, Map<String, Object>> CONFIGURATION = Map.of(
-            "org.backplane.backend.cpu", Map.of("faultInjection.enabled", Boolean.TRUE));
+    static final Map<String, Map<String, Object>> CONFIGURATION =
+            Map.of("org.backplane.backend.cpu", Map.of("faultInjection.enabled", true));
 
     private final Framework framework;
     private final BundleContext context;
@@ -59,8 +59,11 @@ public final class Launcher implements AutoCloseable {
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         config.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "jdk.incubator.vector");
         config.put("felix.log.level", "1");
-        config.put("gosh.args", "--noshutdown"); // `exit` in the shell closes the session; the launcher stops the framework
-        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
+        config.put(
+                "gosh.args",
+                "--noshutdown"); // `exit` in the shell closes the session; the launcher stops the framework
+        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class)
+                .findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the launcher's class path"));
         Framework framework = factory.newFramework(config);
         framework.init();
@@ -79,7 +82,8 @@ public final class Launcher implements AutoCloseable {
         try (Stream<Path> files = Files.list(dir)) {
             jars = files.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read the bundles in " + dir + " (build them: ./mvnw -pl distribution -am package)", e);
+            throw new IllegalStateException(
+                    "cannot read the bundles in " + dir + " (build them: ./mvnw -pl distribution -am package)", e);
         }
         List<Bundle> infrastructure = new ArrayList<>();
         List<Bundle> backplane = new ArrayList<>();
@@ -114,7 +118,8 @@ public final class Launcher implements AutoCloseable {
 
     private static void configure(Object configAdmin, String pid, Map<String, Object> values) throws Exception {
         Class<?> cmType = configAdmin.getClass().getClassLoader().loadClass("org.osgi.service.cm.ConfigurationAdmin");
-        Object configuration = cmType.getMethod("getConfiguration", String.class, String.class).invoke(configAdmin, pid, "?");
+        Object configuration =
+                cmType.getMethod("getConfiguration", String.class, String.class).invoke(configAdmin, pid, "?");
         Class<?> configType = cmType.getClassLoader().loadClass("org.osgi.service.cm.Configuration");
         Dictionary<String, Object> props = new Hashtable<>(values);
         configType.getMethod("update", Dictionary.class).invoke(configuration, props);
@@ -129,8 +134,9 @@ public final class Launcher implements AutoCloseable {
         ClassLoader loader = processor.getClass().getClassLoader();
         Class<?> processorType = loader.loadClass("org.apache.felix.service.command.CommandProcessor");
         Class<?> sessionType = loader.loadClass("org.apache.felix.service.command.CommandSession");
-        Object session = processorType.getMethod("createSession", InputStream.class, java.io.OutputStream.class,
-                java.io.OutputStream.class).invoke(processor, new ByteArrayInputStream(new byte[0]), out, out);
+        Object session = processorType
+                .getMethod("createSession", InputStream.class, java.io.OutputStream.class, java.io.OutputStream.class)
+                .invoke(processor, new ByteArrayInputStream(new byte[0]), out, out);
         try {
             Object result = sessionType.getMethod("execute", CharSequence.class).invoke(session, commandLine);
             if (result != null) {
@@ -178,20 +184,31 @@ public final class Launcher implements AutoCloseable {
     private String bundleStates() {
         StringBuilder sb = new StringBuilder();
         for (Bundle b : context.getBundles()) {
-            sb.append(b.getSymbolicName()).append('=').append(switch (b.getState()) {
-                case Bundle.ACTIVE -> "ACTIVE";
-                case Bundle.RESOLVED -> "RESOLVED";
-                case Bundle.INSTALLED -> "INSTALLED (not resolved)";
-                default -> String.valueOf(b.getState());
-            }).append(' ');
+            sb.append(b.getSymbolicName())
+                    .append('=')
+                    .append(
+                            switch (b.getState()) {
+                                case Bundle.ACTIVE -> "ACTIVE";
+                                case Bundle.RESOLVED -> "RESOLVED";
+                                case Bundle.INSTALLED -> "INSTALLED (not resolved)";
+                                default -> String.valueOf(b.getState());
+                            })
+                    .append(' ');
         }
         return sb.toString().trim();
     }
 
-    /** Stops the framework (Backplane stops its backends safely) and waits for it. */
+    /**
+     * Stops the framework (Backplane stops its backends safely) and waits for it. An interrupt ends
+     * the wait early and stays set on the thread.
+     */
     @Override
-    public void close() throws BundleException, InterruptedException {
+    public void close() throws BundleException {
         framework.stop();
-        framework.waitForStop(TimeUnit.SECONDS.toMillis(30));
+        try {
+            framework.waitForStop(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -19,8 +19,7 @@ import java.nio.file.Path;
  * </pre>
  */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length == 1 && (args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help"))) {
@@ -50,7 +49,8 @@ public final class Main {
         int status;
         try {
             // Not System.out itself: Gogo redirects System.out to the session's stream, which would then be itself.
-            launcher.execute(command, new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
+            launcher.execute(
+                    command, new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
             status = 0;
         } catch (Exception e) {
             System.err.println(command + " failed: " + e.getMessage());

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherTest {
     @TempDir
     static Path storage;
+
     static Launcher launcher;
 
     @BeforeAll
@@ -38,7 +39,9 @@ class LauncherTest {
 
     @Test
     void theDemoRunsOnTheEmbeddedCpuBackend() throws Exception {
-        assertThat(run("backplane:demo")).contains("Backplane demo on backend 'cpu'").contains("Demo passed");
+        assertThat(run("backplane:demo"))
+                .contains("Backplane demo on backend 'cpu'")
+                .contains("Demo passed");
     }
 
     @Test

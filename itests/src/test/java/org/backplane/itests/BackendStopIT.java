@@ -50,7 +50,7 @@ public class BackendStopIT extends ItestSupport {
                 workers.add(Thread.ofPlatform().name("itest-busy-" + t).start(() -> {
                     try {
                         DeviceArray x = s.full(0.01f, 256, 256);
-                        for (;;) {
+                        for (; ; ) {
                             x = s.tanh(s.matmul(x, x));
                             if (Math.random() < 0.1) {
                                 s.eval(x);
@@ -72,11 +72,17 @@ public class BackendStopIT extends ItestSupport {
             cpuBundle.stop();
             for (Thread w : workers) {
                 w.join(TimeUnit.SECONDS.toMillis(30));
-                assertThat(w.isAlive()).as("%s still running after the backend stopped", w.getName()).isFalse();
+                assertThat(w.isAlive())
+                        .as("%s still running after the backend stopped", w.getName())
+                        .isFalse();
             }
             assertThat(outcomes).hasSize(4).allSatisfy(t -> assertThat(t).isNotInstanceOf(AssertionError.class));
-            assertThat(stoppedWork.get()).as("busy streams saw their work fail with BACKEND_STOPPED").isPositive();
-            assertThat(threadsNamed("backplane-cpu-")).as("threads of the stopped backend").isEmpty();
+            assertThat(stoppedWork.get())
+                    .as("busy streams saw their work fail with BACKEND_STOPPED")
+                    .isPositive();
+            assertThat(threadsNamed("backplane-cpu-"))
+                    .as("threads of the stopped backend")
+                    .isEmpty();
 
             cpuBundle.start();
             ExecutionBackend restarted = cpuBackend(b -> b != cpu);

@@ -70,14 +70,21 @@ public class BackendSwitchIT extends ItestSupport {
         }
         HostProbe.WorkReport report = host.stopWork();
 
-        assertThat(host.activations()).as("the host component was never restarted").isEqualTo(activations);
-        List<String> switches = host.bindings().subList(bindingsBefore, host.bindings().size());
-        assertThat(switches).as("each switch binds the new backend before unbinding the old one").startsWith(
-                "bind cpu-alt", "unbind cpu", "bind cpu", "unbind cpu-alt");
-        assertThat(report.unexplained()).as("failures without a clear Backplane error").isEmpty();
+        assertThat(host.activations())
+                .as("the host component was never restarted")
+                .isEqualTo(activations);
+        List<String> switches =
+                host.bindings().subList(bindingsBefore, host.bindings().size());
+        assertThat(switches)
+                .as("each switch binds the new backend before unbinding the old one")
+                .startsWith("bind cpu-alt", "unbind cpu", "bind cpu", "unbind cpu-alt");
+        assertThat(report.unexplained())
+                .as("failures without a clear Backplane error")
+                .isEmpty();
         assertThat(report.wrong()).as("ops with wrong results").isZero();
         assertThat(report.completed()).isPositive();
-        assertThat(report.submitted()).as("every submitted op completed or failed with a clear error")
+        assertThat(report.submitted())
+                .as("every submitted op completed or failed with a clear error")
                 .isEqualTo(report.completed() + report.failedClearly());
         assertThat(report.backendsUsed()).contains("cpu", "cpu-alt");
     }
@@ -87,10 +94,17 @@ public class BackendSwitchIT extends ItestSupport {
         HostProbe host = await(HostProbe.class, null);
         eventually("the host holds the cpu backend", 20, () -> "cpu".equals(host.currentBackend()));
         String output = gogo("backplane:backend tpu"); // no such bundle
-        assertThat(output).contains("active     cpu").contains("tpu").contains("not registered").contains("keeping 'cpu'");
+        assertThat(output)
+                .contains("active     cpu")
+                .contains("tpu")
+                .contains("not registered")
+                .contains("keeping 'cpu'");
         assertThat(host.currentBackend()).isEqualTo("cpu");
         output = gogo("backplane:backend metal"); // installed, inactive on this machine
-        assertThat(output).contains("active     cpu").contains("metal (unavailable here: ").contains("keeping 'cpu'");
+        assertThat(output)
+                .contains("active     cpu")
+                .contains("metal (unavailable here: ")
+                .contains("keeping 'cpu'");
         assertThat(host.currentBackend()).isEqualTo("cpu");
     }
 
@@ -101,7 +115,11 @@ public class BackendSwitchIT extends ItestSupport {
         configure(SELECTION, Map.of("backend", "metal,cuda,cpu-alt,cpu"));
         eventually("the host rebinds to cpu-alt", 20, () -> "cpu-alt".equals(host.currentBackend()));
         String output = gogo("backplane:backend");
-        assertThat(output).contains("active     cpu-alt").contains("preference metal,cuda,cpu-alt,cpu")
-                .contains("PREFERRED BACKEND NOT AVAILABLE").contains("metal").contains("cuda");
+        assertThat(output)
+                .contains("active     cpu-alt")
+                .contains("preference metal,cuda,cpu-alt,cpu")
+                .contains("PREFERRED BACKEND NOT AVAILABLE")
+                .contains("metal")
+                .contains("cuda");
     }
 }

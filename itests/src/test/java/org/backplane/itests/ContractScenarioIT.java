@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import javax.inject.Inject;
-import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
@@ -24,6 +23,7 @@ import org.backplane.api.StreamPoisonedException;
 import org.backplane.api.StreamState;
 import org.backplane.api.StreamStateListener;
 import org.backplane.api.StreamTransition;
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.fault.FaultRule;
 import org.junit.After;
 import org.junit.Before;
@@ -64,19 +64,27 @@ public class ContractScenarioIT extends ItestSupport {
     public void listen() {
         // A whiteboard listener that blocks and one that throws, registered before the recorder:
         // neither may delay a stream or the other listeners.
-        registrations.add(context.registerService(StreamStateListener.class, t -> {
-            try {
-                releaseBlockedListener.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, null));
-        registrations.add(context.registerService(StreamStateListener.class, t -> {
-            throw new IllegalStateException("a broken host listener");
-        }, null));
+        registrations.add(context.registerService(
+                StreamStateListener.class,
+                t -> {
+                    try {
+                        releaseBlockedListener.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                null));
+        registrations.add(context.registerService(
+                StreamStateListener.class,
+                t -> {
+                    throw new IllegalStateException("a broken host listener");
+                },
+                null));
         registrations.add(context.registerService(StreamStateListener.class, recorder, null));
         Dictionary<String, Object> topics = new Hashtable<>();
-        topics.put(EventConstants.EVENT_TOPIC, new String[] {StreamEvents.TOPIC_ALL_STREAMS, StreamEvents.TOPIC_DEVICE_LOST});
+        topics.put(
+                EventConstants.EVENT_TOPIC,
+                new String[] {StreamEvents.TOPIC_ALL_STREAMS, StreamEvents.TOPIC_DEVICE_LOST});
         registrations.add(context.registerService(EventHandler.class, recorder, topics));
     }
 
@@ -101,13 +109,18 @@ public class ContractScenarioIT extends ItestSupport {
             streams.add(active.openStream("scenario-" + i));
         }
         ComputeStream faulty = streams.get(1);
-        FaultInjector.of(active).orElseThrow().schedule(FaultRule.atOp(faulty.id().toString(), 5, ErrorKind.PAGE_FAULT).withNativeCode(3));
+        FaultInjector.of(active)
+                .orElseThrow()
+                .schedule(FaultRule.atOp(faulty.id().toString(), 5, ErrorKind.PAGE_FAULT)
+                        .withNativeCode(3));
 
         StreamFailedException report = null;
         for (int i = 0; i < 4; i++) {
             try {
                 float[] result = workload(streams.get(i), i);
-                assertThat(Arrays.equals(result, reference.get(i))).as("stream %d bit-identical to the fault-free run", i).isTrue();
+                assertThat(Arrays.equals(result, reference.get(i)))
+                        .as("stream %d bit-identical to the fault-free run", i)
+                        .isTrue();
             } catch (StreamFailedException e) {
                 assertThat(i).as("only the faulty stream fails").isEqualTo(1);
                 report = e;
@@ -120,14 +133,19 @@ public class ContractScenarioIT extends ItestSupport {
         assertThatThrownBy(faulty::synchronize).isInstanceOf(StreamPoisonedException.class);
 
         // Listeners and events: FAILED then POISONED for the faulty stream only.
-        StreamTransition failed = recorder.awaitTransition(t -> t.stream().equals(faulty.id()) && t.type() == StreamTransition.Type.FAILED);
+        StreamTransition failed = recorder.awaitTransition(
+                t -> t.stream().equals(faulty.id()) && t.type() == StreamTransition.Type.FAILED);
         assertThat(failed.error()).isEqualTo(error);
         recorder.awaitTransition(t -> t.stream().equals(faulty.id()) && t.type() == StreamTransition.Type.POISONED);
-        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_FAILED) && faulty.id().toString().equals(e.getProperty("stream.id"))
-                && "PAGE_FAULT".equals(e.getProperty(StreamEvents.PROP_ERROR_KIND)) && Long.valueOf(3).equals(e.getProperty(StreamEvents.PROP_ERROR_CODE)));
-        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_POISONED) && faulty.id().toString().equals(e.getProperty("stream.id")));
+        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_FAILED)
+                && faulty.id().toString().equals(e.getProperty("stream.id"))
+                && "PAGE_FAULT".equals(e.getProperty(StreamEvents.PROP_ERROR_KIND))
+                && Long.valueOf(3).equals(e.getProperty(StreamEvents.PROP_ERROR_CODE)));
+        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_POISONED)
+                && faulty.id().toString().equals(e.getProperty("stream.id")));
         for (ComputeStream other : List.of(streams.get(0), streams.get(2), streams.get(3))) {
-            assertThat(recorder.transitions).noneMatch(t -> t.stream().equals(other.id()) && t.type() == StreamTransition.Type.FAILED);
+            assertThat(recorder.transitions)
+                    .noneMatch(t -> t.stream().equals(other.id()) && t.type() == StreamTransition.Type.FAILED);
             assertThat(other.snapshot().state()).isEqualTo(StreamState.ACTIVE);
         }
         assertThat(poison.poisoned()).extracting(s -> s.id()).containsExactly(faulty.id());
@@ -135,23 +153,30 @@ public class ContractScenarioIT extends ItestSupport {
         // Reset through the poison-state service.
         assertThat(poison.reset(faulty.id()).generation()).isEqualTo(2);
         recorder.awaitTransition(t -> t.stream().equals(faulty.id()) && t.type() == StreamTransition.Type.RESET);
-        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_RESET) && faulty.id().toString().equals(e.getProperty("stream.id")));
-        assertThat(Arrays.equals(workload(faulty, 1), reference.get(1))).as("recovered after the service reset").isTrue();
+        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_RESET)
+                && faulty.id().toString().equals(e.getProperty("stream.id")));
+        assertThat(Arrays.equals(workload(faulty, 1), reference.get(1)))
+                .as("recovered after the service reset")
+                .isTrue();
 
         // Fail it again, and reset through the console command this time.
         FaultInjector.of(active).orElseThrow().raise(faulty.id(), ErrorKind.TIMEOUT, 2, "second fault");
         assertThatThrownBy(faulty::synchronize).isInstanceOf(StreamFailedException.class);
         String output = gogo("backplane:reset " + faulty.id());
         assertThat(output).contains("reset " + faulty.id()).contains("ACTIVE").contains("generation 3");
-        assertThat(Arrays.equals(workload(faulty, 1), reference.get(1))).as("recovered after the command reset").isTrue();
+        assertThat(Arrays.equals(workload(faulty, 1), reference.get(1)))
+                .as("recovered after the command reset")
+                .isTrue();
 
         streams.forEach(ComputeStream::close);
-        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_CLOSED) && faulty.id().toString().equals(e.getProperty("stream.id")));
+        recorder.awaitEvent(e -> e.getTopic().equals(StreamEvents.TOPIC_CLOSED)
+                && faulty.id().toString().equals(e.getProperty("stream.id")));
         for (org.osgi.service.event.Event e : recorder.events) {
             for (String name : e.getPropertyNames()) {
                 Object v = e.getProperty(name);
                 assertThat(v instanceof String || v instanceof Number || v instanceof Boolean)
-                        .as("event property %s is a String or primitive, not %s", name, v.getClass()).isTrue();
+                        .as("event property %s is a String or primitive, not %s", name, v.getClass())
+                        .isTrue();
             }
         }
     }

@@ -64,8 +64,11 @@ public class CudaGatingIT extends ItestSupport {
                 }
             });
         } else {
-            assertThat(output).contains("active     cpu").contains("inactive   cuda: " + availability.reason())
-                    .contains("PREFERRED BACKEND NOT AVAILABLE: cuda (unavailable here: " + availability.reason() + ")");
+            assertThat(output)
+                    .contains("active     cpu")
+                    .contains("inactive   cuda: " + availability.reason())
+                    .contains(
+                            "PREFERRED BACKEND NOT AVAILABLE: cuda (unavailable here: " + availability.reason() + ")");
         }
     }
 }

@@ -16,9 +16,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -27,9 +27,9 @@ import javax.inject.Inject;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
-import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ExecutionBackend;
+import org.backplane.api.fault.FaultInjector;
 import org.ops4j.pax.exam.Option;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -61,7 +61,9 @@ public abstract class ItestSupport {
         return options(
                 // added to what Pax Exam exports from the system bundle, not instead of it
                 systemPackage("jdk.incubator.vector"),
-                when(!localRepo.isEmpty()).useOptions(systemProperty("org.ops4j.pax.url.mvn.localRepository").value(localRepo)),
+                when(!localRepo.isEmpty())
+                        .useOptions(systemProperty("org.ops4j.pax.url.mvn.localRepository")
+                                .value(localRepo)),
                 systemProperty("org.slf4j.simpleLogger.defaultLogLevel").value("warn"),
                 bundle(file("bundle.slf4j.api")),
                 bundle(file("bundle.slf4j.simple")).noStart(),
@@ -128,7 +130,8 @@ public abstract class ItestSupport {
     protected ExecutionBackend cpuBackend(Predicate<ExecutionBackend> condition) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
-            for (ServiceReference<ExecutionBackend> ref : context.getServiceReferences(ExecutionBackend.class, "(backend.id=cpu)")) {
+            for (ServiceReference<ExecutionBackend> ref :
+                    context.getServiceReferences(ExecutionBackend.class, "(backend.id=cpu)")) {
                 ExecutionBackend b = context.getService(ref);
                 if (b != null && condition.test(b)) {
                     return b;
@@ -170,7 +173,10 @@ public abstract class ItestSupport {
         eventually("the restarted CPU backend is the only active backend", 20, () -> {
             try {
                 var refs = context.getServiceReferences(ActiveBackend.class, "(backend.id=cpu)");
-                if (refs.size() != 1 || context.getServiceReferences(ActiveBackend.class, null).size() != 1) {
+                if (refs.size() != 1
+                        || context.getServiceReferences(ActiveBackend.class, null)
+                                        .size()
+                                != 1) {
                     return false;
                 }
                 found[0] = context.getService(refs.iterator().next());

@@ -57,7 +57,8 @@ public class MetalSimulatorIT extends ItestSupport {
         configure(METAL_PID, Map.of("library", simulator()));
         eventually("the Metal backend registers once its library is configured", 20, () -> {
             try {
-                return !context.getServiceReferences(ExecutionBackend.class, METAL).isEmpty();
+                return !context.getServiceReferences(ExecutionBackend.class, METAL)
+                        .isEmpty();
             } catch (Exception e) {
                 return false;
             }

@@ -4,20 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
-import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.StreamFailedException;
+import org.backplane.api.fault.FaultInjector;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.spi.runtime.ResultChecking;
-import org.ops4j.pax.exam.ProbeBuilder;
-import org.ops4j.pax.exam.TestProbeBuilder;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.ProbeBuilder;
+import org.ops4j.pax.exam.TestProbeBuilder;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
@@ -43,7 +43,9 @@ public class ResultCheckingIT extends ItestSupport {
     }
 
     private static boolean checking(ExecutionBackend b) {
-        return b.feature(ResultChecking.class).flatMap(ResultChecking::installed).isPresent();
+        return b.feature(ResultChecking.class)
+                .flatMap(ResultChecking::installed)
+                .isPresent();
     }
 
     @Test
@@ -53,7 +55,9 @@ public class ResultCheckingIT extends ItestSupport {
         eventually("checking is installed on the cpu backend", 20, () -> checking(cpu));
 
         ComputeStream checked = cpu.openStream("checked");
-        FaultInjector.of(cpu).orElseThrow().schedule(FaultRule.atOp(checked.id().toString(), 2, ErrorKind.VERIFICATION_MISMATCH));
+        FaultInjector.of(cpu)
+                .orElseThrow()
+                .schedule(FaultRule.atOp(checked.id().toString(), 2, ErrorKind.VERIFICATION_MISMATCH));
         DeviceArray x = checked.upload(new float[] {1, 1, 1, 1}, 4); // uploads are not ops
         DeviceArray y = checked.upload(new float[] {2, 2, 2, 2}, 4);
         assertThat(checked.add(x, y).download()).containsOnly(3f); // op 1: correct, checked, released
@@ -67,10 +71,15 @@ public class ResultCheckingIT extends ItestSupport {
         assertThat(gogo("backplane:verify off")).contains("off");
         eventually("checking is removed", 20, () -> !checking(cpu));
         ComputeStream unchecked = cpu.openStream("unchecked");
-        FaultInjector.of(cpu).orElseThrow().schedule(FaultRule.atOp(unchecked.id().toString(), 1, ErrorKind.VERIFICATION_MISMATCH));
-        float[] silentlyWrong = unchecked.add(unchecked.upload(new float[] {1, 1, 1, 1}, 4), unchecked.upload(new float[] {2, 2, 2, 2}, 4))
+        FaultInjector.of(cpu)
+                .orElseThrow()
+                .schedule(FaultRule.atOp(unchecked.id().toString(), 1, ErrorKind.VERIFICATION_MISMATCH));
+        float[] silentlyWrong = unchecked
+                .add(unchecked.upload(new float[] {1, 1, 1, 1}, 4), unchecked.upload(new float[] {2, 2, 2, 2}, 4))
                 .download();
-        assertThat(silentlyWrong[0]).as("without checking the corruption goes unnoticed").isNotEqualTo(3f);
+        assertThat(silentlyWrong[0])
+                .as("without checking the corruption goes unnoticed")
+                .isNotEqualTo(3f);
 
         assertThat(gogo("backplane:verify on")).contains("result checking is on");
         assertThat(gogo("backplane:verify")).contains("sample rate 1.0");

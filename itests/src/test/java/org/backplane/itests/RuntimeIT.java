@@ -33,13 +33,21 @@ public class RuntimeIT extends ItestSupport {
     @Test
     public void theFrameworkIsTheOneThisRunIsFor() {
         String system = context.getBundle(0).getSymbolicName();
-        assertEquals("system bundle " + system, framework().equals("felix") ? "org.apache.felix.framework" : "org.eclipse.osgi", system);
+        assertEquals(
+                "system bundle " + system,
+                framework().equals("felix") ? "org.apache.felix.framework" : "org.eclipse.osgi",
+                system);
     }
 
     @Test
     public void everyBackplaneBundleIsActive() {
-        for (String bsn : new String[] {"org.backplane.api", "org.backplane.cpu", "org.backplane.runtime", "org.backplane.itests.host"}) {
-            assertEquals(bsn + " in " + framework(), Bundle.ACTIVE, installedBundle(bsn).getState());
+        for (String bsn : new String[] {
+            "org.backplane.api", "org.backplane.cpu", "org.backplane.runtime", "org.backplane.itests.host"
+        }) {
+            assertEquals(
+                    bsn + " in " + framework(),
+                    Bundle.ACTIVE,
+                    installedBundle(bsn).getState());
         }
     }
 

@@ -48,14 +48,17 @@ class KarafDistributionIT {
     }
 
     private static void assertRefused(KarafInstance.Exec exec) {
-        assertThat(exec.status()).as("exit status of a refused command: %s", exec).isNotZero();
+        assertThat(exec.status())
+                .as("exit status of a refused command: %s", exec)
+                .isNotZero();
         assertThat(exec.all()).as("why it was refused").containsAnyOf("Insufficient credentials", "Command not found");
     }
 
     @Test
     @Order(1)
     void runsOnJdk25AndBothUsersLogInWithTheirRoles() throws Exception {
-        assertThat(as(ADMIN, "system:property java.specification.version").out().strip()).isEqualTo(Runtime.version().feature() + "");
+        assertThat(as(ADMIN, "system:property java.specification.version").out().strip())
+                .isEqualTo(Runtime.version().feature() + "");
         assertThat(as(ADMIN, "jaas:whoami -r").out()).contains("admin").contains("viewer");
         String viewerRoles = as(VIEWER, "jaas:whoami -r").out();
         assertThat(viewerRoles).contains("viewer").doesNotContain("admin").doesNotContain("manager");
@@ -69,20 +72,39 @@ class KarafDistributionIT {
         assertThat(add.status()).as("%s", add).isZero();
         KarafInstance.Exec install = as(ADMIN, "feature:install backplane backplane-cuda backplane-metal");
         assertThat(install.status()).as("%s", install).isZero();
-        String bundles = until(ADMIN, "bundle:list -s -t 0", out -> out.lines().filter(l -> l.contains("org.backplane.") && l.contains("Active")).count() >= 3)
+        String bundles = until(
+                        ADMIN,
+                        "bundle:list -s -t 0",
+                        out -> out.lines()
+                                        .filter(l -> l.contains("org.backplane.") && l.contains("Active"))
+                                        .count()
+                                >= 3)
                 .out();
         for (String bsn : new String[] {"org.backplane.api", "org.backplane.cpu", "org.backplane.runtime"}) {
-            assertThat(bundles.lines().filter(l -> l.endsWith("| " + bsn))).as("bundle %s in%n%s", bsn, bundles).singleElement().asString()
+            assertThat(bundles.lines().filter(l -> l.endsWith("| " + bsn)))
+                    .as("bundle %s in%n%s", bsn, bundles)
+                    .singleElement()
+                    .asString()
                     .contains("Active");
         }
-        // Without a GPU, Karaf shows the CUDA bundle as Waiting: started, its component waiting for the backplane.cuda condition.
+        // Without a GPU, Karaf shows the CUDA bundle as Waiting: started, its component waiting for the backplane.cuda
+        // condition.
         boolean gpu = java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidiactl"));
-        assertThat(bundles.lines().filter(l -> l.endsWith("| org.backplane.cuda-backend"))).as("%s", bundles).singleElement().asString()
+        assertThat(bundles.lines().filter(l -> l.endsWith("| org.backplane.cuda-backend")))
+                .as("%s", bundles)
+                .singleElement()
+                .asString()
                 .contains(gpu ? "Active" : "Waiting");
         // Off a Mac the Metal bundle waits the same way, for the backplane.metal condition.
-        assertThat(bundles.lines().filter(l -> l.endsWith("| org.backplane.metal-backend"))).as("%s", bundles).singleElement()
-                .asString().contains("Waiting");
-        assertThat(as(ADMIN, "feature:list -i").out()).contains("backplane ").contains("backplane-cuda").contains("backplane-metal");
+        assertThat(bundles.lines().filter(l -> l.endsWith("| org.backplane.metal-backend")))
+                .as("%s", bundles)
+                .singleElement()
+                .asString()
+                .contains("Waiting");
+        assertThat(as(ADMIN, "feature:list -i").out())
+                .contains("backplane ")
+                .contains("backplane-cuda")
+                .contains("backplane-metal");
     }
 
     @Test
@@ -91,7 +113,9 @@ class KarafDistributionIT {
         KarafInstance.Exec refused = as(ADMIN, "backplane:demo");
         assertThat(refused.status()).isNotZero();
         assertThat(refused.all()).contains("fault injection is off");
-        assertThat(as(ADMIN, "config:property-set -p org.backplane.backend.cpu faultInjection.enabled true").status()).isZero();
+        assertThat(as(ADMIN, "config:property-set -p org.backplane.backend.cpu faultInjection.enabled true")
+                        .status())
+                .isZero();
         KarafInstance.Exec demo = until(ADMIN, "backplane:demo", out -> out.contains("Demo passed"));
         assertThat(demo.status()).as("%s", demo).isZero();
         assertThat(demo.out()).contains("Backplane demo on backend 'cpu'").contains("Demo passed");
@@ -101,8 +125,11 @@ class KarafDistributionIT {
     @Order(4)
     void backendsSwitchThroughConfigPropertySet() throws Exception {
         boolean gpu = java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidiactl"));
-        assertThat(as(ADMIN, "config:property-set -p org.backplane.backend backend cuda,cpu").status()).isZero();
-        String status = until(ADMIN, "backplane:backend", out -> out.contains("preference cuda,cpu")).out();
+        assertThat(as(ADMIN, "config:property-set -p org.backplane.backend backend cuda,cpu")
+                        .status())
+                .isZero();
+        String status = until(ADMIN, "backplane:backend", out -> out.contains("preference cuda,cpu"))
+                .out();
         assertThat(status).contains("preference cuda,cpu");
         if (gpu) {
             assertThat(status).contains("active     cuda");
@@ -112,8 +139,12 @@ class KarafDistributionIT {
         if (System.getProperty("os.name", "").equals("Linux")) {
             assertThat(status).contains("inactive   metal: Metal is Apple-only");
         }
-        assertThat(as(ADMIN, "config:property-set -p org.backplane.backend backend cpu").status()).isZero();
-        assertThat(until(ADMIN, "backplane:backend", out -> out.contains("preference cpu (")).out()).contains("preference cpu (")
+        assertThat(as(ADMIN, "config:property-set -p org.backplane.backend backend cpu")
+                        .status())
+                .isZero();
+        assertThat(until(ADMIN, "backplane:backend", out -> out.contains("preference cpu ("))
+                        .out())
+                .contains("preference cpu (")
                 .contains("active     cpu");
     }
 
@@ -123,7 +154,9 @@ class KarafDistributionIT {
         assertThat(as(VIEWER, "backplane:streams").status()).isZero();
         assertThat(as(VIEWER, "backplane:backend").out()).contains("active     cpu");
         assertThat(as(VIEWER, "backplane:verify").out()).contains("result checking is off");
-        assertThat(as(VIEWER, "hc:exec -v backplane | grep Backplane").out()).contains("Backplane streams").contains("OK");
+        assertThat(as(VIEWER, "hc:exec -v backplane | grep Backplane").out())
+                .contains("Backplane streams")
+                .contains("OK");
     }
 
     @Test
@@ -138,7 +171,9 @@ class KarafDistributionIT {
         assertRefused(as(VIEWER, "config:edit org.backplane.backend.cpu"));
         assertRefused(as(VIEWER, "feature:uninstall backplane"));
         // and none of it took effect
-        assertThat(as(ADMIN, "backplane:backend").out()).contains("preference cpu (").contains("active     cpu");
+        assertThat(as(ADMIN, "backplane:backend").out())
+                .contains("preference cpu (")
+                .contains("active     cpu");
         assertThat(as(ADMIN, "backplane:verify").out()).contains("result checking is off");
     }
 

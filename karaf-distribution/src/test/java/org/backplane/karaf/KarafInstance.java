@@ -75,7 +75,8 @@ final class KarafInstance implements AutoCloseable {
         long deadline = System.nanoTime() + START_BOUND.toNanos();
         while (true) {
             if (!process.isAlive()) {
-                throw new IllegalStateException("Karaf exited during start-up with status " + process.exitValue() + "; see " + home.resolve("console.log"));
+                throw new IllegalStateException("Karaf exited during start-up with status " + process.exitValue()
+                        + "; see " + home.resolve("console.log"));
             }
             try {
                 if (karaf.exec("karaf", "karaf", "bundle:list -t 0").out().contains("Apache Karaf :: Shell :: SSH")) {
@@ -86,7 +87,8 @@ final class KarafInstance implements AutoCloseable {
             }
             if (System.nanoTime() > deadline) {
                 karaf.close();
-                throw new IllegalStateException("Karaf's SSH did not answer within " + START_BOUND + "; see " + home.resolve("data/log/karaf.log"));
+                throw new IllegalStateException("Karaf's SSH did not answer within " + START_BOUND + "; see "
+                        + home.resolve("data/log/karaf.log"));
             }
             Thread.sleep(500);
         }
@@ -126,7 +128,9 @@ final class KarafInstance implements AutoCloseable {
             try {
                 Path jcmd = Path.of(System.getProperty("java.home.for.karaf"), "bin", "jcmd");
                 Path dump = home.resolve("threads-" + System.currentTimeMillis() + ".txt");
-                new ProcessBuilder(jcmd.toString(), String.valueOf(j.pid()), "Thread.print").redirectOutput(dump.toFile()).start()
+                new ProcessBuilder(jcmd.toString(), String.valueOf(j.pid()), "Thread.print")
+                        .redirectOutput(dump.toFile())
+                        .start()
                         .waitFor(60, TimeUnit.SECONDS);
                 System.out.println("[karaf] SSH timed out; thread dump in " + dump);
             } catch (Exception ignored) {
@@ -136,7 +140,8 @@ final class KarafInstance implements AutoCloseable {
     }
 
     private Exec execOnce(String user, String password, String command) throws IOException {
-        try (ClientSession session = ssh.connect(user, "127.0.0.1", sshPort).verify(SSH_BOUND).getSession()) {
+        try (ClientSession session =
+                ssh.connect(user, "127.0.0.1", sshPort).verify(SSH_BOUND).getSession()) {
             session.addPasswordIdentity(password);
             session.auth().verify(SSH_BOUND);
             try (ChannelExec channel = session.createExecChannel(command)) {
@@ -158,7 +163,9 @@ final class KarafInstance implements AutoCloseable {
 
     /** The Karaf JVM (bin/karaf runs java as a child of its shell script). */
     Optional<ProcessHandle> jvm() {
-        return process.descendants().filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false)).findFirst();
+        return process.descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                .findFirst();
     }
 
     Path home() {
@@ -184,11 +191,15 @@ final class KarafInstance implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
         ssh.stop();
         if (process.isAlive()) {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            try {
+                process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

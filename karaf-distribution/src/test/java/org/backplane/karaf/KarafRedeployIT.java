@@ -29,11 +29,13 @@ class KarafRedeployIT {
      * during the first few dozen (measured: about 30 MB, then flat), which is warm-up, not a leak.
      */
     private static final int WARM_UP_CYCLES = 50;
+
     private static final Duration SETTLE = Duration.ofSeconds(60);
     /** Allowed native growth over the whole loop: a leaked class loader, thread or arena per cycle would be far more. */
     private static final long NMT_SLACK_KB = 16 * 1024;
     /** Threads that may come and go on their own (RMI connections, pooled workers that retire on timeout). */
     private static final int THREAD_SLACK = 3;
+
     private static final Duration SESSION_KEEP_ALIVE = Duration.ofSeconds(65);
 
     private KarafInstance karaf;
@@ -58,12 +60,17 @@ class KarafRedeployIT {
 
     private static Map<String, String> keyValues(String out) {
         Map<String, String> m = new LinkedHashMap<>();
-        out.lines().filter(l -> l.contains("=")).forEach(l -> m.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1).strip()));
+        out.lines()
+                .filter(l -> l.contains("="))
+                .forEach(l -> m.put(
+                        l.substring(0, l.indexOf('=')),
+                        l.substring(l.indexOf('=') + 1).strip()));
         return m;
     }
 
     private void awaitCpuActive() throws Exception {
-        KarafInstance.Exec e = karaf.until(ADMIN, ADMIN, "backplane:backend", out -> out.contains("active     cpu"), SETTLE);
+        KarafInstance.Exec e =
+                karaf.until(ADMIN, ADMIN, "backplane:backend", out -> out.contains("active     cpu"), SETTLE);
         if (!e.out().contains("active     cpu")) {
             throw new AssertionError("the CPU backend did not come back within " + SETTLE + ": " + e);
         }
@@ -79,7 +86,8 @@ class KarafRedeployIT {
      * four threads that lives 60 s, so nothing is sent for {@link #SESSION_KEEP_ALIVE} before asking.
      */
     private Map<String, String> settledVitals() throws Exception {
-        System.out.println("[redeploy] waiting " + SESSION_KEEP_ALIVE.toSeconds() + " s for Karaf's idle shell-session threads to retire");
+        System.out.println("[redeploy] waiting " + SESSION_KEEP_ALIVE.toSeconds()
+                + " s for Karaf's idle shell-session threads to retire");
         Thread.sleep(SESSION_KEEP_ALIVE.toMillis());
         return keyValues(admin("host:vitals").out());
     }
@@ -87,9 +95,11 @@ class KarafRedeployIT {
     @Test
     void redeployUnderLoadLeavesNothingBehind() throws Exception {
         int cycles = Integer.getInteger("redeploy.cycles", 100);
-        admin("feature:repo-add mvn:org.backplane/karaf-features/" + System.getProperty("backplane.version") + "/xml/features");
+        admin("feature:repo-add mvn:org.backplane/karaf-features/" + System.getProperty("backplane.version")
+                + "/xml/features");
         admin("feature:install backplane");
-        admin("bundle:install -s file:" + Path.of(System.getProperty("bundle.host")).toAbsolutePath());
+        admin("bundle:install -s file:"
+                + Path.of(System.getProperty("bundle.host")).toAbsolutePath());
         awaitCpuActive();
 
         admin("host:work " + WORK_THREADS);
@@ -106,7 +116,9 @@ class KarafRedeployIT {
         for (int i = 1; i <= cycles; i++) {
             cycle();
             if (i % 10 == 0 || i == cycles) {
-                System.out.printf("[redeploy] cycle %d/%d, %d s%n", i, cycles, Duration.between(start, Instant.now()).toSeconds());
+                System.out.printf(
+                        "[redeploy] cycle %d/%d, %d s%n",
+                        i, cycles, Duration.between(start, Instant.now()).toSeconds());
             }
         }
         Duration took = Duration.between(start, Instant.now());
@@ -121,30 +133,50 @@ class KarafRedeployIT {
         assertThat(alive).as("the Karaf JVM is alive").isTrue();
         assertThat(work.get("hung")).as("work threads that never returned").isEqualTo("0");
         assertThat(work.get("wrong")).as("ops with wrong results").isEqualTo("0");
-        assertThat(work.get("unexplained")).as("failures that were not Backplane exceptions: %s", work).isEqualTo("0");
+        assertThat(work.get("unexplained"))
+                .as("failures that were not Backplane exceptions: %s", work)
+                .isEqualTo("0");
         long failed = Long.parseLong(work.get("failed"));
-        assertThat(failed).as("every failure is BACKEND_STOPPED: %s", work).isEqualTo(Long.parseLong(work.getOrDefault("failed.BACKEND_STOPPED", "0")));
-        assertThat(Long.parseLong(work.get("submitted"))).as("ops accounted for").isEqualTo(Long.parseLong(work.get("completed")) + failed);
-        assertThat(Long.parseLong(work.get("completed"))).as("work got done between redeploys").isPositive();
+        assertThat(failed)
+                .as("every failure is BACKEND_STOPPED: %s", work)
+                .isEqualTo(Long.parseLong(work.getOrDefault("failed.BACKEND_STOPPED", "0")));
+        assertThat(Long.parseLong(work.get("submitted")))
+                .as("ops accounted for")
+                .isEqualTo(Long.parseLong(work.get("completed")) + failed);
+        assertThat(Long.parseLong(work.get("completed")))
+                .as("work got done between redeploys")
+                .isPositive();
 
-        assertThat(after.get("removal.pending")).as("bundles pending removal after refresh").isEqualTo("0");
+        assertThat(after.get("removal.pending"))
+                .as("bundles pending removal after refresh")
+                .isEqualTo("0");
         for (String bsn : new String[] {"org.backplane.api", "org.backplane.cpu", "org.backplane.runtime"}) {
             assertThat(after.get("revisions." + bsn)).as("revisions of %s", bsn).isEqualTo("1");
-            assertThat(after.get("wirings.in.use." + bsn)).as("in-use wirings of %s", bsn).isEqualTo("1");
+            assertThat(after.get("wirings.in.use." + bsn))
+                    .as("in-use wirings of %s", bsn)
+                    .isEqualTo("1");
         }
-        assertThat(Integer.parseInt(after.get("threads"))).as("live threads after the loop (baseline %s)", before.get("threads"))
+        assertThat(Integer.parseInt(after.get("threads")))
+                .as("live threads after the loop (baseline %s)", before.get("threads"))
                 .isLessThanOrEqualTo(Integer.parseInt(before.get("threads")) + THREAD_SLACK);
         long nmtBefore = nativeOutsideHeapAndCodeCache(before);
         long nmtAfter = nativeOutsideHeapAndCodeCache(after);
         assertThat(nmtBefore).as("NMT is on").isPositive();
-        assertThat(nmtAfter - nmtBefore).as("native memory growth outside the Java heap and the JIT code cache over %d cycles, KB", cycles)
+        assertThat(nmtAfter - nmtBefore)
+                .as("native memory growth outside the Java heap and the JIT code cache over %d cycles, KB", cycles)
                 .isLessThanOrEqualTo(NMT_SLACK_KB);
 
         assertThat(karaf.stop()).isZero();
     }
 
-    private void writeReport(int cycles, Duration took, Map<String, String> before, Map<String, String> after, Map<String, String> work,
-            boolean alive) throws Exception {
+    private void writeReport(
+            int cycles,
+            Duration took,
+            Map<String, String> before,
+            Map<String, String> after,
+            Map<String, String> work,
+            boolean alive)
+            throws Exception {
         String report = """
                 # Karaf hot redeploy under load
 
@@ -170,16 +202,45 @@ class KarafRedeployIT {
                 Loop time: %d s. JVM alive at the end: %s.
 
                 Work, warm-up and measured cycles together: %s ops submitted, %s completed with correct results, %s failed (%s), %s wrong, %s unexplained, %s hung threads.
-                """.formatted(Instant.now(), System.getProperty("java.vm.name"), System.getProperty("java.version"), cycles, WORK_THREADS,
-                WARM_UP_CYCLES, cycles, before.get("threads"), before.get("threads.shell.sessions"), after.get("threads"),
-                after.get("threads.shell.sessions"), before.get("nmt.committed.kb"), after.get("nmt.committed.kb"),
-                before.get("nmt.committed.nonheap.kb"), after.get("nmt.committed.nonheap.kb"), NMT_SLACK_KB, nativeOutsideHeapAndCodeCache(before),
-                nativeOutsideHeapAndCodeCache(after), before.get("removal.pending"),
-                after.get("removal.pending"), before.get("revisions.org.backplane.cpu"), before.get("wirings.in.use.org.backplane.cpu"),
-                after.get("revisions.org.backplane.cpu"), after.get("wirings.in.use.org.backplane.cpu"), before.get("revisions.org.backplane.runtime"),
-                before.get("wirings.in.use.org.backplane.runtime"), after.get("revisions.org.backplane.runtime"),
-                after.get("wirings.in.use.org.backplane.runtime"), nmtCategories(before, after), took.toSeconds(), alive, work.get("submitted"), work.get("completed"),
-                work.get("failed"), failureKinds(work), work.get("wrong"), work.get("unexplained"), work.get("hung"));
+                """.formatted(
+                        Instant.now(),
+                        System.getProperty("java.vm.name"),
+                        System.getProperty("java.version"),
+                        cycles,
+                        WORK_THREADS,
+                        WARM_UP_CYCLES,
+                        cycles,
+                        before.get("threads"),
+                        before.get("threads.shell.sessions"),
+                        after.get("threads"),
+                        after.get("threads.shell.sessions"),
+                        before.get("nmt.committed.kb"),
+                        after.get("nmt.committed.kb"),
+                        before.get("nmt.committed.nonheap.kb"),
+                        after.get("nmt.committed.nonheap.kb"),
+                        NMT_SLACK_KB,
+                        nativeOutsideHeapAndCodeCache(before),
+                        nativeOutsideHeapAndCodeCache(after),
+                        before.get("removal.pending"),
+                        after.get("removal.pending"),
+                        before.get("revisions.org.backplane.cpu"),
+                        before.get("wirings.in.use.org.backplane.cpu"),
+                        after.get("revisions.org.backplane.cpu"),
+                        after.get("wirings.in.use.org.backplane.cpu"),
+                        before.get("revisions.org.backplane.runtime"),
+                        before.get("wirings.in.use.org.backplane.runtime"),
+                        after.get("revisions.org.backplane.runtime"),
+                        after.get("wirings.in.use.org.backplane.runtime"),
+                        nmtCategories(before, after),
+                        took.toSeconds(),
+                        alive,
+                        work.get("submitted"),
+                        work.get("completed"),
+                        work.get("failed"),
+                        failureKinds(work),
+                        work.get("wrong"),
+                        work.get("unexplained"),
+                        work.get("hung"));
         Path file = Path.of(System.getProperty("redeploy.report"));
         Files.writeString(file, report);
         System.out.println("[redeploy] report written to " + file);
@@ -191,16 +252,26 @@ class KarafRedeployIT {
      * default): what a leaked arena, thread or class loader per cycle would grow.
      */
     private static long nativeOutsideHeapAndCodeCache(Map<String, String> vitals) {
-        return Long.parseLong(vitals.get("nmt.committed.nonheap.kb")) - Long.parseLong(vitals.getOrDefault("nmt.category.Code.kb", "0"));
+        return Long.parseLong(vitals.get("nmt.committed.nonheap.kb"))
+                - Long.parseLong(vitals.getOrDefault("nmt.category.Code.kb", "0"));
     }
 
     /** Table rows for the NMT categories that changed by 1 MB or more. */
     private static String nmtCategories(Map<String, String> before, Map<String, String> after) {
         StringBuilder sb = new StringBuilder();
         before.forEach((k, v) -> {
-            if (k.startsWith("nmt.category.") && after.containsKey(k) && Math.abs(Long.parseLong(after.get(k)) - Long.parseLong(v)) >= 1024) {
-                String name = k.substring("nmt.category.".length(), k.length() - ".kb".length()).replace('_', ' ');
-                sb.append("| NMT committed, ").append(name).append(" (KB) | ").append(v).append(" | ").append(after.get(k)).append(" |\n");
+            if (k.startsWith("nmt.category.")
+                    && after.containsKey(k)
+                    && Math.abs(Long.parseLong(after.get(k)) - Long.parseLong(v)) >= 1024) {
+                String name = k.substring("nmt.category.".length(), k.length() - ".kb".length())
+                        .replace('_', ' ');
+                sb.append("| NMT committed, ")
+                        .append(name)
+                        .append(" (KB) | ")
+                        .append(v)
+                        .append(" | ")
+                        .append(after.get(k))
+                        .append(" |\n");
             }
         });
         return sb.toString().stripTrailing();
@@ -210,7 +281,10 @@ class KarafRedeployIT {
         StringBuilder sb = new StringBuilder();
         work.forEach((k, v) -> {
             if (k.startsWith("failed.")) {
-                sb.append(sb.isEmpty() ? "" : ", ").append(k.substring("failed.".length())).append(' ').append(v);
+                sb.append(sb.isEmpty() ? "" : ", ")
+                        .append(k.substring("failed.".length()))
+                        .append(' ')
+                        .append(v);
             }
         });
         return sb.isEmpty() ? "none" : sb.toString();

@@ -5,7 +5,7 @@
  * against the Metal simulator, for testing); elsewhere it stays inactive and says why.
  */
 @Export
-@Version("1.0.0")
+@Version("2.0.0")
 package org.backplane.metal;
 
 import org.osgi.annotation.bundle.Export;

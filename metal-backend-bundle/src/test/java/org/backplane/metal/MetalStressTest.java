@@ -67,7 +67,8 @@ class MetalStressTest {
                                 float[] y = s.add(s.mul(a, a), a).download(); // one command buffer
                                 for (int j = 0; j < x.length; j++) {
                                     if (Float.floatToRawIntBits(y[j]) != Float.floatToRawIntBits(x[j] * x[j] + x[j])) {
-                                        throw new AssertionError("stream " + worker + " buffer " + i + ": wrong value at " + j);
+                                        throw new AssertionError(
+                                                "stream " + worker + " buffer " + i + ": wrong value at " + j);
                                     }
                                 }
                                 exact.incrementAndGet();
@@ -76,8 +77,13 @@ class MetalStressTest {
                                     throw new AssertionError("healthy stream " + worker + " failed", e);
                                 }
                                 ErrorKind kind = e.error().kind();
-                                if (!Set.of(ErrorKind.TIMEOUT, ErrorKind.PAGE_FAULT, ErrorKind.OUT_OF_MEMORY,
-                                        ErrorKind.INVALID_ARGUMENT, ErrorKind.INNOCENT_VICTIM).contains(kind)) {
+                                if (!Set.of(
+                                                ErrorKind.TIMEOUT,
+                                                ErrorKind.PAGE_FAULT,
+                                                ErrorKind.OUT_OF_MEMORY,
+                                                ErrorKind.INVALID_ARGUMENT,
+                                                ErrorKind.INNOCENT_VICTIM)
+                                        .contains(kind)) {
                                     throw new AssertionError("unexpected kind on stream " + worker, e);
                                 }
                                 failures.get(worker).incrementAndGet();
@@ -100,7 +106,9 @@ class MetalStressTest {
         assertThat(problems).isEmpty();
         for (int t = 0; t < THREADS; t++) {
             if (FAULTY.contains(t)) {
-                assertThat(failures.get(t).get()).as("faults injected on stream %d", t).isPositive();
+                assertThat(failures.get(t).get())
+                        .as("faults injected on stream %d", t)
+                        .isPositive();
             } else {
                 assertThat(failures.get(t).get()).isZero();
             }

@@ -31,8 +31,8 @@ class PendingHandlersStopTest {
     void stoppingWithHandlersPendingNeverCrashes(long handlerDelay) throws Exception {
         assumeTrue(Simulator.active(), "needs the Metal simulator (Linux)");
         Simulator.get().awaitQuiet(); // handlers of earlier tests' work would count as this test's
-        BackendSettings settings = BackendSettings.DEFAULT.withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(30),
-                Duration.ofMillis(300));
+        BackendSettings settings = BackendSettings.DEFAULT.withTimeouts(
+                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofMillis(300));
         MetalBackend backend = (MetalBackend) MetalFixture.INSTANCE.start(settings);
         Simulator sim = Simulator.get();
         sim.delayHandlers("*", handlerDelay);
@@ -63,14 +63,17 @@ class PendingHandlersStopTest {
         }
         assertThat(outcomes).hasSize(4).allSatisfy(o -> {
             if (o instanceof Throwable t) {
-                assertThat(t).isInstanceOfSatisfying(StreamClosedException.class,
-                        e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.BACKEND_STOPPED));
+                assertThat(t)
+                        .isInstanceOfSatisfying(
+                                StreamClosedException.class,
+                                e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.BACKEND_STOPPED));
             } else {
                 assertThat(o).isInstanceOf(float[].class);
             }
         });
         if (handlerDelay > 300) {
-            assertThat(outcomes).as("work still running at the end of the grace fails with BACKEND_STOPPED")
+            assertThat(outcomes)
+                    .as("work still running at the end of the grace fails with BACKEND_STOPPED")
                     .anySatisfy(o -> assertThat(o).isInstanceOf(StreamClosedException.class));
         }
         long deadline = System.nanoTime() + 10_000_000_000L;

@@ -50,7 +50,8 @@ class PoisonedStreamCallLogTest extends SimulatorTestSupport {
                 assertThatThrownBy(attempt::run).isInstanceOf(StreamPoisonedException.class);
             }
         }
-        assertThat(sim.callsTotal()).as("messages sent while %s was poisoned; the log ends with:%n%s", label, sim.logTail())
+        assertThat(sim.callsTotal())
+                .as("messages sent while %s was poisoned; the log ends with:%n%s", label, sim.logTail())
                 .isEqualTo(total);
         assertThat(sim.callsFor(label)).isEqualTo(forStream);
 
@@ -60,7 +61,9 @@ class PoisonedStreamCallLogTest extends SimulatorTestSupport {
         assertThat(sim.callsFor(label)).isEqualTo(forStream);
         backend.reset(s.id());
         assertThat(s.neg(s.upload(new float[] {7}, 1)).download()).containsExactly(-7f);
-        assertThat(sim.callsFor(label)).as("the new queue carries the stream's label").isGreaterThan(forStream);
+        assertThat(sim.callsFor(label))
+                .as("the new queue carries the stream's label")
+                .isGreaterThan(forStream);
     }
 
     private void awaitNoPendingHandlers() throws InterruptedException {

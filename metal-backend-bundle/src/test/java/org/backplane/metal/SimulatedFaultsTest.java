@@ -48,9 +48,12 @@ class SimulatedFaultsTest extends SimulatorTestSupport {
     }
 
     @ParameterizedTest(name = "NSError code {0} -> {1}")
-    @CsvSource({"2, TIMEOUT, kIOGPUCommandBufferCallbackErrorTimeout", "3, PAGE_FAULT, kIOGPUCommandBufferCallbackErrorPageFault",
-            "8, OUT_OF_MEMORY, kIOGPUCommandBufferCallbackErrorOutOfMemory",
-            "9, INVALID_ARGUMENT, kIOGPUCommandBufferCallbackErrorInvalidResource"})
+    @CsvSource({
+        "2, TIMEOUT, kIOGPUCommandBufferCallbackErrorTimeout",
+        "3, PAGE_FAULT, kIOGPUCommandBufferCallbackErrorPageFault",
+        "8, OUT_OF_MEMORY, kIOGPUCommandBufferCallbackErrorOutOfMemory",
+        "9, INVALID_ARGUMENT, kIOGPUCommandBufferCallbackErrorInvalidResource"
+    })
     void commandBufferErrorReachesOnlyItsStreamWithMetalsCodeAndText(long code, ErrorKind kind, String text) {
         ComputeStream victim = backend.openStream("victim");
         ComputeStream bystander = backend.openStream("bystander");
@@ -84,9 +87,12 @@ class SimulatedFaultsTest extends SimulatorTestSupport {
             assertThat(e.error().nativeCode()).isEqualTo(11);
         });
         assertThat(backend.state()).isEqualTo(BackendState.DEVICE_LOST);
-        assertThatThrownBy(() -> other.neg(kept).download()).isInstanceOfSatisfying(StreamFailedException.class,
-                e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.DEVICE_LOST));
-        assertThatThrownBy(() -> backend.reset(origin.id())).isInstanceOf(DeviceLostException.class)
+        assertThatThrownBy(() -> other.neg(kept).download())
+                .isInstanceOfSatisfying(
+                        StreamFailedException.class,
+                        e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.DEVICE_LOST));
+        assertThatThrownBy(() -> backend.reset(origin.id()))
+                .isInstanceOf(DeviceLostException.class)
                 .hasMessageContaining("Restart the Metal backend");
     }
 
@@ -111,10 +117,12 @@ class SimulatedFaultsTest extends SimulatorTestSupport {
         ComputeStream s = backend.openStream("compile");
         sim.failNextCompile("use of undeclared identifier 'x2'");
 
-        assertThatThrownBy(() -> s.neg(s.upload(ramp(4), 4)).download()).isInstanceOfSatisfying(StreamFailedException.class, e -> {
-            assertThat(e.error().kind()).isEqualTo(ErrorKind.KERNEL_COMPILE);
-            assertThat(e.error().nativeText()).contains("program_source:1:1: error: use of undeclared identifier 'x2'");
-        });
+        assertThatThrownBy(() -> s.neg(s.upload(ramp(4), 4)).download())
+                .isInstanceOfSatisfying(StreamFailedException.class, e -> {
+                    assertThat(e.error().kind()).isEqualTo(ErrorKind.KERNEL_COMPILE);
+                    assertThat(e.error().nativeText())
+                            .contains("program_source:1:1: error: use of undeclared identifier 'x2'");
+                });
         assertThatThrownBy(() -> s.neg(s.upload(ramp(4), 4))).isInstanceOf(StreamPoisonedException.class);
         backend.reset(s.id());
         assertThat(s.neg(s.upload(new float[] {1, -2}, 2)).download()).containsExactly(-1f, 2f);

@@ -35,7 +35,8 @@ public final class Simulator {
     private Simulator(String path) {
         SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
         reset = handle(lib, "bpsim_reset", FunctionDescriptor.ofVoid());
-        failCommandBuffer = handle(lib, "bpsim_fail_command_buffer", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG));
+        failCommandBuffer =
+                handle(lib, "bpsim_fail_command_buffer", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG));
         innocentVictim = handle(lib, "bpsim_innocent_victim", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG));
         invalidStatus = handle(lib, "bpsim_invalid_status", FunctionDescriptor.ofVoid(ADDRESS));
         failAllocations = handle(lib, "bpsim_fail_allocations", FunctionDescriptor.ofVoid(JAVA_LONG));
@@ -50,7 +51,8 @@ public final class Simulator {
     }
 
     private static MethodHandle handle(SymbolLookup lib, String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(lib.find(name).orElseThrow(() -> new IllegalStateException(name + " missing")), fd);
+        return LINKER.downcallHandle(
+                lib.find(name).orElseThrow(() -> new IllegalStateException(name + " missing")), fd);
     }
 
     /** The library the tests run against ({@code backplane.metal.library}); empty on a Mac. */

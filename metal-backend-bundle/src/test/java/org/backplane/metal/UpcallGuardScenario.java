@@ -12,8 +12,7 @@ import org.backplane.spi.BackendSettings;
  * exception encountered".
  */
 public final class UpcallGuardScenario {
-    private UpcallGuardScenario() {
-    }
+    private UpcallGuardScenario() {}
 
     public static void main(String[] args) throws Exception {
         MetalBackend backend = (MetalBackend) MetalFixture.INSTANCE.start(BackendSettings.DEFAULT);
@@ -26,7 +25,9 @@ public final class UpcallGuardScenario {
             } catch (StreamFailedException e) {
                 System.out.println("SURVIVED kind=" + e.error().kind());
             }
-            float[] after = backend.openStream("after").neg(backend.openStream("after2").upload(new float[] {4}, 1)).download();
+            float[] after = backend.openStream("after")
+                    .neg(backend.openStream("after2").upload(new float[] {4}, 1))
+                    .download();
             System.out.println("STILL COMPUTING " + after[0]);
         } finally {
             backend.close();

@@ -29,10 +29,18 @@ class UpcallGuardTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path log = dir.resolve("scenario.log");
-        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-Dbackplane.metal.library=" + Simulator.library(), "-cp", classpath.replace(File.pathSeparatorChar == ':' ? ";" : ":",
-                        File.pathSeparator), UpcallGuardScenario.class.getName()));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        List<String> command = new ArrayList<>(List.of(
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx256m",
+                "-Dbackplane.metal.library=" + Simulator.library(),
+                "-cp",
+                classpath.replace(File.pathSeparatorChar == ':' ? ";" : ":", File.pathSeparator),
+                UpcallGuardScenario.class.getName()));
+        Process p = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         boolean ended = p.waitFor(120, TimeUnit.SECONDS);
         if (!ended) {
             p.destroyForcibly();
@@ -40,7 +48,9 @@ class UpcallGuardTest {
         String out = Files.readString(log, StandardCharsets.UTF_8);
         assertThat(ended).as("the scenario JVM ended; output:%n%s", out).isTrue();
         assertThat(out).as("the scenario's output").doesNotContain("Unrecoverable uncaught exception");
-        assertThat(p.exitValue()).as("the scenario JVM's exit status; output:%n%s", out).isZero();
+        assertThat(p.exitValue())
+                .as("the scenario JVM's exit status; output:%n%s", out)
+                .isZero();
         assertThat(out).contains("SURVIVED kind=INTERNAL").contains("STILL COMPUTING -4.0");
     }
 }

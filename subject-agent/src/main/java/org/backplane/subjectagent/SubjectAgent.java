@@ -16,16 +16,20 @@ import java.util.jar.JarFile;
  * <p>{@code -Dorg.backplane.subjectagent.verbose=true} lists every rewritten class.
  */
 public final class SubjectAgent {
-    private SubjectAgent() {
-    }
+    private SubjectAgent() {}
 
     public static void premain(String args, Instrumentation inst) throws Exception {
-        Path jar = Path.of(SubjectAgent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path jar = Path.of(SubjectAgent.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .toURI());
         inst.appendToBootstrapClassLoaderSearch(new JarFile(jar.toFile()));
         // From here on this package must come from the bootstrap loader only (a class of the app
         // loader may not touch package-private classes of the same package in another loader).
         Class<?> installer = Class.forName(TransformerInstaller.class.getName(), true, null);
-        installer.getMethod("install", Instrumentation.class, boolean.class)
+        installer
+                .getMethod("install", Instrumentation.class, boolean.class)
                 .invoke(null, inst, Boolean.getBoolean("org.backplane.subjectagent.verbose"));
     }
 

@@ -24,17 +24,21 @@ public final class SubjectCallRewriter {
     /** owner.name+descriptor of the calls rewritten; the replacement has the same name and descriptor. */
     private static final Set<String> TARGETS = Set.of(
             SUBJECT + ".getSubject(Ljava/security/AccessControlContext;)Ljavax/security/auth/Subject;",
-            ACCESS_CONTROLLER + ".doPrivileged(Ljava/security/PrivilegedAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;",
-            ACCESS_CONTROLLER + ".doPrivileged(Ljava/security/PrivilegedExceptionAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;",
+            ACCESS_CONTROLLER
+                    + ".doPrivileged(Ljava/security/PrivilegedAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;",
+            ACCESS_CONTROLLER
+                    + ".doPrivileged(Ljava/security/PrivilegedExceptionAction;Ljava/security/AccessControlContext;)Ljava/lang/Object;",
             SUBJECT + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedAction;)Ljava/lang/Object;",
-            SUBJECT + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedExceptionAction;)Ljava/lang/Object;");
+            SUBJECT
+                    + ".doAs(Ljavax/security/auth/Subject;Ljava/security/PrivilegedExceptionAction;)Ljava/lang/Object;");
 
     private static final byte[][] MARKERS = {bytes(SUBJECT), bytes(ACCESS_CONTROLLER)};
 
-    private SubjectCallRewriter() {
-    }
+    private SubjectCallRewriter() {}
 
     /**
+     * Rewrites a class's calls that need the security manager's subject into calls that work without one.
+     *
      * @param loader the class's defining loader, used to resolve types when stack maps are recomputed
      * @return the rewritten class file, or {@code null} when it has no call to rewrite
      */
@@ -42,15 +46,16 @@ public final class SubjectCallRewriter {
         if (!mentionsTargetOwner(classFile)) {
             return null;
         }
-        ClassFile cf = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
-                ClassHierarchyResolver.defaultResolver().orElse(ClassHierarchyResolver.ofResourceParsing(
+        ClassFile cf = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(ClassHierarchyResolver.defaultResolver()
+                .orElse(ClassHierarchyResolver.ofResourceParsing(
                         loader != null ? loader : ClassLoader.getPlatformClassLoader()))));
         ClassModel model = cf.parse(classFile);
         boolean[] changed = {false};
         CodeTransform calls = (code, element) -> {
-            if (element instanceof InvokeInstruction call && call.opcode() == Opcode.INVOKESTATIC
-                    && TARGETS.contains(call.owner().asInternalName() + "." + call.name().stringValue()
-                            + call.type().stringValue())) {
+            if (element instanceof InvokeInstruction call
+                    && call.opcode() == Opcode.INVOKESTATIC
+                    && TARGETS.contains(call.owner().asInternalName() + "."
+                            + call.name().stringValue() + call.type().stringValue())) {
                 code.invokestatic(SUBJECTS, call.name().stringValue(), call.typeSymbol());
                 changed[0] = true;
             } else {

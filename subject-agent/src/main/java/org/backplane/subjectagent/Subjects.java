@@ -28,8 +28,7 @@ import javax.security.auth.SubjectDomainCombiner;
 public final class Subjects {
     private static final InheritableThreadLocal<Subject> CURRENT = new InheritableThreadLocal<>();
 
-    private Subjects() {
-    }
+    private Subjects() {}
 
     /** Replaces {@code Subject.getSubject(acc)}. */
     public static Subject getSubject(AccessControlContext acc) {

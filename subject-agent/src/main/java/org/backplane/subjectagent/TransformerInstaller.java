@@ -9,8 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TransformerInstaller {
     static final AtomicLong REWRITTEN = new AtomicLong();
 
-    private TransformerInstaller() {
-    }
+    private TransformerInstaller() {}
 
     public static void install(Instrumentation inst, boolean verbose) {
         inst.addTransformer(new Transformer(verbose));
@@ -23,10 +22,12 @@ public final class TransformerInstaller {
 
     private record Transformer(boolean verbose) implements ClassFileTransformer {
         @Override
-        public byte[] transform(ClassLoader loader, String className, Class<?> redefined, ProtectionDomain domain,
-                byte[] classFile) {
+        public byte[] transform(
+                ClassLoader loader, String className, Class<?> redefined, ProtectionDomain domain, byte[] classFile) {
             // The JDK's own classes (boot and platform loaders) keep the real API.
-            if (className == null || loader == null || loader == ClassLoader.getPlatformClassLoader()
+            if (className == null
+                    || loader == null
+                    || loader.equals(ClassLoader.getPlatformClassLoader())
                     || className.startsWith("org/backplane/subjectagent/")) {
                 return null;
             }

@@ -40,7 +40,9 @@ public final class KarafJaasProbe {
         System.out.println("subjects loader=" + (Subjects.class.getClassLoader() == null ? "boot" : "app"));
         System.out.println(probe());
         // Only reached with the agent: without it, probe() throws.
-        Object rewritten = Class.forName(TransformerInstaller.class.getName(), true, null).getMethod("rewrittenClasses").invoke(null);
+        Object rewritten = Class.forName(TransformerInstaller.class.getName(), true, null)
+                .getMethod("rewrittenClasses")
+                .invoke(null);
         System.out.println("rewritten classes=" + rewritten);
     }
 }

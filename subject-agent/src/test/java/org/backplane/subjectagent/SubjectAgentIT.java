@@ -13,13 +13,13 @@ import org.junit.jupiter.api.Test;
 
 /** The packaged agent in a fresh JVM, on Karaf's unmodified jars. */
 class SubjectAgentIT {
-    private record Run(int status, String output) {
-    }
+    private record Run(int status, String output) {}
 
     private static Run java(boolean withAgent) throws IOException, InterruptedException {
         Path agent = Path.of(System.getProperty("agent.jar"));
         assertThat(agent).exists();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> command = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         if (withAgent) {
             command.add("-javaagent:" + agent);
         }
@@ -34,7 +34,9 @@ class SubjectAgentIT {
     void withTheAgentKarafsJaasCodeWorksOnThisJdk() throws Exception {
         Run run = java(true);
         assertThat(run.status()).as(run.output()).isZero();
-        assertThat(run.output()).contains("subjects loader=boot").contains("admin=true viewer=false thread=true outside=false")
+        assertThat(run.output())
+                .contains("subjects loader=boot")
+                .contains("admin=true viewer=false thread=true outside=false")
                 .containsPattern("rewritten classes=[1-9]");
     }
 

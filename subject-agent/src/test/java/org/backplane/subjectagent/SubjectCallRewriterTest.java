@@ -52,7 +52,9 @@ class SubjectCallRewriterTest {
     }
 
     private static String probe(boolean rewrite) throws Throwable {
-        Method probe = new ProbeLoader(rewrite).loadClass(KarafJaasProbe.class.getName()).getMethod("probe");
+        Method probe = new ProbeLoader(rewrite)
+                .loadClass(KarafJaasProbe.class.getName())
+                .getMethod("probe");
         try {
             return (String) probe.invoke(null);
         } catch (InvocationTargetException e) {
@@ -68,7 +70,8 @@ class SubjectCallRewriterTest {
 
     @Test
     void karafsJaasHelperFailsOnThisJdkWhenLeftAlone() {
-        assertThatThrownBy(() -> probe(false)).isInstanceOf(UnsupportedOperationException.class)
+        assertThatThrownBy(() -> probe(false))
+                .isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("getSubject");
     }
 
@@ -79,8 +82,10 @@ class SubjectCallRewriterTest {
 
     @Test
     void classesWithoutSubjectCallsAreNotTouched() throws IOException {
-        assertThat(SubjectCallRewriter.rewrite(classBytes(SubjectCallRewriterTest.ProbeLoader.class), null)).isNull();
-        assertThat(SubjectCallRewriter.mentionsTargetOwner(classBytes(String.class))).isFalse();
+        assertThat(SubjectCallRewriter.rewrite(classBytes(SubjectCallRewriterTest.ProbeLoader.class), null))
+                .isNull();
+        assertThat(SubjectCallRewriter.mentionsTargetOwner(classBytes(String.class)))
+                .isFalse();
     }
 
     @Test
@@ -90,11 +95,17 @@ class SubjectCallRewriterTest {
                 .isSameAs(user);
         assertThat(Subjects.getSubject(null)).as("outside doAs").isNull();
         assertThatThrownBy(() -> Subjects.doAs(user, (PrivilegedExceptionAction<Void>) () -> {
-            throw new IOException("disk");
-        })).isInstanceOf(PrivilegedActionException.class).cause().isInstanceOf(IOException.class).hasMessage("disk");
+                    throw new IOException("disk");
+                }))
+                .isInstanceOf(PrivilegedActionException.class)
+                .cause()
+                .isInstanceOf(IOException.class)
+                .hasMessage("disk");
         assertThatThrownBy(() -> Subjects.doAs(user, (PrivilegedExceptionAction<Void>) () -> {
-            throw new IllegalStateException("plain");
-        })).isInstanceOf(IllegalStateException.class).hasMessage("plain");
+                    throw new IllegalStateException("plain");
+                }))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("plain");
         assertThat(Subjects.getSubject(null)).as("restored after failures").isNull();
     }
 }

@@ -6,8 +6,7 @@ package org.backplane.testkit;
  * exactly, in ulps, or against a per-element error bound.
  */
 public final class ArrayAssertions {
-    private ArrayAssertions() {
-    }
+    private ArrayAssertions() {}
 
     /** Every bit the same, except that any NaN matches any NaN. */
     public static void assertExact(float[] expected, float[] actual, String what) {
@@ -27,7 +26,8 @@ public final class ArrayAssertions {
         assertLength(expected, actual, what);
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-                throw new AssertionError(what + ": element " + i + " is " + actual[i] + " but the fault-free run gave " + expected[i]);
+                throw new AssertionError(
+                        what + ": element " + i + " is " + actual[i] + " but the fault-free run gave " + expected[i]);
             }
         }
     }
@@ -51,7 +51,8 @@ public final class ArrayAssertions {
                 throw new AssertionError(what + ": element " + i + " is " + a + " but expected " + e);
             }
             if (Float.isFinite(e) && !(Math.abs((double) a - e) <= bound[i])) {
-                throw new AssertionError(what + ": element " + i + " is " + a + " but expected " + e + " within " + bound[i]);
+                throw new AssertionError(
+                        what + ": element " + i + " is " + a + " but expected " + e + " within " + bound[i]);
             }
         }
     }
@@ -63,7 +64,8 @@ public final class ArrayAssertions {
         if (Float.isInfinite(e)) {
             return a == e;
         }
-        return Float.isFinite(a) || Math.abs(e) > Float.MAX_VALUE / 2; // a finite expectation near overflow may round to Inf
+        return Float.isFinite(a)
+                || Math.abs(e) > Float.MAX_VALUE / 2; // a finite expectation near overflow may round to Inf
     }
 
     private static void assertLength(float[] expected, float[] actual, String what) {

@@ -41,24 +41,45 @@ public abstract class BadInputContractTests extends ContractTestSupport {
         cases.put("matmul inner mismatch", Map.entry(IllegalArgumentException.class, () -> s.matmul(m23, m23)));
         cases.put("matmul of a vector", Map.entry(IllegalArgumentException.class, () -> s.matmul(v4, v4)));
         cases.put("negative dimension", Map.entry(IllegalArgumentException.class, () -> s.full(0f, 2, -1)));
-        cases.put("data length mismatch", Map.entry(IllegalArgumentException.class, () -> s.upload(new float[5], 2, 3)));
-        cases.put("larger than the backend can hold", Map.entry(IllegalArgumentException.class, () -> s.full(0f, side, side)));
+        cases.put(
+                "data length mismatch", Map.entry(IllegalArgumentException.class, () -> s.upload(new float[5], 2, 3)));
+        cases.put(
+                "larger than the backend can hold",
+                Map.entry(IllegalArgumentException.class, () -> s.full(0f, side, side)));
         cases.put("axis out of range", Map.entry(IllegalArgumentException.class, () -> s.sum(m23, 2)));
-        cases.put("max of an empty axis", Map.entry(IllegalArgumentException.class, () -> s.reduce(ReduceOp.MAX, empty, 0)));
-        cases.put("transpose axes not a permutation", Map.entry(IllegalArgumentException.class, () -> s.transpose(m23, 0, 0)));
-        cases.put("softmax of a scalar", Map.entry(IllegalArgumentException.class, () -> s.softmax(s.upload(new float[1]))));
-        cases.put("eval of another stream's array", Map.entry(IllegalArgumentException.class,
-                () -> backend.openStream("other").eval(m23)));
-        cases.put("download into a small buffer", Map.entry(IllegalArgumentException.class,
-                () -> m23.download(FloatBuffer.allocate(5))));
-        cases.put("download into a read-only segment", Map.entry(IllegalArgumentException.class,
-                () -> m23.download(MemorySegment.ofArray(new float[6]).asReadOnly())));
-        cases.put("upload of a ragged segment", Map.entry(IllegalArgumentException.class,
-                () -> s.upload(MemorySegment.ofArray(new byte[7]), 1)));
+        cases.put(
+                "max of an empty axis",
+                Map.entry(IllegalArgumentException.class, () -> s.reduce(ReduceOp.MAX, empty, 0)));
+        cases.put(
+                "transpose axes not a permutation",
+                Map.entry(IllegalArgumentException.class, () -> s.transpose(m23, 0, 0)));
+        cases.put(
+                "softmax of a scalar",
+                Map.entry(IllegalArgumentException.class, () -> s.softmax(s.upload(new float[1]))));
+        cases.put(
+                "eval of another stream's array",
+                Map.entry(
+                        IllegalArgumentException.class,
+                        () -> backend.openStream("other").eval(m23)));
+        cases.put(
+                "download into a small buffer",
+                Map.entry(IllegalArgumentException.class, () -> m23.download(FloatBuffer.allocate(5))));
+        cases.put(
+                "download into a read-only segment",
+                Map.entry(
+                        IllegalArgumentException.class,
+                        () -> m23.download(MemorySegment.ofArray(new float[6]).asReadOnly())));
+        cases.put(
+                "upload of a ragged segment",
+                Map.entry(IllegalArgumentException.class, () -> s.upload(MemorySegment.ofArray(new byte[7]), 1)));
 
         for (Map.Entry<String, Map.Entry<Class<? extends Throwable>, ThrowingCallable>> c : cases.entrySet()) {
-            assertThatThrownBy(c.getValue().getValue()).as(c.getKey()).isInstanceOf(c.getValue().getKey())
-                    .satisfies(e -> assertThat(e.getMessage()).as(c.getKey() + " message").isNotBlank());
+            assertThatThrownBy(c.getValue().getValue())
+                    .as(c.getKey())
+                    .isInstanceOf(c.getValue().getKey())
+                    .satisfies(e -> assertThat(e.getMessage())
+                            .as(c.getKey() + " message")
+                            .isNotBlank());
             assertThat(s.snapshot().state()).as("after " + c.getKey()).isEqualTo(StreamState.ACTIVE);
         }
         assertThat(s.snapshot().opsFailed()).isZero();
@@ -72,7 +93,9 @@ public abstract class BadInputContractTests extends ContractTestSupport {
         DeviceArray a = s.upload(new float[6], 2, 3);
         DeviceArray b = s.upload(new float[8], 2, 4);
         assertThatThrownBy(() -> s.add(a, b)).hasMessageContaining("[2, 3]").hasMessageContaining("[2, 4]");
-        assertThatThrownBy(() -> s.matmul(a, a)).hasMessageContaining("3 columns").hasMessageContaining("2 rows");
+        assertThatThrownBy(() -> s.matmul(a, a))
+                .hasMessageContaining("3 columns")
+                .hasMessageContaining("2 rows");
     }
 
     @Test
@@ -81,11 +104,17 @@ public abstract class BadInputContractTests extends ContractTestSupport {
         DeviceArray a = s.upload(new float[] {1}, 1);
         DeviceArray closedArray = s.upload(new float[] {2}, 1);
         closedArray.close();
-        assertThatThrownBy(() -> s.neg(closedArray)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("closed");
-        assertThatThrownBy(closedArray::download).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> s.neg(closedArray))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("closed");
+        assertThatThrownBy(closedArray::download)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
         assertThat(s.neg(a).download()).containsExactly(-1f);
         s.close();
-        assertThatThrownBy(() -> s.neg(a)).isInstanceOf(StreamClosedException.class).hasMessageContaining(s.id().toString());
+        assertThatThrownBy(() -> s.neg(a))
+                .isInstanceOf(StreamClosedException.class)
+                .hasMessageContaining(s.id().toString());
         assertThatThrownBy(() -> backend.openStream(null)).isInstanceOf(NullPointerException.class);
     }
 
@@ -95,7 +124,8 @@ public abstract class BadInputContractTests extends ContractTestSupport {
         try {
             ComputeStream mine = backend.openStream("mine");
             DeviceArray foreign = other.openStream("theirs").upload(new float[] {1}, 1);
-            assertThatThrownBy(() -> mine.add(foreign, foreign)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> mine.add(foreign, foreign))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("another backend");
             assertThat(mine.snapshot().state()).isEqualTo(StreamState.ACTIVE);
         } finally {

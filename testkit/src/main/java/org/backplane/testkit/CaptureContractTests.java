@@ -44,7 +44,9 @@ public abstract class CaptureContractTests extends ContractTestSupport {
             StreamError error = ((StreamFailedException) reported).error();
             assertThat(error.kind()).isEqualTo(ErrorKind.HOST_EXCEPTION);
             assertThat(error.sequence()).isEqualTo(2);
-            assertThat(uncaught).as("nothing may escape on a thread the user does not own").isEmpty();
+            assertThat(uncaught)
+                    .as("nothing may escape on a thread the user does not own")
+                    .isEmpty();
             // The stream's worker survived the failure: after a reset the same stream computes again.
             backend.reset(s.id());
             assertThat(s.neg(s.upload(new float[] {4}, 1)).download()).containsExactly(-4f);
@@ -81,7 +83,8 @@ public abstract class CaptureContractTests extends ContractTestSupport {
         List<Throwable> outcomes = Collections.synchronizedList(new ArrayList<>());
         List<Thread> waiters = new ArrayList<>();
         waiters.add(thread("sync-waiter", () -> outcomes.add(outcome(s::synchronize))));
-        waiters.add(thread("read-waiter", () -> outcomes.add(outcome(() -> work.getLast().download()))));
+        waiters.add(thread(
+                "read-waiter", () -> outcomes.add(outcome(() -> work.getLast().download()))));
         waiters.add(thread("eval-waiter", () -> outcomes.add(outcome(() -> s.eval(work.get(150))))));
         awaitBlocked(waiters);
         assertThat(outcomes).as("nothing has run while held").isEmpty();
@@ -90,8 +93,10 @@ public abstract class CaptureContractTests extends ContractTestSupport {
             t.join(); // the class timeout fails the test if a waiter hangs
         }
         assertThat(outcomes).hasSize(3).allSatisfy(t -> assertThat(t).isInstanceOf(StreamErrorException.class));
-        assertThat(outcomes.stream().filter(StreamFailedException.class::isInstance)).hasSize(1);
-        assertThat(outcomes.stream().map(t -> ((StreamErrorException) t).error().kind())).containsOnly(ErrorKind.TIMEOUT);
+        assertThat(outcomes.stream().filter(StreamFailedException.class::isInstance))
+                .hasSize(1);
+        assertThat(outcomes.stream().map(t -> ((StreamErrorException) t).error().kind()))
+                .containsOnly(ErrorKind.TIMEOUT);
     }
 
     @Test
@@ -106,8 +111,13 @@ public abstract class CaptureContractTests extends ContractTestSupport {
         s.exp(x);
         s.flush();
         listener.await(s.id(), StreamTransition.Type.FAILED);
-        for (ErrorKind later : List.of(ErrorKind.TIMEOUT, ErrorKind.OUT_OF_MEMORY, ErrorKind.INTERNAL, ErrorKind.INVALID_ARGUMENT,
-                ErrorKind.TIMEOUT, ErrorKind.PAGE_FAULT)) {
+        for (ErrorKind later : List.of(
+                ErrorKind.TIMEOUT,
+                ErrorKind.OUT_OF_MEMORY,
+                ErrorKind.INTERNAL,
+                ErrorKind.INVALID_ARGUMENT,
+                ErrorKind.TIMEOUT,
+                ErrorKind.PAGE_FAULT)) {
             faults().raise(s.id(), later, 99, "later error");
         }
         StreamSnapshot snap = s.snapshot();
@@ -123,7 +133,9 @@ public abstract class CaptureContractTests extends ContractTestSupport {
         assertThat(first.time()).isBetween(before, Instant.now());
         assertThat(first.thread()).isNotEmpty();
         assertThat(snap.suppressedErrors()).isEqualTo(6);
-        assertThat(snap.suppressed()).isNotEmpty().hasSizeLessThanOrEqualTo(6)
+        assertThat(snap.suppressed())
+                .isNotEmpty()
+                .hasSizeLessThanOrEqualTo(6)
                 .allSatisfy(e -> assertThat(e.nativeCode()).isEqualTo(99));
         StreamFailedException report = (StreamFailedException) catchThrowable(s::synchronize);
         assertThat(report.error()).isEqualTo(first);
@@ -155,5 +167,4 @@ public abstract class CaptureContractTests extends ContractTestSupport {
         DeviceArray x = b.upload(new float[] {1, 2, 3}, 3);
         assertThat(b.add(x, x).download()).containsExactly(2, 4, 6);
     }
-
 }

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
@@ -38,7 +38,7 @@ public abstract class ConcurrencyContractTests extends ContractTestSupport {
     void eightThreadsSixteenStreamsWithSeededRandomFaults() throws Exception {
         // Fault-free baseline, on a separate instance.
         ExecutionBackend clean = fixture().start(settings());
-        Map<Integer, List<float[]>> expected = new ConcurrentHashMap<>();
+        Map<Integer, List<float[]>> expected = new HashMap<>(); // filled before the driving threads start
         try {
             for (int i = 0; i < STREAMS; i++) {
                 Program p = new Program(i, clean.openStream(label(i)));
@@ -49,8 +49,10 @@ public abstract class ConcurrencyContractTests extends ContractTestSupport {
             fixture().stop(clean);
         }
 
-        faults().schedule(FaultRule.fraction("chaos-faulty-*", 0.004, 42, ErrorKind.PAGE_FAULT).withNativeCode(3));
-        faults().schedule(FaultRule.fraction("chaos-faulty-*", 0.003, 43, ErrorKind.TIMEOUT).withNativeCode(2));
+        faults().schedule(FaultRule.fraction("chaos-faulty-*", 0.004, 42, ErrorKind.PAGE_FAULT)
+                .withNativeCode(3));
+        faults().schedule(FaultRule.fraction("chaos-faulty-*", 0.003, 43, ErrorKind.TIMEOUT)
+                .withNativeCode(2));
         List<Program> programs = new ArrayList<>();
         for (int i = 0; i < STREAMS; i++) {
             programs.add(new Program(i, backend.openStream(label(i))));
@@ -79,19 +81,24 @@ public abstract class ConcurrencyContractTests extends ContractTestSupport {
         int totalFaults = 0;
         for (Program p : programs) {
             for (int k = 0; k < SEGMENTS; k++) {
-                ArrayAssertions.assertBitIdentical(expected.get(p.index).get(k), p.checkpoints.get(k),
-                        p.stream.label() + " checkpoint " + k);
+                ArrayAssertions.assertBitIdentical(
+                        expected.get(p.index).get(k), p.checkpoints.get(k), p.stream.label() + " checkpoint " + k);
             }
             long failedTransitions = awaitCount(p, StreamTransition.Type.FAILED, p.reports.size());
-            assertThat(failedTransitions).as("%s: one report per captured failure", p.stream.label()).isEqualTo(p.reports.size());
-            assertThat(listener.count(p.stream.id(), StreamTransition.Type.RESET)).isEqualTo(p.reports.size());
+            assertThat(failedTransitions)
+                    .as("%s: one report per captured failure", p.stream.label())
+                    .isEqualTo(p.reports.size());
+            assertThat(listener.count(p.stream.id(), StreamTransition.Type.RESET))
+                    .isEqualTo(p.reports.size());
             if (!p.faulty) {
                 assertThat(p.reports).as("%s never faulted", p.stream.label()).isEmpty();
                 assertThat(listener.types(p.stream.id())).containsExactly(StreamTransition.Type.OPENED);
             }
             totalFaults += p.reports.size();
         }
-        assertThat(totalFaults).as("the seeded faults must have hit some streams").isPositive();
+        assertThat(totalFaults)
+                .as("the seeded faults must have hit some streams")
+                .isPositive();
     }
 
     private long awaitCount(Program p, StreamTransition.Type type, long atLeast) throws InterruptedException {
@@ -172,14 +179,17 @@ public abstract class ConcurrencyContractTests extends ContractTestSupport {
             }
         }
 
-        private void onFailure(ConcurrencyContractTests test, StreamFailedException reported, DeviceArray fromFailedGeneration) {
+        private void onFailure(
+                ConcurrencyContractTests test, StreamFailedException reported, DeviceArray fromFailedGeneration) {
             StreamError error = reported.error();
             assertThat(error.stream()).isEqualTo(stream.id());
             assertThat(error.kind()).isIn(ErrorKind.PAGE_FAULT, ErrorKind.TIMEOUT);
             reports.add(error);
             // Reported once: every later call is refused with the same error, until reset.
-            assertThatThrownBy(stream::synchronize).isInstanceOfSatisfying(StreamPoisonedException.class,
-                    e -> assertThat(e.error()).isEqualTo(error));
+            assertThatThrownBy(stream::synchronize)
+                    .isInstanceOfSatisfying(
+                            StreamPoisonedException.class,
+                            e -> assertThat(e.error()).isEqualTo(error));
             test.backend.reset(stream.id());
             if (fromFailedGeneration != null) {
                 assertThatThrownBy(fromFailedGeneration::download).isInstanceOf(StaleGenerationException.class);

@@ -34,7 +34,8 @@ public abstract class ContractTestSupport {
 
     /** Settings for the backend under test; tests may override. */
     protected BackendSettings settings() {
-        return BackendSettings.DEFAULT.withFaultInjection(List.of())
+        return BackendSettings.DEFAULT
+                .withFaultInjection(List.of())
                 .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(5));
     }
 
@@ -53,8 +54,9 @@ public abstract class ContractTestSupport {
     }
 
     protected FaultInjector faults() {
-        return FaultInjector.of(backend).orElseThrow(() -> new AssertionError("fixture " + fixture().name()
-                + " started a backend without fault injection"));
+        return FaultInjector.of(backend)
+                .orElseThrow(() -> new AssertionError(
+                        "fixture " + fixture().name() + " started a backend without fault injection"));
     }
 
     /** Seeded values in [-1, 1). */
@@ -140,10 +142,11 @@ public abstract class ContractTestSupport {
      */
     protected static void awaitBlocked(List<Thread> threads) throws InterruptedException {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline && !threads.stream().allMatch(t -> switch (t.getState()) {
-            case WAITING, TIMED_WAITING, BLOCKED, TERMINATED -> true;
-            default -> false;
-        })) {
+        while (System.nanoTime() < deadline
+                && !threads.stream().allMatch(t -> switch (t.getState()) {
+                    case WAITING, TIMED_WAITING, BLOCKED, TERMINATED -> true;
+                    default -> false;
+                })) {
             Thread.sleep(5);
         }
     }

@@ -59,7 +59,8 @@ public abstract class DeviceLossContractTests extends ContractTestSupport {
             assertThat(backend.state()).isEqualTo(BackendState.RUNNING);
             assertThat(s.neg(s.upload(new float[] {2}, 1)).download()).containsExactly(-2f);
         } else {
-            assertThatThrownBy(() -> backend.reset(s.id())).isInstanceOf(DeviceLostException.class)
+            assertThatThrownBy(() -> backend.reset(s.id()))
+                    .isInstanceOf(DeviceLostException.class)
                     .hasMessageContaining("cannot be recovered in this process");
             assertThat(backend.state()).isEqualTo(BackendState.DEVICE_LOST);
         }

@@ -54,10 +54,12 @@ public abstract class IsolationContractTests extends ContractTestSupport {
             }
             assertThat(outcomes.get(i)).as("stream %d", i).isNull();
             for (int k = 0; k < faultFree.get(i).size(); k++) {
-                ArrayAssertions.assertBitIdentical(faultFree.get(i).get(k), results.get(i).get(k), "stream " + i + " result " + k);
+                ArrayAssertions.assertBitIdentical(
+                        faultFree.get(i).get(k), results.get(i).get(k), "stream " + i + " result " + k);
             }
             assertThat(live.get(i).snapshot().state()).isEqualTo(StreamState.ACTIVE);
-            assertThat(listener.count(live.get(i).id(), StreamTransition.Type.FAILED)).isZero();
+            assertThat(listener.count(live.get(i).id(), StreamTransition.Type.FAILED))
+                    .isZero();
         }
     }
 
@@ -80,8 +82,10 @@ public abstract class IsolationContractTests extends ContractTestSupport {
         }
         backend.reset(s.id());
         for (DeviceArray out : outputs) {
-            assertThatThrownBy(out::download).isInstanceOfSatisfying(StaleGenerationException.class,
-                    e -> assertThat(e.error()).isNotNull());
+            assertThatThrownBy(out::download)
+                    .isInstanceOfSatisfying(
+                            StaleGenerationException.class,
+                            e -> assertThat(e.error()).isNotNull());
         }
     }
 
@@ -131,8 +135,10 @@ public abstract class IsolationContractTests extends ContractTestSupport {
             assertThat(e.error().upstream().stream()).isEqualTo(a.id());
             assertThat(e.error().upstream().kind()).isEqualTo(ErrorKind.PAGE_FAULT);
         });
-        assertThatThrownBy(a::synchronize).isInstanceOfSatisfying(StreamFailedException.class,
-                e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.PAGE_FAULT));
+        assertThatThrownBy(a::synchronize)
+                .isInstanceOfSatisfying(
+                        StreamFailedException.class,
+                        e -> assertThat(e.error().kind()).isEqualTo(ErrorKind.PAGE_FAULT));
     }
 
     @Test

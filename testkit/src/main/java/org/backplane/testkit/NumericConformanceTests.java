@@ -26,14 +26,29 @@ import org.junit.jupiter.api.Test;
 public abstract class NumericConformanceTests extends ContractTestSupport {
     private static final double U = 0x1.0p-24;
     /** IEEE specials and edge values for elementwise ops, where float32 and float64 round alike. */
-    private static final float[] SPECIALS = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0.0f, 0.0f,
-        1e-40f, -1e-40f, 88.5f, -88.5f, 100f, -100f, Float.MAX_VALUE, -Float.MAX_VALUE, 1e-30f};
+    private static final float[] SPECIALS = {
+        Float.NaN,
+        Float.POSITIVE_INFINITY,
+        Float.NEGATIVE_INFINITY,
+        -0.0f,
+        0.0f,
+        1e-40f,
+        -1e-40f,
+        88.5f,
+        -88.5f,
+        100f,
+        -100f,
+        Float.MAX_VALUE,
+        -Float.MAX_VALUE,
+        1e-30f
+    };
     /**
      * Specials for sums and products: no values near the float32 maximum, whose float32 partial sums
      * overflow where the float64 reference's do not (a property of float32, not an error).
      */
-    private static final float[] ACCUMULATION_SPECIALS = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0.0f,
-        0.0f, 1e-40f, -1e-40f, 1e-30f, 100f, -100f};
+    private static final float[] ACCUMULATION_SPECIALS = {
+        Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0.0f, 0.0f, 1e-40f, -1e-40f, 1e-30f, 100f, -100f
+    };
 
     private ComputeStream s;
     private Random random;
@@ -49,7 +64,8 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
         for (UnaryOp op : UnaryOp.values()) {
             for (int c = 0; c < 40; c++) {
                 Shape shape = c == 0 ? Shape.of(400, 500) : randomShape(4, 7);
-                float[] x = values(shape.size(), c % 3 == 0 ? 0.2 : 0.0, op == UnaryOp.LOG || op == UnaryOp.SQRT ? 0 : -4, 4);
+                float[] x = values(
+                        shape.size(), c % 3 == 0 ? 0.2 : 0.0, op == UnaryOp.LOG || op == UnaryOp.SQRT ? 0 : -4, 4);
                 float[] actual = s.unary(op, s.upload(x, shape.dims())).download();
                 float[] expected = ReferenceKernels.unary(op, x);
                 String what = op + " " + shape + " case " + c;
@@ -78,17 +94,28 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
                 if (op == BinaryOp.DIV && c % 5 == 0 && b.length > 0) {
                     b[random.nextInt(b.length)] = 0f;
                 }
-                float[] actual = s.binary(op, s.upload(a, as.dims()), s.upload(b, bs.dims())).download();
-                ArrayAssertions.assertExact(ReferenceKernels.binary(op, a, as, b, bs), actual, op + " " + as + " with " + bs);
+                float[] actual = s.binary(op, s.upload(a, as.dims()), s.upload(b, bs.dims()))
+                        .download();
+                ArrayAssertions.assertExact(
+                        ReferenceKernels.binary(op, a, as, b, bs), actual, op + " " + as + " with " + bs);
             }
         }
     }
 
     @Test
     void matmulTwoDimensional() {
-        List<int[]> sizes = new ArrayList<>(List.of(new int[] {0, 3, 4}, new int[] {3, 0, 4}, new int[] {3, 4, 0},
-                new int[] {1, 1, 1}, new int[] {1, 700, 1}, new int[] {1, 300, 500}, new int[] {6, 256, 32},
-                new int[] {7, 257, 33}, new int[] {97, 260, 131}, new int[] {200, 600, 150}, new int[] {130, 64, 1}));
+        List<int[]> sizes = new ArrayList<>(List.of(
+                new int[] {0, 3, 4},
+                new int[] {3, 0, 4},
+                new int[] {3, 4, 0},
+                new int[] {1, 1, 1},
+                new int[] {1, 700, 1},
+                new int[] {1, 300, 500},
+                new int[] {6, 256, 32},
+                new int[] {7, 257, 33},
+                new int[] {97, 260, 131},
+                new int[] {200, 600, 150},
+                new int[] {130, 64, 1}));
         for (int c = 0; c < 40; c++) {
             sizes.add(new int[] {1 + random.nextInt(70), 1 + random.nextInt(70), 1 + random.nextInt(70)});
         }
@@ -100,7 +127,9 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
 
     @Test
     void matmulBatchedWithBroadcastBatch() {
-        int[][] cases = {{3, 5, 7, 4, 3}, {1, 5, 7, 4, 3}, {3, 5, 7, 4, 1}, {4, 20, 70, 30, 4}, {2, 64, 300, 70, 2}, {6, 1, 1, 1, 6}};
+        int[][] cases = {
+            {3, 5, 7, 4, 3}, {1, 5, 7, 4, 3}, {3, 5, 7, 4, 1}, {4, 20, 70, 30, 4}, {2, 64, 300, 70, 2}, {6, 1, 1, 1, 6}
+        };
         for (int[] c : cases) {
             int ba = c[0];
             int m = c[1];
@@ -117,7 +146,8 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
     private void checkMatmul(Shape as, Shape bs, double specials) {
         float[] a = values(as.size(), specials, -1, 1, ACCUMULATION_SPECIALS);
         float[] b = values(bs.size(), specials, -1, 1, ACCUMULATION_SPECIALS);
-        float[] actual = s.matmul(s.upload(a, as.dims()), s.upload(b, bs.dims())).download();
+        float[] actual =
+                s.matmul(s.upload(a, as.dims()), s.upload(b, bs.dims())).download();
         float[] expected = ReferenceKernels.matmul(a, as, b, bs);
         float[] magnitude = ReferenceKernels.matmul(abs(a), as, abs(b), bs);
         int k = as.dim(-1);
@@ -130,11 +160,15 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
             Shape shape = c == 0 ? Shape.of(700, 300) : c == 1 ? Shape.of(3, 200, 170) : randomShape(5, 6);
             int[] perm = c < 2 ? (c == 0 ? new int[] {1, 0} : new int[] {0, 2, 1}) : permutation(shape.rank());
             float[] x = values(shape.size(), 0.1, -10, 10);
-            float[] actual = (c % 7 == 0 && shape.rank() > 0 ? s.transpose(s.upload(x, shape.dims()))
-                    : s.transpose(s.upload(x, shape.dims()), perm)).download();
+            float[] actual = (c % 7 == 0 && shape.rank() > 0
+                            ? s.transpose(s.upload(x, shape.dims()))
+                            : s.transpose(s.upload(x, shape.dims()), perm))
+                    .download();
             int[] used = c % 7 == 0 && shape.rank() > 0 ? reversed(shape.rank()) : perm;
-            ArrayAssertions.assertExact(ReferenceKernels.transpose(x, shape, used), actual, "transpose " + shape + " by "
-                    + Arrays.toString(used));
+            ArrayAssertions.assertExact(
+                    ReferenceKernels.transpose(x, shape, used),
+                    actual,
+                    "transpose " + shape + " by " + Arrays.toString(used));
         }
     }
 
@@ -143,22 +177,30 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
         for (ReduceOp op : ReduceOp.values()) {
             for (int c = 0; c < 50; c++) {
                 // Long rows, one or a few of them: GPUs split those across many blocks (c = 2, 3).
-                Shape shape = c == 0 ? Shape.of(1000, 300) : c == 1 ? Shape.of(300, 1000) : c == 2 ? Shape.of(400_000)
-                        : c == 3 ? Shape.of(3, 300_001) : randomShape(4, 7);
+                Shape shape = c == 0
+                        ? Shape.of(1000, 300)
+                        : c == 1
+                                ? Shape.of(300, 1000)
+                                : c == 2 ? Shape.of(400_000) : c == 3 ? Shape.of(3, 300_001) : randomShape(4, 7);
                 boolean all = c % 5 == 4 || shape.rank() == 0;
-                int axis = c == 3 ? -1 : all ? 0 : random.nextInt(shape.rank()) - (random.nextBoolean() ? shape.rank() : 0);
+                int axis = c == 3
+                        ? -1
+                        : all ? 0 : random.nextInt(shape.rank()) - (random.nextBoolean() ? shape.rank() : 0);
                 if (op == ReduceOp.MAX && (all ? shape.size() == 0 : shape.dim(axis) == 0)) {
                     continue; // rejected as bad input; covered by the bad-input tests
                 }
                 float[] x = values(shape.size(), c % 3 == 0 ? 0.05 : 0.0, -2, 2, ACCUMULATION_SPECIALS);
                 DeviceArray in = s.upload(x, shape.dims());
                 float[] actual = (all ? s.reduce(op, in) : s.reduce(op, in, axis)).download();
-                float[] expected = all ? ReferenceKernels.reduceAll(op, x) : ReferenceKernels.reduce(op, x, shape, axis);
+                float[] expected =
+                        all ? ReferenceKernels.reduceAll(op, x) : ReferenceKernels.reduce(op, x, shape, axis);
                 String what = op + " " + shape + (all ? " all" : " axis " + axis);
                 if (op == ReduceOp.MAX) {
                     ArrayAssertions.assertExact(expected, actual, what);
                 } else {
-                    float[] magnitude = all ? ReferenceKernels.reduceAll(op, abs(x)) : ReferenceKernels.reduce(op, abs(x), shape, axis);
+                    float[] magnitude = all
+                            ? ReferenceKernels.reduceAll(op, abs(x))
+                            : ReferenceKernels.reduce(op, abs(x), shape, axis);
                     long len = all ? shape.size() : shape.dim(axis);
                     ArrayAssertions.assertWithinBound(expected, actual, bound(expected, magnitude, len), what);
                 }
@@ -191,12 +233,14 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
         DeviceArray x = s.upload(new float[] {2.5f});
         assertShape(x, scalar);
         ArrayAssertions.assertExact(new float[] {-2.5f}, s.neg(x).download(), "neg of a scalar");
-        ArrayAssertions.assertExact(new float[] {5f, 5f}, s.add(x, s.full(2.5f, 2)).download(), "scalar broadcast");
+        ArrayAssertions.assertExact(
+                new float[] {5f, 5f}, s.add(x, s.full(2.5f, 2)).download(), "scalar broadcast");
         ArrayAssertions.assertExact(new float[] {2.5f}, s.sum(x).download(), "sum of a scalar");
         ArrayAssertions.assertExact(new float[] {-0.0f, -0.0f}, s.full(-0.0f, 2).download(), "fill keeps -0");
         ArrayAssertions.assertExact(new float[0], s.full(1f, 0, 5).download(), "empty fill");
         ArrayAssertions.assertExact(new float[] {0f}, s.sum(s.full(1f, 0)).download(), "empty sum is 0");
-        ArrayAssertions.assertExact(new float[] {Float.NaN}, s.mean(s.full(1f, 0)).download(), "empty mean is NaN");
+        ArrayAssertions.assertExact(
+                new float[] {Float.NaN}, s.mean(s.full(1f, 0)).download(), "empty mean is NaN");
     }
 
     private static void assertShape(DeviceArray a, Shape expected) {
@@ -230,7 +274,9 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
     private float[] values(long n, double specialShare, float lo, float hi, float[] specials) {
         float[] v = new float[Math.toIntExact(n)];
         for (int i = 0; i < v.length; i++) {
-            v[i] = random.nextDouble() < specialShare ? specials[random.nextInt(specials.length)] : lo + random.nextFloat() * (hi - lo);
+            v[i] = random.nextDouble() < specialShare
+                    ? specials[random.nextInt(specials.length)]
+                    : lo + random.nextFloat() * (hi - lo);
         }
         return v;
     }

@@ -12,7 +12,6 @@ import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.StreamState;
 import org.backplane.api.StreamTransition;
-import org.backplane.api.StreamTransition.Type;
 import org.junit.jupiter.api.Test;
 
 /** S8: every transition is observable through snapshots and listeners; listeners cannot hurt streams. */
@@ -22,25 +21,31 @@ public abstract class ObservationContractTests extends ContractTestSupport {
     void s8_everyTransitionOfAStreamIsDeliveredInOrder() throws Exception {
         ComputeStream s = backend.openStream("s8-life");
         faults().raise(s.id(), ErrorKind.PAGE_FAULT, 3, "observed");
-        StreamTransition failed = listener.await(s.id(), Type.FAILED);
+        StreamTransition failed = listener.await(s.id(), StreamTransition.Type.FAILED);
         assertThat(failed.snapshot().state()).isEqualTo(StreamState.FAILED);
         assertThat(failed.error().message()).isEqualTo("observed");
         assertThat(failed.from()).isEqualTo(StreamState.ACTIVE);
 
         assertThatThrownBy(s::synchronize).isInstanceOf(StreamFailedException.class);
-        StreamTransition poisoned = listener.await(s.id(), Type.POISONED);
+        StreamTransition poisoned = listener.await(s.id(), StreamTransition.Type.POISONED);
         assertThat(poisoned.snapshot().state()).isEqualTo(StreamState.POISONED);
 
         backend.reset(s.id());
-        StreamTransition reset = listener.await(s.id(), Type.RESET);
+        StreamTransition reset = listener.await(s.id(), StreamTransition.Type.RESET);
         assertThat(reset.snapshot().state()).isEqualTo(StreamState.ACTIVE);
         assertThat(reset.snapshot().generation()).isEqualTo(2);
 
         s.close();
-        StreamTransition closed = listener.await(s.id(), Type.CLOSED);
+        StreamTransition closed = listener.await(s.id(), StreamTransition.Type.CLOSED);
         assertThat(closed.snapshot().state()).isEqualTo(StreamState.CLOSED);
 
-        assertThat(listener.types(s.id())).containsExactly(Type.OPENED, Type.FAILED, Type.POISONED, Type.RESET, Type.CLOSED);
+        assertThat(listener.types(s.id()))
+                .containsExactly(
+                        StreamTransition.Type.OPENED,
+                        StreamTransition.Type.FAILED,
+                        StreamTransition.Type.POISONED,
+                        StreamTransition.Type.RESET,
+                        StreamTransition.Type.CLOSED);
         assertThat(closed.at()).isAfterOrEqualTo(failed.at());
     }
 
@@ -59,7 +64,8 @@ public abstract class ObservationContractTests extends ContractTestSupport {
         assertThat(healthy.opsFailed()).isZero();
         assertThat(healthy.createdAt()).isAfterOrEqualTo(opened.minusMillis(1));
         assertThat(backend.streams()).extracting(StreamSnapshot::id).contains(s.id());
-        assertThat(backend.stream(s.id())).hasValueSatisfying(snap -> assertThat(snap.label()).isEqualTo("s8-snap"));
+        assertThat(backend.stream(s.id()))
+                .hasValueSatisfying(snap -> assertThat(snap.label()).isEqualTo("s8-snap"));
 
         faults().raise(s.id(), ErrorKind.TIMEOUT, 2, "late");
         StreamSnapshot failed = backend.stream(s.id()).orElseThrow();
@@ -86,10 +92,13 @@ public abstract class ObservationContractTests extends ContractTestSupport {
                 assertThatThrownBy(s::synchronize).isInstanceOf(StreamFailedException.class);
                 backend.reset(s.id());
             }
-            listener.await(t -> t.stream().equals(s.id()) && t.type() == Type.RESET && t.snapshot().generation() == 6,
+            listener.await(
+                    t -> t.stream().equals(s.id())
+                            && t.type() == StreamTransition.Type.RESET
+                            && t.snapshot().generation() == 6,
                     java.time.Duration.ofSeconds(30));
-            assertThat(listener.count(s.id(), Type.FAILED)).isEqualTo(5);
-            assertThat(listener.count(s.id(), Type.POISONED)).isEqualTo(5);
+            assertThat(listener.count(s.id(), StreamTransition.Type.FAILED)).isEqualTo(5);
+            assertThat(listener.count(s.id(), StreamTransition.Type.POISONED)).isEqualTo(5);
         } finally {
             release.countDown();
         }
@@ -98,7 +107,9 @@ public abstract class ObservationContractTests extends ContractTestSupport {
         backend.removeStreamStateListener(listener);
         ComputeStream quiet = backend.openStream("after-removal");
         quiet.close();
-        stillRegistered.await(quiet.id(), Type.CLOSED);
-        assertThat(listener.types(quiet.id())).as("a removed listener hears nothing more").isEmpty();
+        stillRegistered.await(quiet.id(), StreamTransition.Type.CLOSED);
+        assertThat(listener.types(quiet.id()))
+                .as("a removed listener hears nothing more")
+                .isEmpty();
     }
 }

@@ -28,6 +28,7 @@ public abstract class OutOfMemoryContractTests extends ContractTestSupport {
         ComputeStream bystander = backend.openStream("oom-bystander");
         DeviceArray small = bystander.upload(new float[] {1, 2, 3}, 3);
 
+        @SuppressWarnings("ModifiedButNotUsed") // holding the arrays is the point: they stay reachable
         List<DeviceArray> held = new ArrayList<>();
         Throwable reported = null;
         try {

@@ -37,7 +37,9 @@ public final class RecordingListener implements StreamStateListener {
     }
 
     public long count(StreamId stream, StreamTransition.Type type) {
-        return seen.stream().filter(t -> t.stream().equals(stream) && t.type() == type).count();
+        return seen.stream()
+                .filter(t -> t.stream().equals(stream) && t.type() == type)
+                .count();
     }
 
     /**
@@ -48,7 +50,7 @@ public final class RecordingListener implements StreamStateListener {
     public StreamTransition await(Predicate<StreamTransition> condition, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
-            for (;;) {
+            for (; ; ) {
                 for (StreamTransition t : seen) {
                     if (condition.test(t)) {
                         return t;

@@ -39,8 +39,11 @@ public abstract class ReportContractTests extends ContractTestSupport {
             DeviceArray ready = s.upload(new float[] {1, 2}, 2);
             faults().raise(s.id(), ErrorKind.PAGE_FAULT, 3, "fault for " + entry.getKey());
             StreamError captured = s.snapshot().firstError();
-            assertThatThrownBy(() -> entry.getValue().accept(s, ready)).as(entry.getKey())
-                    .isInstanceOfSatisfying(StreamFailedException.class, e -> assertThat(e.error()).isEqualTo(captured));
+            assertThatThrownBy(() -> entry.getValue().accept(s, ready))
+                    .as(entry.getKey())
+                    .isInstanceOfSatisfying(
+                            StreamFailedException.class,
+                            e -> assertThat(e.error()).isEqualTo(captured));
             assertThat(s.snapshot().state()).as(entry.getKey()).isEqualTo(StreamState.POISONED);
         }
     }
@@ -56,12 +59,16 @@ public abstract class ReportContractTests extends ContractTestSupport {
         int threads = 8;
         List<Throwable> outcomes = concurrently(threads, id -> id % 2 == 0 ? s::synchronize : () -> s.neg(x));
         assertThat(outcomes).hasSize(threads).allSatisfy(t -> assertThat(t).isInstanceOf(StreamErrorException.class));
-        assertThat(outcomes.stream().filter(StreamFailedException.class::isInstance)).hasSize(1);
-        assertThat(outcomes.stream().filter(StreamPoisonedException.class::isInstance)).hasSize(threads - 1);
+        assertThat(outcomes.stream().filter(StreamFailedException.class::isInstance))
+                .hasSize(1);
+        assertThat(outcomes.stream().filter(StreamPoisonedException.class::isInstance))
+                .hasSize(threads - 1);
         StreamError original = s.snapshot().firstError();
-        assertThat(outcomes).allSatisfy(t -> assertThat(((StreamErrorException) t).error()).isEqualTo(original));
+        assertThat(outcomes)
+                .allSatisfy(t -> assertThat(((StreamErrorException) t).error()).isEqualTo(original));
         assertThat(listener.count(s.id(), StreamTransition.Type.POISONED)).isLessThanOrEqualTo(1);
-        assertThat(listener.await(s.id(), StreamTransition.Type.POISONED).from()).isEqualTo(StreamState.FAILED);
+        assertThat(listener.await(s.id(), StreamTransition.Type.POISONED).from())
+                .isEqualTo(StreamState.FAILED);
     }
 
     @Test
@@ -89,7 +96,8 @@ public abstract class ReportContractTests extends ContractTestSupport {
         StreamSnapshot before = s.snapshot();
         for (int round = 0; round < 3; round++) {
             for (Map.Entry<String, BiConsumer<ComputeStream, DeviceArray>> entry : ENTRIES.entrySet()) {
-                assertThatThrownBy(() -> entry.getValue().accept(s, computed)).as(entry.getKey())
+                assertThatThrownBy(() -> entry.getValue().accept(s, computed))
+                        .as(entry.getKey())
                         .isInstanceOfSatisfying(StreamPoisonedException.class, e -> {
                             assertThat(e.error()).isEqualTo(before.firstError());
                             assertThat(e.getMessage()).contains("reset").contains(s.id().toString());
@@ -98,7 +106,9 @@ public abstract class ReportContractTests extends ContractTestSupport {
         }
         StreamSnapshot after = s.snapshot();
         assertThat(after.state()).isEqualTo(StreamState.POISONED);
-        assertThat(after.opsSubmitted()).as("nothing is encoded for a poisoned stream").isEqualTo(before.opsSubmitted());
+        assertThat(after.opsSubmitted())
+                .as("nothing is encoded for a poisoned stream")
+                .isEqualTo(before.opsSubmitted());
         assertThat(after.opsCompleted()).isEqualTo(before.opsCompleted());
         assertThat(listener.count(s.id(), StreamTransition.Type.POISONED)).isLessThanOrEqualTo(1);
         backend.reset(s.id());

@@ -86,9 +86,11 @@ public abstract class ResetContractTests extends ContractTestSupport {
 
     @Test
     void s7_resetOfAnUnknownStreamIsRejected() {
-        assertThatThrownBy(() -> backend.reset(new StreamId(backend.id(), 999_999))).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> backend.reset(new StreamId(backend.id(), 999_999)))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("999999");
-        assertThatThrownBy(() -> backend.reset(new StreamId("elsewhere", 1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> backend.reset(new StreamId("elsewhere", 1)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -15,8 +15,7 @@ import org.backplane.spi.BackendSettings;
  * {@link BackendSettings#fromConfiguration}.
  */
 public final class SharedSettingsDeclaration {
-    private SharedSettingsDeclaration() {
-    }
+    private SharedSettingsDeclaration() {}
 
     /** The shared properties and their defaults. */
     public static Map<String, Object> sharedDefaults() {
@@ -38,9 +37,10 @@ public final class SharedSettingsDeclaration {
         for (Method m : config.getDeclaredMethods()) {
             declared.put(m.getName().replace('_', '.'), m.getDefaultValue());
         }
-        sharedDefaults().forEach((property, fallback) -> assertThat(declared)
-                .as("%s declares %s with the shared default", config.getName(), property)
-                .containsKey(property)
-                .satisfies(d -> assertThat(d.get(property)).as(property).isEqualTo(fallback)));
+        sharedDefaults()
+                .forEach((property, fallback) -> assertThat(declared)
+                        .as("%s declares %s with the shared default", config.getName(), property)
+                        .containsKey(property)
+                        .satisfies(d -> assertThat(d.get(property)).as(property).isEqualTo(fallback)));
     }
 }

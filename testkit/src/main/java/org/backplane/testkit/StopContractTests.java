@@ -45,20 +45,30 @@ public abstract class StopContractTests extends ContractTestSupport {
             t.join(); // a waiter left hanging fails the test by its timeout
         }
         assertThat(backend.state()).isEqualTo(BackendState.STOPPED);
-        long stopped = outcomes.stream().filter(t -> t instanceof StreamClosedException c && c.error() != null
-                && c.error().kind() == ErrorKind.BACKEND_STOPPED).count();
+        long stopped = outcomes.stream()
+                .filter(t -> t instanceof StreamClosedException c
+                        && c.error() != null
+                        && c.error().kind() == ErrorKind.BACKEND_STOPPED)
+                .count();
         assertThat(outcomes).hasSize(8).allSatisfy(t -> {
             if (t != null) {
                 assertThat(t).isInstanceOf(StreamClosedException.class);
             }
         });
-        assertThat(stopped).as("work in flight at stop fails with BACKEND_STOPPED").isPositive();
+        assertThat(stopped)
+                .as("work in flight at stop fails with BACKEND_STOPPED")
+                .isPositive();
         assertNoBackendThreads();
         for (ComputeStream s : streams) {
             listener.await(s.id(), StreamTransition.Type.CLOSED);
-            assertThatThrownBy(() -> s.full(1f, 1)).isInstanceOf(StreamClosedException.class).hasMessageContaining("stopped")
-                    .satisfies(e -> assertThat(((StreamClosedException) e).error()).as("the refusal names the stop").isNotNull()
-                            .extracting(StreamError::kind).isEqualTo(ErrorKind.BACKEND_STOPPED));
+            assertThatThrownBy(() -> s.full(1f, 1))
+                    .isInstanceOf(StreamClosedException.class)
+                    .hasMessageContaining("stopped")
+                    .satisfies(e -> assertThat(((StreamClosedException) e).error())
+                            .as("the refusal names the stop")
+                            .isNotNull()
+                            .extracting(StreamError::kind)
+                            .isEqualTo(ErrorKind.BACKEND_STOPPED));
         }
         assertThatThrownBy(() -> backend.openStream("after-stop")).isInstanceOf(BackendStoppedException.class);
         fixture().stop(backend); // idempotent
@@ -112,7 +122,9 @@ public abstract class StopContractTests extends ContractTestSupport {
         List<DeviceArray> work = Workloads.chain(s, 3, 64, 50);
         s.close();
         assertThat(work.getLast().download()).hasSize(64 * 64); // computed before the close returned
-        assertThatThrownBy(s::synchronize).isInstanceOf(StreamClosedException.class).hasMessageContaining("closed");
+        assertThatThrownBy(s::synchronize)
+                .isInstanceOf(StreamClosedException.class)
+                .hasMessageContaining("closed");
         s.close(); // idempotent
         assertThat(backend.stream(s.id())).isEmpty();
     }

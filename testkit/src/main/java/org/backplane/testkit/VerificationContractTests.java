@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
 public abstract class VerificationContractTests extends ContractTestSupport {
 
     private void checkEverything() {
-        assumeThat(backend.feature(ResultChecking.class)).as("the backend offers result checking").isPresent();
+        assumeThat(backend.feature(ResultChecking.class))
+                .as("the backend offers result checking")
+                .isPresent();
         backend.feature(ResultChecking.class).orElseThrow().install(new ReferenceChecker(1.0, 1e-4, 1e-6));
     }
 
@@ -30,7 +32,8 @@ public abstract class VerificationContractTests extends ContractTestSupport {
     void aSilentlyWrongResultIsReturnedWhenNothingChecks() throws Exception {
         ComputeStream s = backend.openStream("unchecked");
         faults().schedule(FaultRule.atOp("unchecked", 1, ErrorKind.VERIFICATION_MISMATCH));
-        float[] y = s.add(s.upload(new float[] {1, 2}, 2), s.upload(new float[] {1, 1}, 2)).download();
+        float[] y = s.add(s.upload(new float[] {1, 2}, 2), s.upload(new float[] {1, 1}, 2))
+                .download();
         assertThat(y[0]).as("the injected corruption").isNotEqualTo(2f);
         assertThat(y[1]).isEqualTo(3f);
     }

@@ -8,8 +8,7 @@ import org.backplane.api.DeviceArray;
 
 /** Deterministic workloads the contract tests run on streams. */
 public final class Workloads {
-    private Workloads() {
-    }
+    private Workloads() {}
 
     /**
      * Queues {@code steps} dependent ops ({@code x = tanh(x @ w)}, values stay bounded) without
@@ -53,7 +52,11 @@ public final class Workloads {
         DeviceArray m = s.max(s.exp(s.neg(t)), 1);
         DeviceArray mean = s.mean(s.sqrt(s.abs(s.sub(h, s.sigmoid(h)))), 0);
         DeviceArray total = s.sum(s.log(s.add(s.abs(p), s.full(1f))));
-        return List.of(m.download(), mean.download(), total.download(), s.div(s.minimum(h, p), s.maximum(p, s.full(1f, 1))).download());
+        return List.of(
+                m.download(),
+                mean.download(),
+                total.download(),
+                s.div(s.minimum(h, p), s.maximum(p, s.full(1f, 1))).download());
     }
 
     /** Values {@code scale * [-1, 1)}. */

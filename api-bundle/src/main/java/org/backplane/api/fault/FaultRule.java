@@ -29,7 +29,8 @@ import org.backplane.api.ErrorKind;
  * @param nativeCode the native code the injected error carries
  * @param message the injected error's message; empty for a default
  */
-public record FaultRule(String stream, long op, double fraction, long seed, ErrorKind kind, long nativeCode, String message) {
+public record FaultRule(
+        String stream, long op, double fraction, long seed, ErrorKind kind, long nativeCode, String message) {
 
     public FaultRule {
         Objects.requireNonNull(stream, "stream");
@@ -45,8 +46,9 @@ public record FaultRule(String stream, long op, double fraction, long seed, Erro
             throw new IllegalArgumentException("fault rule fraction must be between 0 and 1 but was " + fraction);
         }
         if ((op > 0) == (fraction > 0)) {
-            throw new IllegalArgumentException("a fault rule names either one op (op=N) or a fraction of ops (fraction=F), not "
-                    + (op > 0 ? "both" : "neither"));
+            throw new IllegalArgumentException(
+                    "a fault rule names either one op (op=N) or a fraction of ops (fraction=F), not "
+                            + (op > 0 ? "both" : "neither"));
         }
     }
 
@@ -93,7 +95,7 @@ public record FaultRule(String stream, long op, double fraction, long seed, Erro
     public static FaultRule parse(String text) {
         Objects.requireNonNull(text, "text");
         Map<String, String> values = new LinkedHashMap<>();
-        for (String part : text.split(",")) {
+        for (String part : text.split(",", -1)) {
             if (part.isBlank()) {
                 continue;
             }
@@ -107,14 +109,16 @@ public record FaultRule(String stream, long op, double fraction, long seed, Erro
             }
         }
         for (String key : values.keySet()) {
-            if (!Map.of("stream", 0, "op", 0, "fraction", 0, "seed", 0, "kind", 0, "code", 0, "message", 0).containsKey(key)) {
+            if (!Map.of("stream", 0, "op", 0, "fraction", 0, "seed", 0, "kind", 0, "code", 0, "message", 0)
+                    .containsKey(key)) {
                 throw new IllegalArgumentException("fault rule '" + text + "': unknown key '" + key
                         + "' (known: stream, op, fraction, seed, kind, code, message)");
             }
         }
         String kindText = values.get("kind");
         if (kindText == null) {
-            throw new IllegalArgumentException("fault rule '" + text + "' needs kind=<one of " + java.util.Arrays.toString(ErrorKind.values()) + ">");
+            throw new IllegalArgumentException("fault rule '" + text + "' needs kind=<one of "
+                    + java.util.Arrays.toString(ErrorKind.values()) + ">");
         }
         ErrorKind kind;
         try {
@@ -124,7 +128,8 @@ public record FaultRule(String stream, long op, double fraction, long seed, Erro
                     + java.util.Arrays.toString(ErrorKind.values()) + ")");
         }
         try {
-            return new FaultRule(values.getOrDefault("stream", "*"),
+            return new FaultRule(
+                    values.getOrDefault("stream", "*"),
                     Long.parseLong(values.getOrDefault("op", "0")),
                     Double.parseDouble(values.getOrDefault("fraction", "0")),
                     Long.parseLong(values.getOrDefault("seed", "0")),

@@ -9,8 +9,7 @@ import org.backplane.spi.internal.backend.CoreBackend;
 
 /** Turns a backend's engine into a running backend that obeys the stream error contract. */
 public final class Backends {
-    private Backends() {
-    }
+    private Backends() {}
 
     /**
      * Starts a backend around {@code engine}. The caller (a backend component, or a program without
@@ -22,8 +21,8 @@ public final class Backends {
      * @param engine the device-level native side
      * @param settings batching, timeouts and fault injection
      */
-    public static ManagedBackend start(String id, DeviceInfo device, Capabilities capabilities, BackendEngine engine,
-            BackendSettings settings) {
+    public static ManagedBackend start(
+            String id, DeviceInfo device, Capabilities capabilities, BackendEngine engine, BackendSettings settings) {
         return new CoreBackend(id, device, capabilities, engine, settings);
     }
 }

@@ -89,6 +89,7 @@ public abstract class DelegatingExecutionBackend implements ExecutionBackend {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + delegate().id() + ", " + delegate().state() + "]";
+        return getClass().getSimpleName() + "[" + delegate().id() + ", "
+                + delegate().state() + "]";
     }
 }

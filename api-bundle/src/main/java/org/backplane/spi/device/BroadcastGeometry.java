@@ -12,6 +12,7 @@ import org.backplane.spi.Shapes;
  * @param stridesA the first operand's strides, one per dimension
  * @param stridesB the second operand's strides, one per dimension
  */
+@SuppressWarnings("ArrayRecordComponent") // kernel parameters, read once and never compared
 public record BroadcastGeometry(long[] dims, long[] stridesA, long[] stridesB) {
 
     public static BroadcastGeometry of(Shape a, Shape b, Shape out) {
@@ -21,7 +22,8 @@ public record BroadcastGeometry(long[] dims, long[] stridesA, long[] stridesB) {
         if (a.equals(out) && b.equals(out)) {
             return new BroadcastGeometry(new long[] {out.size()}, new long[] {1}, new long[] {1});
         }
-        return new BroadcastGeometry(Shapes.dims(out), Shapes.broadcastStrides(a, out), Shapes.broadcastStrides(b, out));
+        return new BroadcastGeometry(
+                Shapes.dims(out), Shapes.broadcastStrides(a, out), Shapes.broadcastStrides(b, out));
     }
 
     public int rank() {

@@ -47,20 +47,20 @@ public final class NativeReaper<H> {
         }
     }
 
-    /** Watches {@code owner}'s reachability; holds the allocation, never the owner. */
-    private final class Watch extends PhantomReference<Object> {
-        final Allocation allocation;
+    /** Watches an owner's reachability; holds what releases its allocation, never the owner. */
+    private static final class Watch extends PhantomReference<Object> {
+        final Runnable release;
 
-        Watch(Object owner, Allocation allocation) {
-            super(owner, unreachable);
-            this.allocation = allocation;
+        Watch(Object owner, ReferenceQueue<Object> queue, Runnable release) {
+            super(owner, queue);
+            this.release = release;
         }
     }
 
     /** Tracks {@code handle}, freed when {@code owner} (the storage object) becomes unreachable or is released. */
     public Allocation track(Object owner, H handle) {
         Allocation a = new Allocation(handle);
-        watched.add(new Watch(owner, a));
+        watched.add(new Watch(owner, unreachable, a::release));
         return a;
     }
 
@@ -70,7 +70,7 @@ public final class NativeReaper<H> {
         while ((ref = unreachable.poll()) != null) {
             Watch w = (Watch) ref;
             watched.remove(w);
-            w.allocation.release();
+            w.release.run();
         }
         H handle;
         while ((handle = toFree.poll()) != null) {

@@ -7,6 +7,7 @@ import org.backplane.spi.Shapes;
  * A permutation of axes as a strided read: for each output axis, its size and the stride (in
  * elements) of the input axis it comes from. A scalar is one element.
  */
+@SuppressWarnings("ArrayRecordComponent") // kernel parameters, read once and never compared
 public record TransposeGeometry(long[] dims, long[] strides) {
 
     /** The geometry of permuting {@code x} by {@code perm} (output axis {@code i} is input axis {@code perm[i]}). */

@@ -31,15 +31,17 @@ public final class PoisonStateRegistry implements PoisonStateService {
 
     /** A registry that only observes and resets. */
     public PoisonStateRegistry() {
-        this(t -> { });
+        this(t -> {});
     }
 
     /** Adds a backend; a second one with the same id replaces the first (with a warning). */
     public void add(ExecutionBackend backend) {
         ExecutionBackend previous = backends.put(backend.id(), backend);
         if (previous != null && previous != backend) {
-            LOG.log(System.Logger.Level.WARNING, () -> "two backends registered with backend.id=" + backend.id()
-                    + "; the poison-state service follows the newer one");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "two backends registered with backend.id=" + backend.id()
+                            + "; the poison-state service follows the newer one");
             previous.removeStreamStateListener(relay);
         }
         backend.addStreamStateListener(relay);
@@ -84,7 +86,8 @@ public final class PoisonStateRegistry implements PoisonStateService {
         Objects.requireNonNull(id, "stream id must not be null");
         ExecutionBackend b = backends.get(id.backendId());
         if (b == null) {
-            throw new IllegalArgumentException("no backend '" + id.backendId() + "' is registered (known: " + backends.keySet() + ")");
+            throw new IllegalArgumentException(
+                    "no backend '" + id.backendId() + "' is registered (known: " + backends.keySet() + ")");
         }
         return b.reset(id);
     }

@@ -87,8 +87,10 @@ public final class TransitionDispatcher implements AutoCloseable {
         }
         closed = true;
         if (running.get() > 0) {
-            LOG.log(System.Logger.Level.WARNING, () -> name + ": " + running.get()
-                    + " stream listener(s) still busy at stop; their pending notifications are dropped");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> name + ": " + running.get()
+                            + " stream listener(s) still busy at stop; their pending notifications are dropped");
         }
         mailboxes.clear();
     }
@@ -128,7 +130,7 @@ public final class TransitionDispatcher implements AutoCloseable {
 
         void drain() {
             try {
-                for (;;) {
+                for (; ; ) {
                     StreamTransition t;
                     while (!closed && (t = queue.poll()) != null) {
                         size.decrementAndGet();

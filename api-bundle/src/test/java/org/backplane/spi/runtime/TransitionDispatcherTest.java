@@ -17,8 +17,19 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class TransitionDispatcherTest {
     private static StreamTransition transition(long generation) {
-        StreamSnapshot snap = new StreamSnapshot(new StreamId("t", 1), "l", StreamState.ACTIVE, generation, null, 0, null, 0, 0, 0,
-                Instant.EPOCH, Instant.EPOCH);
+        StreamSnapshot snap = new StreamSnapshot(
+                new StreamId("t", 1),
+                "l",
+                StreamState.ACTIVE,
+                generation,
+                null,
+                0,
+                null,
+                0,
+                0,
+                0,
+                Instant.EPOCH,
+                Instant.EPOCH);
         return new StreamTransition(StreamTransition.Type.RESET, StreamState.POISONED, snap, null, Instant.now());
     }
 

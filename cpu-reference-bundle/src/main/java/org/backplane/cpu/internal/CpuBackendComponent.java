@@ -18,23 +18,33 @@ import org.osgi.service.metatype.annotations.Option;
  * always available. A configuration change restarts the component: its streams are closed (work in
  * flight fails with {@code BACKEND_STOPPED}) and a fresh backend is registered.
  */
-@Component(service = ExecutionBackend.class, configurationPid = CpuBackendComponent.PID,
+@Component(
+        service = ExecutionBackend.class,
+        configurationPid = CpuBackendComponent.PID,
         property = {ExecutionBackend.BACKEND_ID + "=" + CpuBackends.ID, "service.ranking:Integer=0"})
 @Designate(ocd = CpuBackendComponent.Config.class)
 public final class CpuBackendComponent extends DelegatingExecutionBackend {
     public static final String PID = "org.backplane.backend.cpu";
 
     /** The CPU backend's own properties, then the ones every backend shares ({@link BackendSettings}). */
-    @ObjectClassDefinition(name = "Backplane CPU reference backend",
+    @ObjectClassDefinition(
+            name = "Backplane CPU reference backend",
             description = "The default backend and the oracle other backends are checked against.")
     public @interface Config {
-        @AttributeDefinition(name = "Threads per op", description = "Threads one op may use, the stream worker included; 0 = one per processor")
+        @AttributeDefinition(
+                name = "Threads per op",
+                description = "Threads one op may use, the stream worker included; 0 = one per processor")
         int parallelism() default 0;
 
-        @AttributeDefinition(name = "Kernels", description = "fast: blocked, multi-threaded, vectorized; scalar: the same "
-                + "without the Vector API; reference: the float64 oracle (slow)",
-                options = {@Option(value = "fast", label = "fast"), @Option(value = "scalar", label = "scalar"),
-                    @Option(value = "reference", label = "reference")})
+        @AttributeDefinition(
+                name = "Kernels",
+                description = "fast: blocked, multi-threaded, vectorized; scalar: the same "
+                        + "without the Vector API; reference: the float64 oracle (slow)",
+                options = {
+                    @Option(value = "fast", label = "fast"),
+                    @Option(value = "scalar", label = "scalar"),
+                    @Option(value = "reference", label = "reference")
+                })
         String kernels() default CpuBackends.FAST;
 
         @AttributeDefinition(name = "Ops per command buffer")
@@ -46,20 +56,29 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
         @AttributeDefinition(name = "Command buffers in flight per stream")
         int batch_maxInFlight() default BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT;
 
-        @AttributeDefinition(name = "Reset timeout (ms)", description = "How long a reset waits for the failed work in flight")
+        @AttributeDefinition(
+                name = "Reset timeout (ms)",
+                description = "How long a reset waits for the failed work in flight")
         long reset_timeout_ms() default BackendSettings.DEFAULT_RESET_TIMEOUT_MS;
 
-        @AttributeDefinition(name = "Close timeout (ms)", description = "How long closing a stream waits for its queued work")
+        @AttributeDefinition(
+                name = "Close timeout (ms)",
+                description = "How long closing a stream waits for its queued work")
         long close_timeout_ms() default BackendSettings.DEFAULT_CLOSE_TIMEOUT_MS;
 
-        @AttributeDefinition(name = "Stop grace (ms)", description = "How long stopping lets running work finish before failing it")
+        @AttributeDefinition(
+                name = "Stop grace (ms)",
+                description = "How long stopping lets running work finish before failing it")
         long stop_grace_ms() default BackendSettings.DEFAULT_STOP_GRACE_MS;
 
         @AttributeDefinition(name = "Fault injection", description = "For testing only: allow injected faults")
         boolean faultInjection_enabled() default false;
 
-        @AttributeDefinition(name = "Fault rules", description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT' or "
-                + "'stream=*, fraction=0.01, seed=7, kind=TIMEOUT'", required = false)
+        @AttributeDefinition(
+                name = "Fault rules",
+                description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT' or "
+                        + "'stream=*, fraction=0.01, seed=7, kind=TIMEOUT'",
+                required = false)
         String[] faultInjection_rules() default {};
     }
 
@@ -72,7 +91,8 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
 
     /** The backend a configuration describes; the shared properties are read as every backend reads them. */
     static ManagedBackend start(Config config, Map<String, ?> properties) {
-        return CpuBackends.start(CpuBackends.ID, config.parallelism(), config.kernels(), BackendSettings.fromConfiguration(properties));
+        return CpuBackends.start(
+                CpuBackends.ID, config.parallelism(), config.kernels(), BackendSettings.fromConfiguration(properties));
     }
 
     @Deactivate

@@ -22,6 +22,9 @@ import org.backplane.spi.StreamSink;
 final class CpuBackendEngine implements BackendEngine {
     private static final System.Logger LOG = System.getLogger(CpuBackendEngine.class.getName());
 
+    /** The least time the compute threads are given to end at stop. */
+    private static final Duration JOIN_FLOOR = Duration.ofSeconds(2);
+
     private final ThreadPoolExecutor pool;
     private final Kernels kernels;
     private final CpuLowering lowering;
@@ -34,8 +37,18 @@ final class CpuBackendEngine implements BackendEngine {
     CpuBackendEngine(int parallelism, String kernelPath) {
         int helpers = Math.max(0, parallelism - 1);
         AtomicInteger n = new AtomicInteger();
-        this.pool = helpers == 0 ? null : new ThreadPoolExecutor(helpers, helpers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                r -> Thread.ofPlatform().daemon().name("backplane-cpu-compute-" + n.incrementAndGet()).unstarted(r));
+        this.pool = helpers == 0
+                ? null
+                : new ThreadPoolExecutor(
+                        helpers,
+                        helpers,
+                        0,
+                        TimeUnit.SECONDS,
+                        new LinkedBlockingQueue<>(),
+                        r -> Thread.ofPlatform()
+                                .daemon()
+                                .name("backplane-cpu-compute-" + n.incrementAndGet())
+                                .unstarted(r));
         Parallel parallel = new Parallel(pool, helpers);
         if (kernelPath.equals("reference")) {
             this.kernels = new ReferencePathKernels();
@@ -82,9 +95,13 @@ final class CpuBackendEngine implements BackendEngine {
             return;
         }
         pool.shutdownNow();
+        // The streams were closed first, so every running chunk was cancelled and ends within
+        // milliseconds; these are our threads (S11), so they are joined even when the stop's grace
+        // was spent on the streams.
+        long wait = Math.max(JOIN_FLOOR.toMillis(), timeout.toMillis());
         try {
-            if (!pool.awaitTermination(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS)) {
-                LOG.log(System.Logger.Level.WARNING, "CPU compute threads did not stop within " + timeout);
+            if (!pool.awaitTermination(wait, TimeUnit.MILLISECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "CPU compute threads did not stop within " + wait + " ms");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -19,12 +19,12 @@ import org.backplane.spi.backend.Backends;
 public final class CpuBackends {
     /** The {@code backend.id} of the default CPU backend. */
     public static final String ID = "cpu";
+
     public static final String FAST = "fast";
     public static final String SCALAR = "scalar";
     public static final String REFERENCE = "reference";
 
-    private CpuBackends() {
-    }
+    private CpuBackends() {}
 
     /**
      * Starts a CPU backend.
@@ -37,15 +37,22 @@ public final class CpuBackends {
         int threads = threads(parallelism);
         String path = kernelPath(kernels);
         CpuBackendEngine engine = new CpuBackendEngine(threads, path);
-        long maxBytes = Math.min((Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
-        Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), maxBytes, Shape.MAX_RANK, false, engine.kernels().name());
+        long maxBytes = Math.min(
+                (Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
+        Capabilities caps = new Capabilities(
+                Set.of(DType.FLOAT32),
+                maxBytes,
+                Shape.MAX_RANK,
+                false,
+                engine.kernels().name());
         return Backends.start(id, device(threads, engine), caps, engine, common);
     }
 
     /** The effective thread count of a configured parallelism (0: one per processor). */
     public static int threads(int parallelism) {
         if (parallelism < 0) {
-            throw new IllegalArgumentException("parallelism must be 0 (one thread per processor) or more, not " + parallelism);
+            throw new IllegalArgumentException(
+                    "parallelism must be 0 (one thread per processor) or more, not " + parallelism);
         }
         return parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism;
     }
@@ -54,7 +61,8 @@ public final class CpuBackends {
     public static String kernelPath(String kernels) {
         String k = kernels == null ? "" : kernels.trim().toLowerCase(Locale.ROOT);
         if (!k.equals(FAST) && !k.equals(SCALAR) && !k.equals(REFERENCE)) {
-            throw new IllegalArgumentException("kernels must be 'fast', 'scalar' or 'reference', not '" + kernels + "'");
+            throw new IllegalArgumentException(
+                    "kernels must be 'fast', 'scalar' or 'reference', not '" + kernels + "'");
         }
         return k;
     }
@@ -67,7 +75,12 @@ public final class CpuBackends {
         details.put("threads per op", String.valueOf(threads));
         details.put("java", Runtime.version().toString());
         details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
-        return new DeviceInfo(cpuModel() + " (" + cores + " processors)", "host CPU", Runtime.getRuntime().maxMemory(), cores, details);
+        return new DeviceInfo(
+                cpuModel() + " (" + cores + " processors)",
+                "host CPU",
+                Runtime.getRuntime().maxMemory(),
+                cores,
+                details);
     }
 
     private static String cpuModel() {

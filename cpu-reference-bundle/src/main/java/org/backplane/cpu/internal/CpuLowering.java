@@ -20,12 +20,27 @@ final class CpuLowering {
         return switch (c.op()) {
             case Op.Fill f -> kernels.fill(f.value(), out.shape(), cancel);
             case Op.Unary u -> kernels.unary(u.op(), data(c.input(0)), cancel);
-            case Op.Binary b -> kernels.binary(b.op(), data(c.input(0)), c.input(0).shape(), data(c.input(1)), c.input(1).shape(),
-                    out.shape(), cancel);
-            case Op.Matmul m -> kernels.matmul(data(c.input(0)), c.input(0).shape(), data(c.input(1)), c.input(1).shape(),
-                    out.shape(), cancel);
-            case Op.Transpose t -> kernels.transpose(data(c.input(0)), c.input(0).shape(), t.axes(), out.shape(), cancel);
-            case Op.Reduce r -> kernels.reduce(r.op(), data(c.input(0)), c.input(0).shape(), r.all(), r.axis(), out.shape(), cancel);
+            case Op.Binary b ->
+                kernels.binary(
+                        b.op(),
+                        data(c.input(0)),
+                        c.input(0).shape(),
+                        data(c.input(1)),
+                        c.input(1).shape(),
+                        out.shape(),
+                        cancel);
+            case Op.Matmul m ->
+                kernels.matmul(
+                        data(c.input(0)),
+                        c.input(0).shape(),
+                        data(c.input(1)),
+                        c.input(1).shape(),
+                        out.shape(),
+                        cancel);
+            case Op.Transpose t ->
+                kernels.transpose(data(c.input(0)), c.input(0).shape(), t.axes(), out.shape(), cancel);
+            case Op.Reduce r ->
+                kernels.reduce(r.op(), data(c.input(0)), c.input(0).shape(), r.all(), r.axis(), out.shape(), cancel);
             case Op.Softmax s -> kernels.softmax(data(c.input(0)), c.input(0).shape(), cancel);
         };
     }

@@ -41,7 +41,9 @@ final class CpuStreamEngine implements StreamEngine {
             CommandBatch b = running;
             return b != null && !b.shouldRun();
         });
-        this.worker = Thread.ofPlatform().daemon().name("backplane-cpu-stream-" + sink.id().number() + "-" + sink.label())
+        this.worker = Thread.ofPlatform()
+                .daemon()
+                .name("backplane-cpu-stream-" + sink.id().number() + "-" + sink.label())
                 .unstarted(this::work);
         worker.start();
     }
@@ -52,7 +54,7 @@ final class CpuStreamEngine implements StreamEngine {
     }
 
     private void work() {
-        for (;;) {
+        for (; ; ) {
             Object next;
             try {
                 next = queue.take();
@@ -68,7 +70,13 @@ final class CpuStreamEngine implements StreamEngine {
                 execute(batch);
             } catch (Throwable t) {
                 // execute reports every failure itself; this is the last line of defence for the worker
-                sink.failed(batch, sink.error(ErrorKind.INTERNAL).message("CPU worker failed: " + t).batch(batch).cause(t).build());
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.INTERNAL)
+                                .message("CPU worker failed: " + t)
+                                .batch(batch)
+                                .cause(t)
+                                .build());
             } finally {
                 running = null;
             }
@@ -77,8 +85,14 @@ final class CpuStreamEngine implements StreamEngine {
         Object left;
         while ((left = queue.poll()) != null) {
             if (left instanceof CommandBatch b) {
-                sink.failed(b, abortError != null ? abortError
-                        : sink.error(ErrorKind.INTERNAL).message("the stream was closed before this work ran").batch(b).build());
+                sink.failed(
+                        b,
+                        abortError != null
+                                ? abortError
+                                : sink.error(ErrorKind.INTERNAL)
+                                        .message("the stream was closed before this work ran")
+                                        .batch(b)
+                                        .build());
             }
         }
     }
@@ -97,7 +111,8 @@ final class CpuStreamEngine implements StreamEngine {
             try {
                 FaultRule fault = command.injectedFault();
                 if (fault != null && fault.kind() == ErrorKind.HOST_EXCEPTION) {
-                    throw new InjectedKernelException(ErrorBuilder.injectedMessage(fault)); // through the real catch below
+                    throw new InjectedKernelException(
+                            ErrorBuilder.injectedMessage(fault)); // through the real catch below
                 }
                 if (sink.failInjected(batch, command)) {
                     return;
@@ -114,9 +129,16 @@ final class CpuStreamEngine implements StreamEngine {
                 }
                 command.output().bind(new HostFloats(out));
             } catch (OutOfMemoryError e) {
-                sink.failed(batch, sink.error(ErrorKind.OUT_OF_MEMORY).nativeText(e.toString())
-                        .message("the Java heap could not hold the output (" + command.outputBytes() + " bytes)")
-                        .command(command).batch(batch).cause(e).build());
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.OUT_OF_MEMORY)
+                                .nativeText(e.toString())
+                                .message(
+                                        "the Java heap could not hold the output (" + command.outputBytes() + " bytes)")
+                                .command(command)
+                                .batch(batch)
+                                .cause(e)
+                                .build());
                 return;
             } catch (CancellationException e) {
                 if (abortError != null) {
@@ -126,8 +148,15 @@ final class CpuStreamEngine implements StreamEngine {
                 }
                 return;
             } catch (Throwable t) {
-                sink.failed(batch, sink.error(ErrorKind.HOST_EXCEPTION).nativeText(t.toString())
-                        .message("kernel threw " + t.getClass().getName()).command(command).batch(batch).cause(t).build());
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.HOST_EXCEPTION)
+                                .nativeText(t.toString())
+                                .message("kernel threw " + t.getClass().getName())
+                                .command(command)
+                                .batch(batch)
+                                .cause(t)
+                                .build());
                 return;
             }
         }
@@ -157,8 +186,7 @@ final class CpuStreamEngine implements StreamEngine {
 
     /** The worker drops batches of a failed generation by itself; there is no native queue to rebuild. */
     @Override
-    public void rebuild(Duration timeout) {
-    }
+    public void rebuild(Duration timeout) {}
 
     @Override
     public void close(Duration timeout, StreamError abort) {
@@ -173,8 +201,10 @@ final class CpuStreamEngine implements StreamEngine {
             Thread.currentThread().interrupt();
         }
         if (worker.isAlive()) {
-            LOG.log(System.Logger.Level.ERROR, () -> "worker of CPU stream " + sink.id() + " did not stop within " + timeout
-                    + "; it is left to finish its current kernel");
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    () -> "worker of CPU stream " + sink.id() + " did not stop within " + timeout
+                            + "; it is left to finish its current kernel");
         }
     }
 

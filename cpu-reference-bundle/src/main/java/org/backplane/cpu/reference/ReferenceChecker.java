@@ -44,7 +44,9 @@ public record ReferenceChecker(double sampleRate, double rtol, double atol) impl
         if (c.op() instanceof Op.Matmul) {
             return c.output().size() * c.input(0).shape().dim(-1);
         }
-        return c.inputCount() == 0 ? c.output().size() : c.input(0).size() + c.output().size();
+        return c.inputCount() == 0
+                ? c.output().size()
+                : c.input(0).size() + c.output().size();
     }
 
     @Override
@@ -75,9 +77,14 @@ public record ReferenceChecker(double sampleRate, double rtol, double atol) impl
                 magnitude = abs(expected);
             }
             case Op.Reduce r -> {
-                expected = r.all() ? ReferenceKernels.reduceAll(r.op(), in[0]) : ReferenceKernels.reduce(r.op(), in[0], s0, r.axis());
-                magnitude = r.op() == ReduceOp.MAX ? abs(expected)
-                        : r.all() ? ReferenceKernels.reduceAll(r.op(), abs(in[0])) : ReferenceKernels.reduce(r.op(), abs(in[0]), s0, r.axis());
+                expected = r.all()
+                        ? ReferenceKernels.reduceAll(r.op(), in[0])
+                        : ReferenceKernels.reduce(r.op(), in[0], s0, r.axis());
+                magnitude = r.op() == ReduceOp.MAX
+                        ? abs(expected)
+                        : r.all()
+                                ? ReferenceKernels.reduceAll(r.op(), abs(in[0]))
+                                : ReferenceKernels.reduce(r.op(), abs(in[0]), s0, r.axis());
             }
             case Op.Softmax x -> {
                 expected = ReferenceKernels.softmax(in[0], s0);
@@ -98,7 +105,7 @@ public record ReferenceChecker(double sampleRate, double rtol, double atol) impl
             float a = actual[i];
             double excess;
             if (Float.isNaN(e) || Float.isInfinite(e)) {
-                excess = Float.compare(e, a) == 0 || Float.isNaN(e) && Float.isNaN(a) ? 0 : Double.POSITIVE_INFINITY;
+                excess = Float.compare(e, a) == 0 || (Float.isNaN(e) && Float.isNaN(a)) ? 0 : Double.POSITIVE_INFINITY;
             } else if (!Float.isFinite(a)) {
                 excess = Double.POSITIVE_INFINITY;
             } else {
@@ -112,9 +119,17 @@ public record ReferenceChecker(double sampleRate, double rtol, double atol) impl
         if (worst < 0) {
             return null;
         }
-        return String.format(Locale.ROOT, "result differs from the CPU reference: max error %.3g at index %d (got %s, reference %s; "
-                + "allowed %.1g + %.1g x %s)", Math.abs((double) actual[worst] - expected[worst]), worst, actual[worst],
-                expected[worst], atol, rtol, magnitude[worst]);
+        return String.format(
+                Locale.ROOT,
+                "result differs from the CPU reference: max error %.3g at index %d (got %s, reference %s; "
+                        + "allowed %.1g + %.1g x %s)",
+                Math.abs((double) actual[worst] - expected[worst]),
+                worst,
+                actual[worst],
+                expected[worst],
+                atol,
+                rtol,
+                magnitude[worst]);
     }
 
     private static float[] abs(float[] x) {

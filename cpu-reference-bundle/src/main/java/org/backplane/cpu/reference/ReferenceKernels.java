@@ -12,8 +12,7 @@ import org.backplane.spi.Shapes;
  * float32 at the end. Inputs are not modified; every call returns a new array.
  */
 public final class ReferenceKernels {
-    private ReferenceKernels() {
-    }
+    private ReferenceKernels() {}
 
     /** An array of {@code shape} with every element {@code value}. */
     public static float[] fill(float value, Shape shape) {
@@ -158,27 +157,26 @@ public final class ReferenceKernels {
     }
 
     private static double reduceRun(ReduceOp op, float[] x, int start, int len, int stride) {
-        switch (op) {
+        return switch (op) {
             case SUM, MEAN -> {
                 double sum = 0;
                 for (int i = 0; i < len; i++) {
                     sum += x[start + i * stride];
                 }
-                return op == ReduceOp.SUM ? sum : sum / len;
+                yield op == ReduceOp.SUM ? sum : sum / len;
             }
             case MAX -> {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int i = 0; i < len; i++) {
                     float v = x[start + i * stride];
                     if (Float.isNaN(v)) {
-                        return Double.NaN;
+                        yield Double.NaN;
                     }
                     max = Math.max(max, v);
                 }
-                return max;
+                yield max;
             }
-            default -> throw new IllegalArgumentException(op.toString());
-        }
+        };
     }
 
     /** Softmax over the last axis: {@code exp(x - max) / sum(exp(x - max))} per row, in float64. */

@@ -45,10 +45,43 @@ final class Cublas {
         setStream = bind(lib, "cublasSetStream_v2", ADDRESS, ADDRESS);
         setMathMode = bind(lib, "cublasSetMathMode", ADDRESS, JAVA_INT);
         getVersion = bind(lib, "cublasGetVersion_v2", ADDRESS, ADDRESS);
-        sgemm = bind(lib, "cublasSgemm_v2", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
-                JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
-        sgemmStridedBatched = bind(lib, "cublasSgemmStridedBatched", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG,
+        sgemm = bind(
+                lib,
+                "cublasSgemm_v2",
+                ADDRESS,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                ADDRESS,
+                JAVA_LONG,
+                JAVA_INT,
+                JAVA_LONG,
+                JAVA_INT,
+                ADDRESS,
+                JAVA_LONG,
+                JAVA_INT);
+        sgemmStridedBatched = bind(
+                lib,
+                "cublasSgemmStridedBatched",
+                ADDRESS,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                ADDRESS,
+                JAVA_LONG,
+                JAVA_INT,
+                JAVA_LONG,
+                JAVA_LONG,
+                JAVA_INT,
+                JAVA_LONG,
+                ADDRESS,
+                JAVA_LONG,
+                JAVA_INT,
+                JAVA_LONG,
                 JAVA_INT);
     }
 
@@ -77,7 +110,8 @@ final class Cublas {
         Arena arena = Arena.global(); // never unloaded, like libcuda: its threads and handles outlive a backend
         for (String candidate : candidates(configured)) {
             try {
-                SymbolLookup lib = candidate.contains("/") ? SymbolLookup.libraryLookup(Path.of(candidate), arena)
+                SymbolLookup lib = candidate.contains("/")
+                        ? SymbolLookup.libraryLookup(Path.of(candidate), arena)
                         : SymbolLookup.libraryLookup(candidate, arena);
                 return Optional.of(new Cublas(candidate, lib));
             } catch (IllegalArgumentException | IllegalStateException e) {
@@ -97,7 +131,9 @@ final class Cublas {
         if (env != null && !env.isBlank()) {
             names.add(env);
         }
-        for (String dir : new String[] {System.getenv("CUDA_HOME"), "/usr/local/cuda", "/usr/local/cuda-13.0", "/usr/local/cuda-12"}) {
+        for (String dir : new String[] {
+            System.getenv("CUDA_HOME"), "/usr/local/cuda", "/usr/local/cuda-13.0", "/usr/local/cuda-12"
+        }) {
             if (dir == null) {
                 continue;
             }

@@ -17,8 +17,10 @@ public record CudaAvailability(boolean available, String reason, int devices) {
             try {
                 driver = new Driver();
             } catch (IllegalArgumentException | IllegalStateException e) {
-                return new CudaAvailability(false, Driver.LIBRARY + " could not be loaded (no NVIDIA driver on this machine): "
-                        + e.getMessage(), 0);
+                return new CudaAvailability(
+                        false,
+                        Driver.LIBRARY + " could not be loaded (no NVIDIA driver on this machine): " + e.getMessage(),
+                        0);
             }
             int init = (int) driver.cuInit.invokeExact(0);
             if (init != 0) {
@@ -30,7 +32,8 @@ public record CudaAvailability(boolean available, String reason, int devices) {
                 return new CudaAvailability(false, "cuDeviceGetCount failed: " + driver.describe(r), 0);
             }
             int n = count.get(JAVA_INT, 0);
-            return n == 0 ? new CudaAvailability(false, "the NVIDIA driver reports no CUDA device", 0)
+            return n == 0
+                    ? new CudaAvailability(false, "the NVIDIA driver reports no CUDA device", 0)
                     : new CudaAvailability(true, n + " CUDA device(s)", n);
         } catch (Throwable t) {
             return new CudaAvailability(false, "probing CUDA failed: " + t, 0);

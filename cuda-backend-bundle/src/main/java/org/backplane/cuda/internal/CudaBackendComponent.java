@@ -18,7 +18,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Registers the CUDA backend ({@code backend.id=cuda}) once {@link CudaProbeComponent} has found a
  * driver and a device. A configuration change restarts it, closing its streams.
  */
-@Component(service = ExecutionBackend.class, configurationPid = CudaBackendComponent.PID,
+@Component(
+        service = ExecutionBackend.class,
+        configurationPid = CudaBackendComponent.PID,
         property = ExecutionBackend.BACKEND_ID + "=" + CudaBackends.ID)
 @SatisfyingConditionTarget("(" + Condition.CONDITION_ID + "=" + CudaProbeComponent.CONDITION + ")")
 @Designate(ocd = CudaBackendComponent.Config.class)
@@ -26,20 +28,28 @@ public final class CudaBackendComponent extends DelegatingExecutionBackend {
     public static final String PID = "org.backplane.backend.cuda";
 
     /** The CUDA backend's own properties, then the ones every backend shares ({@link BackendSettings}). */
-    @ObjectClassDefinition(name = "Backplane CUDA backend", description = "NVIDIA GPUs through the CUDA driver API and cuBLAS.")
+    @ObjectClassDefinition(
+            name = "Backplane CUDA backend",
+            description = "NVIDIA GPUs through the CUDA driver API and cuBLAS.")
     public @interface Config {
         @AttributeDefinition(name = "Device", description = "CUDA device ordinal")
         int device() default 0;
 
-        @AttributeDefinition(name = "TF32", description = "Let cuBLAS use TF32 tensor cores for float32 matrix products")
+        @AttributeDefinition(
+                name = "TF32",
+                description = "Let cuBLAS use TF32 tensor cores for float32 matrix products")
         boolean tf32() default false;
 
-        @AttributeDefinition(name = "cuBLAS library", description = "Path or name of libcublas; empty searches the usual places",
+        @AttributeDefinition(
+                name = "cuBLAS library",
+                description = "Path or name of libcublas; empty searches the usual places",
                 required = false)
         String cublasLibrary() default "";
 
-        @AttributeDefinition(name = "Real faults", description = "For testing only: injected PAGE_FAULTs run a real illegal-address "
-                + "kernel, which ends CUDA for the whole process")
+        @AttributeDefinition(
+                name = "Real faults",
+                description = "For testing only: injected PAGE_FAULTs run a real illegal-address "
+                        + "kernel, which ends CUDA for the whole process")
         boolean faultInjection_realFaults() default false;
 
         @AttributeDefinition(name = "Ops per command buffer")
@@ -51,19 +61,28 @@ public final class CudaBackendComponent extends DelegatingExecutionBackend {
         @AttributeDefinition(name = "Command buffers in flight per stream")
         int batch_maxInFlight() default BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT;
 
-        @AttributeDefinition(name = "Reset timeout (ms)", description = "How long a reset waits for the failed work in flight")
+        @AttributeDefinition(
+                name = "Reset timeout (ms)",
+                description = "How long a reset waits for the failed work in flight")
         long reset_timeout_ms() default BackendSettings.DEFAULT_RESET_TIMEOUT_MS;
 
-        @AttributeDefinition(name = "Close timeout (ms)", description = "How long closing a stream waits for its queued work")
+        @AttributeDefinition(
+                name = "Close timeout (ms)",
+                description = "How long closing a stream waits for its queued work")
         long close_timeout_ms() default BackendSettings.DEFAULT_CLOSE_TIMEOUT_MS;
 
-        @AttributeDefinition(name = "Stop grace (ms)", description = "How long stopping lets running work finish before failing it")
+        @AttributeDefinition(
+                name = "Stop grace (ms)",
+                description = "How long stopping lets running work finish before failing it")
         long stop_grace_ms() default BackendSettings.DEFAULT_STOP_GRACE_MS;
 
         @AttributeDefinition(name = "Fault injection", description = "For testing only: allow injected faults")
         boolean faultInjection_enabled() default false;
 
-        @AttributeDefinition(name = "Fault rules", description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'", required = false)
+        @AttributeDefinition(
+                name = "Fault rules",
+                description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'",
+                required = false)
         String[] faultInjection_rules() default {};
     }
 
@@ -71,7 +90,11 @@ public final class CudaBackendComponent extends DelegatingExecutionBackend {
 
     @Activate
     void activate(Config config, Map<String, Object> properties) {
-        backend = CudaBackends.start(config.device(), config.tf32(), config.faultInjection_realFaults(), config.cublasLibrary(),
+        backend = CudaBackends.start(
+                config.device(),
+                config.tf32(),
+                config.faultInjection_realFaults(),
+                config.cublasLibrary(),
                 BackendSettings.fromConfiguration(properties));
     }
 

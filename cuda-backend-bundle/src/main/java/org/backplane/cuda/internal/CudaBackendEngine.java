@@ -53,8 +53,10 @@ final class CudaBackendEngine implements BackendEngine {
     public void shutdown(Duration timeout) {
         if (!callbacks.awaitQuiet(System.nanoTime() + timeout.toNanos())) {
             // A callback may still arrive: freeing the upcall stub now would crash the JVM. Leak instead.
-            LOG.log(System.Logger.Level.ERROR, () -> callbacks.pending() + " CUDA callbacks still pending at stop; the CUDA "
-                    + "backend's native memory is left allocated rather than risk a callback into freed memory");
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    () -> callbacks.pending() + " CUDA callbacks still pending at stop; the CUDA "
+                            + "backend's native memory is left allocated rather than risk a callback into freed memory");
             return;
         }
         dev.close(() -> memory.drain(MemorySegment.NULL));

@@ -14,8 +14,7 @@ public final class CudaBackends {
     /** The {@code backend.id}. */
     public static final String ID = "cuda";
 
-    private CudaBackends() {
-    }
+    private CudaBackends() {}
 
     /**
      * Starts a CUDA backend on device {@code ordinal}.
@@ -25,20 +24,25 @@ public final class CudaBackends {
      * @throws IllegalStateException if this machine cannot run it, saying why
      * @throws IllegalArgumentException for settings that contradict each other
      */
-    public static ManagedBackend start(int ordinal, boolean tf32, boolean realFaults, String cublasLibrary, BackendSettings common) {
+    public static ManagedBackend start(
+            int ordinal, boolean tf32, boolean realFaults, String cublasLibrary, BackendSettings common) {
         if (ordinal < 0) {
             throw new IllegalArgumentException("device ordinal must not be negative: " + ordinal);
         }
         if (realFaults && !common.faultInjection()) {
-            throw new IllegalArgumentException("realFaults needs fault injection enabled (faultInjection.enabled=true)");
+            throw new IllegalArgumentException(
+                    "realFaults needs fault injection enabled (faultInjection.enabled=true)");
         }
         CudaAvailability availability = CudaAvailability.probe();
         if (!availability.available()) {
             throw new IllegalStateException("the CUDA backend cannot run here: " + availability.reason());
         }
-        CudaBackendEngine engine = new CudaBackendEngine(ordinal, tf32, realFaults, cublasLibrary == null ? "" : cublasLibrary);
-        Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), engine.totalMemory(), Shape.MAX_RANK, false, "cuda");
-        DeviceInfo device = new DeviceInfo(engine.name(), "NVIDIA", engine.totalMemory(), engine.multiprocessors(), engine.details());
+        CudaBackendEngine engine =
+                new CudaBackendEngine(ordinal, tf32, realFaults, cublasLibrary == null ? "" : cublasLibrary);
+        Capabilities caps =
+                new Capabilities(Set.of(DType.FLOAT32), engine.totalMemory(), Shape.MAX_RANK, false, "cuda");
+        DeviceInfo device = new DeviceInfo(
+                engine.name(), "NVIDIA", engine.totalMemory(), engine.multiprocessors(), engine.details());
         return Backends.start(ID, device, caps, engine, common);
     }
 }

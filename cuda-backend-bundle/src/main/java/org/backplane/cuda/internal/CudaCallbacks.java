@@ -32,9 +32,14 @@ final class CudaCallbacks {
 
     CudaCallbacks(CudaDevice dev) {
         try {
-            var target = MethodHandles.lookup().findVirtual(CudaCallbacks.class, "onCallback",
-                    MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class)).bindTo(this);
-            this.stub = Linker.nativeLinker().upcallStub(target, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS), dev.arena);
+            var target = MethodHandles.lookup()
+                    .findVirtual(
+                            CudaCallbacks.class,
+                            "onCallback",
+                            MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class))
+                    .bindTo(this);
+            this.stub = Linker.nativeLinker()
+                    .upcallStub(target, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS), dev.arena);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
@@ -65,6 +70,7 @@ final class CudaCallbacks {
     }
 
     /** The upcall: on a driver thread, for every committed batch. Never throws (S1). */
+    @SuppressWarnings({"UnusedMethod", "UnusedVariable"}) // the stub's target, found by reflection; CUDA's signature
     private void onCallback(MemorySegment stream, int status, MemorySegment userData) {
         registry.complete(userData.address(), c -> c.completed(status), (c, t) -> {
             if (c != null) {

@@ -25,8 +25,19 @@ final class CudaDevice {
     private static final System.Logger LOG = System.getLogger(CudaDevice.class.getName());
     private static final String PTX = "backplane_kernels.ptx";
     /** The kernels the backend launches; each must be in the committed PTX (a test checks). */
-    static final List<String> KERNELS = List.of("bp_fill", "bp_unary", "bp_binary_same", "bp_binary_broadcast", "bp_transpose",
-            "bp_transpose2d", "bp_reduce_rows", "bp_reduce_chunks", "bp_reduce_columns", "bp_softmax", "bp_matmul", "bp_illegal_address");
+    static final List<String> KERNELS = List.of(
+            "bp_fill",
+            "bp_unary",
+            "bp_binary_same",
+            "bp_binary_broadcast",
+            "bp_transpose",
+            "bp_transpose2d",
+            "bp_reduce_rows",
+            "bp_reduce_chunks",
+            "bp_reduce_columns",
+            "bp_softmax",
+            "bp_matmul",
+            "bp_illegal_address");
 
     final Arena arena = Arena.ofShared();
     final Driver driver;
@@ -47,6 +58,7 @@ final class CudaDevice {
     private final Map<Integer, String> errorTexts = new HashMap<>();
     /** Constant 1.0f and 0.0f for cuBLAS's alpha and beta, which it reads from host memory. */
     final MemorySegment one;
+
     final MemorySegment zero;
 
     /**
@@ -80,7 +92,9 @@ final class CudaDevice {
                 }
             }
             MemorySegment ctx = arena.allocate(ADDRESS);
-            check(invoke(() -> (int) driver.cuDevicePrimaryCtxRetain.invokeExact(ctx, device)), "cuDevicePrimaryCtxRetain");
+            check(
+                    invoke(() -> (int) driver.cuDevicePrimaryCtxRetain.invokeExact(ctx, device)),
+                    "cuDevicePrimaryCtxRetain");
             this.context = ctx.get(ADDRESS, 0);
             makeCurrent();
             keepPoolMemory();
@@ -88,12 +102,15 @@ final class CudaDevice {
             for (String f : KERNELS) {
                 MemorySegment fn = arena.allocate(ADDRESS);
                 MemorySegment fname = arena.allocateFrom(f);
-                check(invoke(() -> (int) driver.cuModuleGetFunction.invokeExact(fn, module, fname)), "cuModuleGetFunction " + f);
+                check(
+                        invoke(() -> (int) driver.cuModuleGetFunction.invokeExact(fn, module, fname)),
+                        "cuModuleGetFunction " + f);
                 functions.put(f, fn.get(ADDRESS, 0));
             }
             List<String> tried = new ArrayList<>();
             this.cublas = Cublas.load(cublasLibrary, tried).orElse(null);
-            this.cublasNote = cublas != null ? cublas.library + (tf32 ? " (TF32 on)" : " (FP32)")
+            this.cublasNote = cublas != null
+                    ? cublas.library + (tf32 ? " (TF32 on)" : " (FP32)")
                     : "not found (tried " + tried + "); matmul runs Backplane's own tiled kernel";
             this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
             this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
@@ -104,17 +121,23 @@ final class CudaDevice {
     }
 
     private int attribute(MemorySegment out, int attribute) {
-        check(invoke(() -> (int) driver.cuDeviceGetAttribute.invokeExact(out, attribute, device)), "cuDeviceGetAttribute");
+        check(
+                invoke(() -> (int) driver.cuDeviceGetAttribute.invokeExact(out, attribute, device)),
+                "cuDeviceGetAttribute");
         return out.get(JAVA_INT, 0);
     }
 
     /** Keeps freed memory in the device's pool instead of returning it to the driver at every sync. */
     private void keepPoolMemory() {
         MemorySegment pool = arena.allocate(ADDRESS);
-        check(invoke(() -> (int) driver.cuDeviceGetDefaultMemPool.invokeExact(pool, device)), "cuDeviceGetDefaultMemPool");
+        check(
+                invoke(() -> (int) driver.cuDeviceGetDefaultMemPool.invokeExact(pool, device)),
+                "cuDeviceGetDefaultMemPool");
         MemorySegment threshold = arena.allocateFrom(JAVA_LONG, Long.MAX_VALUE);
         MemorySegment p = pool.get(ADDRESS, 0);
-        check(invoke(() -> (int) driver.cuMemPoolSetAttribute.invokeExact(p, Driver.CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, threshold)),
+        check(
+                invoke(() -> (int) driver.cuMemPoolSetAttribute.invokeExact(
+                        p, Driver.CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, threshold)),
                 "cuMemPoolSetAttribute");
     }
 
@@ -131,7 +154,9 @@ final class CudaDevice {
         MemorySegment image = arena.allocate(ptx.length + 1L);
         MemorySegment.copy(ptx, 0, image, JAVA_BYTE, 0, ptx.length);
         MemorySegment out = arena.allocate(ADDRESS);
-        check(invoke(() -> (int) driver.cuModuleLoadData.invokeExact(out, image)), "cuModuleLoadData (JIT of the kernels' PTX)");
+        check(
+                invoke(() -> (int) driver.cuModuleLoadData.invokeExact(out, image)),
+                "cuModuleLoadData (JIT of the kernels' PTX)");
         return out.get(ADDRESS, 0);
     }
 

@@ -18,8 +18,7 @@ final class CudaError {
      */
     static final Set<Integer> STICKY = Set.of(214, 700, 702, 714, 715, 716, 717, 718, 719, 999);
 
-    private CudaError() {
-    }
+    private CudaError() {}
 
     static boolean isSticky(int code) {
         return STICKY.contains(code);
@@ -27,7 +26,9 @@ final class CudaError {
 
     /** Errors that mean the caller asked for something the device refuses: bad input, not a fault. */
     static boolean isBadInput(int code) {
-        return code == INVALID_VALUE || code == 701 /* launch out of resources */ || code == 9 /* invalid configuration */
+        return code == INVALID_VALUE
+                || code == 701 /* launch out of resources */
+                || code == 9 /* invalid configuration */
                 || code == 720 /* cooperative launch too large */;
     }
 

@@ -16,7 +16,9 @@ import org.osgi.service.condition.Condition;
  * for; elsewhere logs why and leaves the backend inactive. Either way it registers a
  * {@link BackendAvailability} that says so, which {@code backplane:backend} shows.
  */
-@Component(immediate = true, service = {})
+@Component(
+        immediate = true,
+        service = {})
 public final class CudaProbeComponent {
     public static final String CONDITION = "backplane.cuda";
     private static final System.Logger LOG = System.getLogger(CudaProbeComponent.class.getName());
@@ -29,8 +31,10 @@ public final class CudaProbeComponent {
         CudaAvailability probe = CudaAvailability.probe();
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(ExecutionBackend.BACKEND_ID, CudaBackends.ID);
-        availability = context.registerService(BackendAvailability.class,
-                BackendAvailability.of(CudaBackends.ID, probe.available(), probe.reason()), props);
+        availability = context.registerService(
+                BackendAvailability.class,
+                BackendAvailability.of(CudaBackends.ID, probe.available(), probe.reason()),
+                props);
         if (probe.available()) {
             Hashtable<String, Object> c = new Hashtable<>();
             c.put(Condition.CONDITION_ID, CONDITION);

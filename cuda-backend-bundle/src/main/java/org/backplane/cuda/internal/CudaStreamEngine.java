@@ -35,6 +35,7 @@ final class CudaStreamEngine implements StreamEngine {
     private static final System.Logger LOG = System.getLogger(CudaStreamEngine.class.getName());
     /** Host copies up to this size read or write the Java heap directly (they briefly pause the GC). */
     private static final long HEAP_COPY_MAX = 1L << 20;
+
     private static final long STAGING_CHUNK = 32L << 20;
 
     private final CudaDevice dev;
@@ -54,6 +55,7 @@ final class CudaStreamEngine implements StreamEngine {
     private final MemorySegment notifyStream;
     /** Downloads of a closed stream's arrays still work (their memory lives on); they use the default stream. */
     private final ReentrantReadWriteLock copyLock = new ReentrantReadWriteLock();
+
     private boolean closed;
     private final MemorySegment cublasHandle;
     private final ArrayDeque<MemorySegment> events = new ArrayDeque<>();
@@ -88,19 +90,26 @@ final class CudaStreamEngine implements StreamEngine {
             Cublas.check(CudaDevice.invoke(() -> (int) dev.cublas.create.invokeExact(h)), "cublasCreate");
             this.cublasHandle = h.get(ADDRESS, 0);
             MemorySegment s = stream;
-            Cublas.check(CudaDevice.invoke(() -> (int) dev.cublas.setStream.invokeExact(cublasHandle, s)), "cublasSetStream");
+            Cublas.check(
+                    CudaDevice.invoke(() -> (int) dev.cublas.setStream.invokeExact(cublasHandle, s)),
+                    "cublasSetStream");
             int mode = dev.tf32 ? Cublas.TF32_TENSOR_OP_MATH : Cublas.DEFAULT_MATH;
-            Cublas.check(CudaDevice.invoke(() -> (int) dev.cublas.setMathMode.invokeExact(cublasHandle, mode)), "cublasSetMathMode");
+            Cublas.check(
+                    CudaDevice.invoke(() -> (int) dev.cublas.setMathMode.invokeExact(cublasHandle, mode)),
+                    "cublasSetMathMode");
         } else {
             this.cublasHandle = null;
         }
         // scratch (the pointer slot) is used under the encode lock only
-        this.lowering = new CudaLowering(dev, launcher, cublasHandle, (bytes, on) -> memory.allocate(bytes, on, scratch));
+        this.lowering =
+                new CudaLowering(dev, launcher, cublasHandle, (bytes, on) -> memory.allocate(bytes, on, scratch));
     }
 
     private MemorySegment createStream() {
         MemorySegment out = arena.allocate(ADDRESS);
-        dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuStreamCreate.invokeExact(out, Driver.CU_STREAM_NON_BLOCKING)),
+        dev.check(
+                CudaDevice.invoke(
+                        () -> (int) dev.driver.cuStreamCreate.invokeExact(out, Driver.CU_STREAM_NON_BLOCKING)),
                 "cuStreamCreate");
         return out.get(ADDRESS, 0);
     }
@@ -140,7 +149,12 @@ final class CudaStreamEngine implements StreamEngine {
             if (CudaError.isBadInput(e.code)) {
                 throw new IllegalArgumentException("the GPU refused " + command.describe() + ": " + e.getMessage(), e);
             }
-            throw failure(e.code, cudaError(e.code, e.text).message(e.getMessage()).command(command).build());
+            throw failure(
+                    e.code,
+                    cudaError(e.code, e.text)
+                            .message(e.getMessage())
+                            .command(command)
+                            .build());
         }
     }
 
@@ -200,8 +214,14 @@ final class CudaStreamEngine implements StreamEngine {
 
             @Override
             public void failed(Throwable t) {
-                sink.failed(batch, sink.error(ErrorKind.INTERNAL).nativeText(t.toString())
-                        .message("the command buffer's completion callback failed").batch(batch).cause(t).build());
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.INTERNAL)
+                                .nativeText(t.toString())
+                                .message("the command buffer's completion callback failed")
+                                .batch(batch)
+                                .cause(t)
+                                .build());
             }
         });
         MemorySegment stub = callbacks.stub();
@@ -223,7 +243,13 @@ final class CudaStreamEngine implements StreamEngine {
 
     private void fail(CommandBatch batch, int code, String what) {
         ended(batch.attachment(BatchResources.class));
-        sink.failed(batch, cudaError(code, dev.describe(code)).message(what + " failed").batch(batch).build(), scope(code));
+        sink.failed(
+                batch,
+                cudaError(code, dev.describe(code))
+                        .message(what + " failed")
+                        .batch(batch)
+                        .build(),
+                scope(code));
     }
 
     /**
@@ -234,8 +260,13 @@ final class CudaStreamEngine implements StreamEngine {
     private void completed(CommandBatch batch, int status) {
         ended(batch.attachment(BatchResources.class));
         if (status != 0) {
-            sink.failed(batch, cudaError(status, dev.describe(status)).message("the GPU reported an error for this command buffer")
-                    .batch(batch).build(), scope(status));
+            sink.failed(
+                    batch,
+                    cudaError(status, dev.describe(status))
+                            .message("the GPU reported an error for this command buffer")
+                            .batch(batch)
+                            .build(),
+                    scope(status));
             return;
         }
         if (sink.failInjected(batch, f -> dev.realFaults && f.kind() == ErrorKind.PAGE_FAULT)) {
@@ -254,7 +285,9 @@ final class CudaStreamEngine implements StreamEngine {
             return e;
         }
         MemorySegment out = arena.allocate(ADDRESS);
-        dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuEventCreate.invokeExact(out, Driver.CU_EVENT_DISABLE_TIMING)),
+        dev.check(
+                CudaDevice.invoke(
+                        () -> (int) dev.driver.cuEventCreate.invokeExact(out, Driver.CU_EVENT_DISABLE_TIMING)),
                 "cuEventCreate");
         return out.get(ADDRESS, 0);
     }
@@ -270,7 +303,9 @@ final class CudaStreamEngine implements StreamEngine {
             return;
         }
         MemorySegment event = resources.event;
-        dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuStreamWaitEvent.invokeExact(s, event, 0)), "cuStreamWaitEvent");
+        dev.check(
+                CudaDevice.invoke(() -> (int) dev.driver.cuStreamWaitEvent.invokeExact(s, event, 0)),
+                "cuStreamWaitEvent");
     }
 
     // ------------------------------------------------------------------ host copies
@@ -288,7 +323,11 @@ final class CudaStreamEngine implements StreamEngine {
             }
             synchronize(copyStream, "upload");
         } catch (CudaCallException e) {
-            throw failure(e.code, cudaError(e.code, e.text).message("upload of " + target.shape() + " failed: " + e.getMessage()).build());
+            throw failure(
+                    e.code,
+                    cudaError(e.code, e.text)
+                            .message("upload of " + target.shape() + " failed: " + e.getMessage())
+                            .build());
         }
         target.bind(buffer);
     }
@@ -296,9 +335,12 @@ final class CudaStreamEngine implements StreamEngine {
     private void copyIn(long dst, MemorySegment src, long bytes) {
         MemorySegment s = copyStream;
         if (src.isNative()) {
-            dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, s)), "cuMemcpyHtoDAsync");
+            dev.check(
+                    CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, s)),
+                    "cuMemcpyHtoDAsync");
         } else if (bytes <= HEAP_COPY_MAX) {
-            dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyHtoDAsyncHeap.invokeExact(dst, src, bytes, s)),
+            dev.check(
+                    CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyHtoDAsyncHeap.invokeExact(dst, src, bytes, s)),
                     "cuMemcpyHtoDAsync");
         } else {
             try (Arena staging = Arena.ofConfined()) {
@@ -307,7 +349,8 @@ final class CudaStreamEngine implements StreamEngine {
                     long len = Math.min(buf.byteSize(), bytes - off);
                     MemorySegment.copy(src, off, buf, 0, len);
                     long d = dst + off;
-                    dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyHtoDAsync.invokeExact(d, buf, len, s)),
+                    dev.check(
+                            CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyHtoDAsync.invokeExact(d, buf, len, s)),
                             "cuMemcpyHtoDAsync");
                     synchronize(s, "upload");
                 }
@@ -323,15 +366,18 @@ final class CudaStreamEngine implements StreamEngine {
         }
         long src = CudaLowering.ptr(source);
         copyLock.readLock().lock();
-        MemorySegment s = closed ? MemorySegment.NULL : copyStream;
         try {
+            MemorySegment s = closed ? MemorySegment.NULL : copyStream;
             dev.makeCurrent();
             if (target.isNative()) {
-                dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyDtoHAsync.invokeExact(target, src, bytes, s)),
+                dev.check(
+                        CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyDtoHAsync.invokeExact(target, src, bytes, s)),
                         "cuMemcpyDtoHAsync");
                 synchronize(s, "download");
             } else if (bytes <= HEAP_COPY_MAX) {
-                dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyDtoHAsyncHeap.invokeExact(target, src, bytes, s)),
+                dev.check(
+                        CudaDevice.invoke(
+                                () -> (int) dev.driver.cuMemcpyDtoHAsyncHeap.invokeExact(target, src, bytes, s)),
                         "cuMemcpyDtoHAsync");
                 synchronize(s, "download");
             } else {
@@ -340,7 +386,9 @@ final class CudaStreamEngine implements StreamEngine {
                     for (long off = 0; off < bytes; off += buf.byteSize()) {
                         long len = Math.min(buf.byteSize(), bytes - off);
                         long sp = src + off;
-                        dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuMemcpyDtoHAsync.invokeExact(buf, sp, len, s)),
+                        dev.check(
+                                CudaDevice.invoke(
+                                        () -> (int) dev.driver.cuMemcpyDtoHAsync.invokeExact(buf, sp, len, s)),
                                 "cuMemcpyDtoHAsync");
                         synchronize(s, "download");
                         MemorySegment.copy(buf, 0, target, off, len);
@@ -348,15 +396,20 @@ final class CudaStreamEngine implements StreamEngine {
                 }
             }
         } catch (CudaCallException e) {
-            throw failure(e.code, cudaError(e.code, e.text).message("download of " + source.shape() + " failed: " + e.getMessage())
-                    .build());
+            throw failure(
+                    e.code,
+                    cudaError(e.code, e.text)
+                            .message("download of " + source.shape() + " failed: " + e.getMessage())
+                            .build());
         } finally {
             copyLock.readLock().unlock();
         }
     }
 
     private void synchronize(MemorySegment s, String what) {
-        dev.check(CudaDevice.invoke(() -> (int) dev.driver.cuStreamSynchronize.invokeExact(s)), "cuStreamSynchronize (" + what + ")");
+        dev.check(
+                CudaDevice.invoke(() -> (int) dev.driver.cuStreamSynchronize.invokeExact(s)),
+                "cuStreamSynchronize (" + what + ")");
     }
 
     // ------------------------------------------------------------------ release, reset, close
@@ -374,7 +427,7 @@ final class CudaStreamEngine implements StreamEngine {
 
     /** Waits (bounded) for the stream to drain: 0 when it did, NOT_READY when it did not in time, or the stream's error. */
     private int awaitIdle(MemorySegment s, long deadline) {
-        for (;;) {
+        for (; ; ) {
             int r = CudaDevice.invoke(() -> (int) dev.driver.cuStreamQuery.invokeExact(s));
             if (r != CudaError.NOT_READY || System.nanoTime() > deadline) {
                 return r;
@@ -389,12 +442,16 @@ final class CudaStreamEngine implements StreamEngine {
         for (MemorySegment s : new MemorySegment[] {stream, copyStream, notifyStream}) {
             int r = awaitIdle(s, deadline);
             if (r == CudaError.NOT_READY) {
-                LOG.log(System.Logger.Level.WARNING, () -> what + " " + sink.id() + ": GPU work still running after " + timeout
-                        + "; it is released when it finishes and its callbacks are ignored");
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        () -> what + " " + sink.id() + ": GPU work still running after " + timeout
+                                + "; it is released when it finishes and its callbacks are ignored");
                 return;
             }
             if (r != 0) {
-                LOG.log(System.Logger.Level.DEBUG, () -> what + " " + sink.id() + ": the context reports " + dev.describe(r));
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        () -> what + " " + sink.id() + ": the context reports " + dev.describe(r));
                 return;
             }
         }
@@ -413,7 +470,9 @@ final class CudaStreamEngine implements StreamEngine {
         MemorySegment fresh = createStream();
         stream = fresh;
         if (cublasHandle != null) {
-            Cublas.check(CudaDevice.invoke(() -> (int) dev.cublas.setStream.invokeExact(cublasHandle, fresh)), "cublasSetStream");
+            Cublas.check(
+                    CudaDevice.invoke(() -> (int) dev.cublas.setStream.invokeExact(cublasHandle, fresh)),
+                    "cublasSetStream");
         }
     }
 

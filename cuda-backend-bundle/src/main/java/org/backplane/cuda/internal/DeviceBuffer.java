@@ -16,6 +16,7 @@ final class DeviceBuffer implements ArrayStorage {
     final NativeReaper<Long>.Allocation allocation;
     /** Ops encoded on any stream that read or write this buffer and have not completed yet. */
     private final AtomicInteger uses = new AtomicInteger();
+
     private volatile boolean closed;
 
     DeviceBuffer(long pointer, long bytes, NativeReaper<Long> reaper) {

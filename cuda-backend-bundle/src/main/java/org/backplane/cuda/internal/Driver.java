@@ -63,6 +63,7 @@ final class Driver {
     final MethodHandle cuMemcpyDtoHAsync;
     /** Same copies, allowed to read and write Java heap arrays directly (short copies only: they pause the GC). */
     final MethodHandle cuMemcpyHtoDAsyncHeap;
+
     final MethodHandle cuMemcpyDtoHAsyncHeap;
     final MethodHandle cuLaunchKernel;
     final MethodHandle cuGetErrorName;
@@ -104,15 +105,28 @@ final class Driver {
         cuMemcpyDtoHAsync = bind(lib, "cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
         cuMemcpyHtoDAsyncHeap = bindCritical(lib, "cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
         cuMemcpyDtoHAsyncHeap = bindCritical(lib, "cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
-        cuLaunchKernel = bind(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                ADDRESS, ADDRESS, ADDRESS);
+        cuLaunchKernel = bind(
+                lib,
+                "cuLaunchKernel",
+                ADDRESS,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                ADDRESS,
+                ADDRESS,
+                ADDRESS);
         cuGetErrorName = bind(lib, "cuGetErrorName", JAVA_INT, ADDRESS);
         cuGetErrorString = bind(lib, "cuGetErrorString", JAVA_INT, ADDRESS);
     }
 
     private static MethodHandle bind(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout... args) {
-        MemorySegment symbol = lib.find(name).orElseThrow(() -> new IllegalStateException(LIBRARY + " has no " + name
-                + " (the NVIDIA driver is too old; CUDA 11.2 or newer is needed)"));
+        MemorySegment symbol = lib.find(name)
+                .orElseThrow(() -> new IllegalStateException(
+                        LIBRARY + " has no " + name + " (the NVIDIA driver is too old; CUDA 11.2 or newer is needed)"));
         return LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, args));
     }
 

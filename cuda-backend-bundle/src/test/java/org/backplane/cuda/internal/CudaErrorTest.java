@@ -11,7 +11,9 @@ class CudaErrorTest {
         assertThat(CudaError.isSticky(700)).isTrue();
         assertThat(CudaError.isSticky(716)).isTrue();
         assertThat(CudaError.isSticky(719)).isTrue();
-        assertThat(CudaError.isSticky(CudaError.OUT_OF_MEMORY)).as("out of memory is recoverable").isFalse();
+        assertThat(CudaError.isSticky(CudaError.OUT_OF_MEMORY))
+                .as("out of memory is recoverable")
+                .isFalse();
         assertThat(CudaError.isSticky(1)).isFalse();
     }
 

@@ -15,14 +15,22 @@ class PtxCurrencyTest {
     @Test
     void thePtxMatchesItsSource() throws Exception {
         Path inModule = Path.of("src/main/cuda/backplane_kernels.cu");
-        byte[] source = Files.readAllBytes(Files.exists(inModule) ? inModule : Path.of("cuda-backend-bundle").resolve(inModule));
-        String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(source));
+        byte[] source = Files.readAllBytes(
+                Files.exists(inModule)
+                        ? inModule
+                        : Path.of("cuda-backend-bundle").resolve(inModule));
+        String hash =
+                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(source));
         String firstLine;
         try (InputStream in = CudaDevice.class.getResourceAsStream("backplane_kernels.ptx")) {
             assertThat(in).as("the PTX is packaged in the bundle").isNotNull();
-            firstLine = new String(in.readAllBytes(), StandardCharsets.US_ASCII).lines().findFirst().orElse("");
+            firstLine = new String(in.readAllBytes(), StandardCharsets.US_ASCII)
+                    .lines()
+                    .findFirst()
+                    .orElse("");
         }
-        assertThat(firstLine).as("PTX is stale: run cuda-backend-bundle/build-ptx.sh (needs nvcc) and commit the result")
+        assertThat(firstLine)
+                .as("PTX is stale: run cuda-backend-bundle/build-ptx.sh (needs nvcc) and commit the result")
                 .isEqualTo("// backplane_kernels.cu sha256 " + hash);
     }
 

@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.CaptureContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.CaptureContractTests;
 
 class CudaCaptureContractTest extends CaptureContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.ConcurrencyContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ConcurrencyContractTests;
 
 class CudaConcurrencyContractTest extends ConcurrencyContractTests {
     @Override

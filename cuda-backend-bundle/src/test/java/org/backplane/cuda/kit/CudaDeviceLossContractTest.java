@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.DeviceLossContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.DeviceLossContractTests;
 
 class CudaDeviceLossContractTest extends DeviceLossContractTests {
     @Override

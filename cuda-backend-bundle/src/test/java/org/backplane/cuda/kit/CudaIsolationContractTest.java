@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.IsolationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.IsolationContractTests;
 
 class CudaIsolationContractTest extends IsolationContractTests {
     @Override

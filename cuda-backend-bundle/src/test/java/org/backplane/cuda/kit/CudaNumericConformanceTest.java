@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.NumericConformanceTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.NumericConformanceTests;
 
 class CudaNumericConformanceTest extends NumericConformanceTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.ObservationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ObservationContractTests;
 
 class CudaObservationContractTest extends ObservationContractTests {
     @Override

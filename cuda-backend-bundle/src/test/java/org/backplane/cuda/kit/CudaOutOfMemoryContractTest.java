@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.OutOfMemoryContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.OutOfMemoryContractTests;
 
 class CudaOutOfMemoryContractTest extends OutOfMemoryContractTests {
     @Override

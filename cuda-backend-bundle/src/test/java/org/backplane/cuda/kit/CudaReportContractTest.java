@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.ReportContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ReportContractTests;
 
 class CudaReportContractTest extends ReportContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.ResetContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ResetContractTests;
 
 class CudaResetContractTest extends ResetContractTests {
     @Override

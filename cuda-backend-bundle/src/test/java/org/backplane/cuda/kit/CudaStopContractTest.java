@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.StopContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.StopContractTests;
 
 class CudaStopContractTest extends StopContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.cuda.kit;
 
-import org.backplane.testkit.VerificationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.VerificationContractTests;
 
 class CudaVerificationContractTest extends VerificationContractTests {
     @Override

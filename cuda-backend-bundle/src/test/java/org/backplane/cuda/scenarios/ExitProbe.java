@@ -12,8 +12,7 @@ import org.backplane.cuda.CudaSettings;
  * backend), {@code callback-open} (same, backend left running at exit).
  */
 public final class ExitProbe {
-    private ExitProbe() {
-    }
+    private ExitProbe() {}
 
     public static void main(String[] args) {
         String mode = args.length > 0 ? args[0] : "callback";
@@ -22,7 +21,8 @@ public final class ExitProbe {
         } else {
             CudaBackend cuda = CudaBackend.start(CudaSettings.defaults());
             ComputeStream s = cuda.openStream("exit-probe");
-            float[] y = mode.equals("no-callback") ? s.upload(new float[] {-1, -2}, 2).download()
+            float[] y = mode.equals("no-callback")
+                    ? s.upload(new float[] {-1, -2}, 2).download()
                     : s.neg(s.upload(new float[] {1, 2}, 2)).download();
             System.out.println("computed " + y[0] + ", " + y[1]);
             if (!mode.equals("callback-open")) {

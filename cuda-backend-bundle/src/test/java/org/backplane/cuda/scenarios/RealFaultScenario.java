@@ -62,7 +62,8 @@ public final class RealFaultScenario {
                 + (t.error() != null ? ": " + t.error().describe() : "")));
         try (CudaBackend cuda = CudaBackend.start(CudaSettings.defaults())) {
             states.add(cuda);
-            log("device: " + cuda.device().name() + ", " + cuda.device().memoryBytes() / (1 << 20) + " MiB, " + cuda.device().details());
+            log("device: " + cuda.device().name() + ", " + cuda.device().memoryBytes() / (1 << 20) + " MiB, "
+                    + cuda.device().details());
             ComputeStream greedy = cuda.openStream("greedy");
             ComputeStream bystander = cuda.openStream("bystander");
             float[] a = random(1, N * N);
@@ -70,7 +71,9 @@ public final class RealFaultScenario {
             float[] expected = reference(a, b);
             DeviceArray da = bystander.upload(a, N, N);
             DeviceArray db = bystander.upload(b, N, N);
-            check("bystander's matmul before the fault matches the CPU reference", close(bystander.matmul(da, db).download(), expected));
+            check(
+                    "bystander's matmul before the fault matches the CPU reference",
+                    close(bystander.matmul(da, db).download(), expected));
 
             int rows = (int) (cuda.device().memoryBytes() * 0.4 / Float.BYTES / 1024);
             log("greedy stream allocates arrays of " + rows + " x 1024 floats (" + (long) rows * 4096 / (1 << 20)
@@ -85,17 +88,26 @@ public final class RealFaultScenario {
             } catch (StreamErrorException e) {
                 reported = e;
             }
-            check("the allocation failure is reported to the greedy stream's caller", reported instanceof StreamFailedException);
+            check(
+                    "the allocation failure is reported to the greedy stream's caller",
+                    reported instanceof StreamFailedException);
             if (reported != null) {
                 log("  reported: " + reported.getMessage());
-                check("it is OUT_OF_MEMORY with CUDA's own code 2 (CUDA_ERROR_OUT_OF_MEMORY)",
-                        reported.error().kind() == ErrorKind.OUT_OF_MEMORY && reported.error().nativeCode() == 2);
+                check(
+                        "it is OUT_OF_MEMORY with CUDA's own code 2 (CUDA_ERROR_OUT_OF_MEMORY)",
+                        reported.error().kind() == ErrorKind.OUT_OF_MEMORY
+                                && reported.error().nativeCode() == 2);
             }
-            check("the next call on the greedy stream is refused", throwsType(greedy::synchronize, StreamPoisonedException.class));
+            check(
+                    "the next call on the greedy stream is refused",
+                    throwsType(greedy::synchronize, StreamPoisonedException.class));
             printStates(states);
-            check("the poison-state service shows greedy not ACTIVE and bystander ACTIVE",
+            check(
+                    "the poison-state service shows greedy not ACTIVE and bystander ACTIVE",
                     state(states, greedy) != StreamState.ACTIVE && state(states, bystander) == StreamState.ACTIVE);
-            check("the bystander stream keeps working", close(bystander.matmul(da, db).download(), expected));
+            check(
+                    "the bystander stream keeps working",
+                    close(bystander.matmul(da, db).download(), expected));
             check("the backend is still RUNNING", cuda.state() == BackendState.RUNNING);
 
             for (DeviceArray h : held) {
@@ -107,10 +119,14 @@ public final class RealFaultScenario {
             check("reset makes the greedy stream ACTIVE again", after.state() == StreamState.ACTIVE);
             DeviceArray ga = greedy.upload(a, N, N);
             DeviceArray gb = greedy.upload(b, N, N);
-            check("after reset the greedy stream computes correctly", close(greedy.matmul(ga, gb).download(), expected));
+            check(
+                    "after reset the greedy stream computes correctly",
+                    close(greedy.matmul(ga, gb).download(), expected));
             DeviceArray big = greedy.full(2f, rows, 1024);
-            check("after reset (and closing the arrays it held) a 40% allocation succeeds again",
-                    greedy.max(big).download()[0] == 2f && greedy.sum(greedy.full(1f, 1 << 20)).download()[0] == 1 << 20);
+            check(
+                    "after reset (and closing the arrays it held) a 40% allocation succeeds again",
+                    greedy.max(big).download()[0] == 2f
+                            && greedy.sum(greedy.full(1f, 1 << 20)).download()[0] == 1 << 20);
         }
     }
 
@@ -125,9 +141,10 @@ public final class RealFaultScenario {
         PoisonStateRegistry states = new PoisonStateRegistry(t -> log("  transition " + t.type() + " " + t.stream()
                 + (t.error() != null ? ": " + t.error().describe() : "")));
         // The victim's 3rd op runs a real kernel that writes far outside any allocation.
-        BackendSettings common = BackendSettings.DEFAULT
-                .withFaultInjection(List.of(FaultRule.atOp("victim", 3, ErrorKind.PAGE_FAULT)));
-        try (CudaBackend cuda = CudaBackend.start(CudaSettings.defaults().withCommon(common).withRealFaults(true))) {
+        BackendSettings common =
+                BackendSettings.DEFAULT.withFaultInjection(List.of(FaultRule.atOp("victim", 3, ErrorKind.PAGE_FAULT)));
+        try (CudaBackend cuda =
+                CudaBackend.start(CudaSettings.defaults().withCommon(common).withRealFaults(true))) {
             states.add(cuda);
             log("device: " + cuda.device().name() + ", " + cuda.device().details());
             List<ComputeStream> bystanders = new ArrayList<>();
@@ -142,7 +159,9 @@ public final class RealFaultScenario {
                 downloaded.add(s.matmul(s.upload(a, N, N), s.upload(b, N, N)).download());
             }
             for (int i = 0; i < 3; i++) {
-                check("bystander-" + i + "'s completed result matches the CPU reference", close(downloaded.get(i), expected.get(i)));
+                check(
+                        "bystander-" + i + "'s completed result matches the CPU reference",
+                        close(downloaded.get(i), expected.get(i)));
             }
             float[][] copies = new float[3][];
             for (int i = 0; i < 3; i++) {
@@ -177,27 +196,36 @@ public final class RealFaultScenario {
             check("the original error reached the victim's caller exactly once", reports == 1);
             check("every later call on the victim was refused", refusals == callsAfterReport && refusals > 0);
             if (first != null) {
-                check("it carries CUDA's own code 700 and text", first.error().nativeCode() == 700
-                        && first.error().nativeText().contains("ILLEGAL_ADDRESS"));
+                check(
+                        "it carries CUDA's own code 700 and text",
+                        first.error().nativeCode() == 700
+                                && first.error().nativeText().contains("ILLEGAL_ADDRESS"));
             }
             check("the backend is DEVICE_LOST", cuda.state() == BackendState.DEVICE_LOST);
             printStates(states);
-            check("the poison-state service shows every stream on the device not ACTIVE",
-                    states.streams().stream().noneMatch(StreamSnapshot::isHealthy) && states.streams().size() == 4);
+            check(
+                    "the poison-state service shows every stream on the device not ACTIVE",
+                    states.streams().stream().noneMatch(StreamSnapshot::isHealthy)
+                            && states.streams().size() == 4);
             for (int i = 0; i < 3; i++) {
-                check("bystander-" + i + "'s downloaded result is intact after the fault",
-                        java.util.Arrays.equals(copies[i], downloaded.get(i)) && close(downloaded.get(i), expected.get(i)));
+                check(
+                        "bystander-" + i + "'s downloaded result is intact after the fault",
+                        java.util.Arrays.equals(copies[i], downloaded.get(i))
+                                && close(downloaded.get(i), expected.get(i)));
                 ComputeStream s = bystanders.get(i);
                 Class<?> type = thrown(s::synchronize);
                 log("  bystander-" + i + " next call: " + (type == null ? "no error" : type.getSimpleName()));
-                check("bystander-" + i + " learns of the device loss on its next call", type == StreamFailedException.class);
+                check(
+                        "bystander-" + i + " learns of the device loss on its next call",
+                        type == StreamFailedException.class);
             }
             try {
                 states.reset(victim.id());
                 check("reset after an illegal address says the GPU is gone for this process", false);
             } catch (DeviceLostException e) {
                 log("  reset: " + e.getMessage());
-                check("reset after an illegal address says the GPU is gone for this process",
+                check(
+                        "reset after an illegal address says the GPU is gone for this process",
                         e.getMessage().contains("Restart the process"));
             }
             log("closing the backend (streams and callbacks wind down without touching the dead context)");
@@ -214,8 +242,16 @@ public final class RealFaultScenario {
     private void printStates(PoisonStateRegistry states) {
         log("poison-state service:");
         for (StreamSnapshot s : states.streams()) {
-            log(String.format(Locale.ROOT, "  %-10s %-14s %-9s gen %d  %s", s.id(), s.label(), s.state(), s.generation(),
-                    s.error().map(e -> e.kind() + " " + e.nativeCode() + " " + e.nativeText()).orElse("")));
+            log(String.format(
+                    Locale.ROOT,
+                    "  %-10s %-14s %-9s gen %d  %s",
+                    s.id(),
+                    s.label(),
+                    s.state(),
+                    s.generation(),
+                    s.error()
+                            .map(e -> e.kind() + " " + e.nativeCode() + " " + e.nativeText())
+                            .orElse("")));
         }
     }
 

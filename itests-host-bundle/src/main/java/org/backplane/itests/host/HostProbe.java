@@ -31,6 +31,8 @@ public interface HostProbe {
     WorkReport stopWork() throws InterruptedException;
 
     /**
+     * What the host's work threads saw so far.
+     *
      * @param submitted ops submitted
      * @param completed ops whose results came back correct
      * @param failedClearly ops that failed with a Backplane exception naming what happened
@@ -42,7 +44,14 @@ public interface HostProbe {
      * @param otherFailureExamples a few clear failures of another kind than BACKEND_STOPPED, as text
      * @param hungThreads work threads that did not stop within the bound
      */
-    record WorkReport(long submitted, long completed, long failedClearly, long wrong, List<String> unexplained,
-            List<String> backendsUsed, Map<String, Long> failuresByKind, List<String> otherFailureExamples, int hungThreads) {
-    }
+    record WorkReport(
+            long submitted,
+            long completed,
+            long failedClearly,
+            long wrong,
+            List<String> unexplained,
+            List<String> backendsUsed,
+            Map<String, Long> failuresByKind,
+            List<String> otherFailureExamples,
+            int hungThreads) {}
 }

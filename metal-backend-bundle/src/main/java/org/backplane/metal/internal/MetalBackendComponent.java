@@ -19,7 +19,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Registers the Metal backend ({@code backend.id=metal}) once {@link MetalProbeComponent} has found
  * Metal and a device. A configuration change restarts it, closing its streams.
  */
-@Component(service = ExecutionBackend.class, configurationPid = MetalBackendComponent.PID,
+@Component(
+        service = ExecutionBackend.class,
+        configurationPid = MetalBackendComponent.PID,
         property = ExecutionBackend.BACKEND_ID + "=" + MetalBackends.ID)
 @SatisfyingConditionTarget("(" + Condition.CONDITION_ID + "=" + MetalProbeComponent.CONDITION + ")")
 @Designate(ocd = MetalBackendComponent.Config.class)
@@ -29,8 +31,11 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
     /** The Metal backend's own properties, then the ones every backend shares ({@link BackendSettings}). */
     @ObjectClassDefinition(name = "Backplane Metal backend", description = "Apple GPUs through Metal.")
     public @interface Config {
-        @AttributeDefinition(name = "Metal library", description = "Path of the Metal library; empty for Metal.framework. "
-                + "On Linux only the Metal simulator, for testing", required = false)
+        @AttributeDefinition(
+                name = "Metal library",
+                description = "Path of the Metal library; empty for Metal.framework. "
+                        + "On Linux only the Metal simulator, for testing",
+                required = false)
         String library() default "";
 
         @AttributeDefinition(name = "Ops per command buffer")
@@ -42,19 +47,28 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
         @AttributeDefinition(name = "Command buffers in flight per stream")
         int batch_maxInFlight() default BackendSettings.DEFAULT_BATCH_MAX_IN_FLIGHT;
 
-        @AttributeDefinition(name = "Reset timeout (ms)", description = "How long a reset waits for the failed work in flight")
+        @AttributeDefinition(
+                name = "Reset timeout (ms)",
+                description = "How long a reset waits for the failed work in flight")
         long reset_timeout_ms() default BackendSettings.DEFAULT_RESET_TIMEOUT_MS;
 
-        @AttributeDefinition(name = "Close timeout (ms)", description = "How long closing a stream waits for its queued work")
+        @AttributeDefinition(
+                name = "Close timeout (ms)",
+                description = "How long closing a stream waits for its queued work")
         long close_timeout_ms() default BackendSettings.DEFAULT_CLOSE_TIMEOUT_MS;
 
-        @AttributeDefinition(name = "Stop grace (ms)", description = "How long stopping lets running work finish before failing it")
+        @AttributeDefinition(
+                name = "Stop grace (ms)",
+                description = "How long stopping lets running work finish before failing it")
         long stop_grace_ms() default BackendSettings.DEFAULT_STOP_GRACE_MS;
 
         @AttributeDefinition(name = "Fault injection", description = "For testing only: allow injected faults")
         boolean faultInjection_enabled() default false;
 
-        @AttributeDefinition(name = "Fault rules", description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'", required = false)
+        @AttributeDefinition(
+                name = "Fault rules",
+                description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'",
+                required = false)
         String[] faultInjection_rules() default {};
     }
 
@@ -72,7 +86,8 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
 
     @Activate
     void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        backend = MetalBackends.start(library(context, config.library()), BackendSettings.fromConfiguration(properties));
+        backend =
+                MetalBackends.start(library(context, config.library()), BackendSettings.fromConfiguration(properties));
     }
 
     @Deactivate

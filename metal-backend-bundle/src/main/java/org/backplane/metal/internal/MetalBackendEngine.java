@@ -73,8 +73,10 @@ final class MetalBackendEngine implements BackendEngine {
         boolean committerStopped = committer.stop(timeout);
         if (!handlers.awaitQuiet(deadline) || !committerStopped) {
             // A handler may still come: freeing the upcall stub now would crash the JVM. Leak instead.
-            LOG.log(System.Logger.Level.ERROR, () -> handlers.pending() + " Metal completion handlers still pending at stop; the "
-                    + "Metal backend's native memory is left allocated rather than risk a handler calling freed code");
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    () -> handlers.pending() + " Metal completion handlers still pending at stop; the "
+                            + "Metal backend's native memory is left allocated rather than risk a handler calling freed code");
             return;
         }
         MemorySegment pool = rt.pushPool();

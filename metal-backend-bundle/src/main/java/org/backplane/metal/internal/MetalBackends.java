@@ -14,8 +14,7 @@ public final class MetalBackends {
     /** The {@code backend.id}. */
     public static final String ID = "metal";
 
-    private MetalBackends() {
-    }
+    private MetalBackends() {}
 
     /**
      * Starts a Metal backend on the system's default GPU.
@@ -31,7 +30,8 @@ public final class MetalBackends {
         } catch (IllegalStateException e) {
             throw new IllegalStateException("the Metal backend cannot run here: " + e.getMessage(), e);
         }
-        Capabilities caps = new Capabilities(Set.of(DType.FLOAT32), engine.maxBufferLength(), Shape.MAX_RANK, false, "metal");
+        Capabilities caps =
+                new Capabilities(Set.of(DType.FLOAT32), engine.maxBufferLength(), Shape.MAX_RANK, false, "metal");
         DeviceInfo device = new DeviceInfo(engine.name(), "Apple", engine.workingSet(), 0, engine.details());
         return Backends.start(ID, device, caps, engine, common);
     }

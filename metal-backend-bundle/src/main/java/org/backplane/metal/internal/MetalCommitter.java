@@ -16,7 +16,8 @@ final class MetalCommitter {
     private volatile boolean stopping;
 
     MetalCommitter() {
-        this.thread = Thread.ofPlatform().name("backplane-metal-committer").daemon().unstarted(this::run);
+        this.thread =
+                Thread.ofPlatform().name("backplane-metal-committer").daemon().unstarted(this::run);
         thread.start();
     }
 

@@ -7,10 +7,10 @@ final class MetalError {
     static final String COMMAND_BUFFER_DOMAIN = "MTLCommandBufferErrorDomain";
     /** {@code MTLCommandBufferStatus}. */
     static final long STATUS_COMPLETED = 4;
+
     static final long STATUS_ERROR = 5;
 
-    private MetalError() {
-    }
+    private MetalError() {}
 
     /**
      * The kind of a command buffer's error: work discarded during another command buffer's recovery

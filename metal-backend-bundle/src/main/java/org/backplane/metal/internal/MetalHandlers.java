@@ -23,6 +23,7 @@ final class MetalHandlers {
     private static final int BLOCK_HAS_SIGNATURE = 1 << 30;
     /** Block layout: isa, flags, reserved, invoke, descriptor, then the captured key. */
     static final long BLOCK_SIZE = 40;
+
     private static final long BLOCK_KEY_OFFSET = 32;
 
     /** What one handler completes (a batch of a stream engine). */
@@ -42,8 +43,12 @@ final class MetalHandlers {
     MetalHandlers(ObjcRuntime rt, Arena arena) {
         this.rt = rt;
         try {
-            var target = MethodHandles.lookup().findVirtual(MetalHandlers.class, "onCompleted",
-                    MethodType.methodType(void.class, MemorySegment.class, MemorySegment.class)).bindTo(this);
+            var target = MethodHandles.lookup()
+                    .findVirtual(
+                            MetalHandlers.class,
+                            "onCompleted",
+                            MethodType.methodType(void.class, MemorySegment.class, MemorySegment.class))
+                    .bindTo(this);
             this.stub = Linker.nativeLinker().upcallStub(target, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), arena);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
@@ -79,6 +84,8 @@ final class MetalHandlers {
     }
 
     /** The upcall, on Metal's thread when a command buffer has ended. Never throws (S1). */
+    @SuppressWarnings({"UnusedMethod", "UnusedVariable"
+    }) // the stub's target, found by reflection; the block's signature
     private void onCompleted(MemorySegment block, MemorySegment commandBuffer) {
         long key;
         try {
@@ -87,19 +94,25 @@ final class MetalHandlers {
             LOG.log(System.Logger.Level.ERROR, "Metal completion handler with an unreadable block; ignored", t);
             return;
         }
-        registry.complete(key, h -> {
-            MemorySegment pool = rt.pushPool();
-            try {
-                h.completed();
-            } finally {
-                rt.popPool(pool);
-            }
-        }, (h, t) -> {
-            if (h != null) {
-                h.failed(t);
-            }
-            LOG.log(System.Logger.Level.ERROR, "Metal completion handler failed; the batch fails, the JVM goes on", t);
-        });
+        registry.complete(
+                key,
+                h -> {
+                    MemorySegment pool = rt.pushPool();
+                    try {
+                        h.completed();
+                    } finally {
+                        rt.popPool(pool);
+                    }
+                },
+                (h, t) -> {
+                    if (h != null) {
+                        h.failed(t);
+                    }
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "Metal completion handler failed; the batch fails, the JVM goes on",
+                            t);
+                });
     }
 
     /** Waits until no handler is pending or running; only then may the stub's memory go. */

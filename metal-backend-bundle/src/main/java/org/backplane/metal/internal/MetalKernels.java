@@ -25,8 +25,7 @@ final class MetalKernels {
     private final Map<String, Pipeline> pipelines = new ConcurrentHashMap<>();
 
     /** A compiled kernel and the most threads one of its threadgroups may have. */
-    record Pipeline(MemorySegment state, long maxThreads) {
-    }
+    record Pipeline(MemorySegment state, long maxThreads) {}
 
     /** A kernel library that did not compile: Metal's compiler text, unchanged. */
     static final class CompileException extends RuntimeException {

@@ -9,6 +9,7 @@ import org.backplane.spi.Command;
 import org.backplane.spi.EngineArray;
 import org.backplane.spi.Op;
 import org.backplane.spi.device.BroadcastGeometry;
+import org.backplane.spi.device.KernelOps;
 import org.backplane.spi.device.MatmulGeometry;
 import org.backplane.spi.device.ReductionGeometry;
 import org.backplane.spi.device.TransposeGeometry;
@@ -42,7 +43,7 @@ final class MetalLowering {
         long n = c.output().size();
         switch (c.op()) {
             case Op.Fill f -> fill(enc, out, f.value(), n);
-            case Op.Unary u -> dispatch1d(enc, "bp_unary", n, buffers(c.input(0), out), u.op().ordinal());
+            case Op.Unary u -> dispatch1d(enc, "bp_unary", n, buffers(c.input(0), out), KernelOps.code(u.op()));
             case Op.Binary b -> binary(enc, b, c, out, n);
             case Op.Matmul m -> matmul(enc, c, out);
             case Op.Transpose t -> transpose(enc, t, c, out, n);
@@ -80,10 +81,11 @@ final class MetalLowering {
     private void binary(MemorySegment enc, Op.Binary b, Command c, MetalBuffer out, long n) {
         EngineArray x = c.input(0);
         EngineArray y = c.input(1);
-        BroadcastGeometry g = BroadcastGeometry.of(x.shape(), y.shape(), c.output().shape());
+        BroadcastGeometry g =
+                BroadcastGeometry.of(x.shape(), y.shape(), c.output().shape());
         int rank = g.rank();
         long[] p = new long[2 + 3 * rank];
-        p[0] = b.op().ordinal();
+        p[0] = KernelOps.code(b.op());
         p[1] = rank;
         System.arraycopy(g.dims(), 0, p, 2, rank);
         System.arraycopy(g.stridesA(), 0, p, 2 + rank, rank);
@@ -92,7 +94,8 @@ final class MetalLowering {
     }
 
     private void matmul(MemorySegment enc, Command c, MetalBuffer out) {
-        MatmulGeometry g = MatmulGeometry.of(c.input(0).shape(), c.input(1).shape(), c.output().shape());
+        MatmulGeometry g = MatmulGeometry.of(
+                c.input(0).shape(), c.input(1).shape(), c.output().shape());
         if (g.outputSize() == 0) {
             return;
         }
@@ -123,7 +126,15 @@ final class MetalLowering {
 
     private void reduce(MemorySegment enc, Op.Reduce r, Command c, MetalBuffer out) {
         ReductionGeometry g = ReductionGeometry.of(c.input(0).shape(), r.all(), r.axis());
-        dispatch1d(enc, "bp_reduce", c.output().size(), buffers(c.input(0), out), r.op().ordinal(), g.outer(), g.length(), g.inner());
+        dispatch1d(
+                enc,
+                "bp_reduce",
+                c.output().size(),
+                buffers(c.input(0), out),
+                KernelOps.code(r.op()),
+                g.outer(),
+                g.length(),
+                g.inner());
     }
 
     private void softmax(MemorySegment enc, Command c, MetalBuffer out) {
@@ -153,7 +164,8 @@ final class MetalLowering {
 
     private static void checkDispatch(long n, String what) {
         if (n > MAX_DISPATCH) {
-            throw new IllegalArgumentException(what + " of " + n + " elements is more than one Metal dispatch can index (2^32 - 1)");
+            throw new IllegalArgumentException(
+                    what + " of " + n + " elements is more than one Metal dispatch can index (2^32 - 1)");
         }
     }
 

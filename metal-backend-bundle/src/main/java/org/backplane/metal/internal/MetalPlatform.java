@@ -36,16 +36,20 @@ public record MetalPlatform(boolean apple, String objc, String blocks, String me
         String os = System.getProperty("os.name", "");
         String configured = metalLibrary == null ? "" : metalLibrary.trim();
         if (os.startsWith("Mac")) {
-            return new MetalPlatform(true, "/usr/lib/libobjc.A.dylib", "/usr/lib/libSystem.B.dylib",
+            return new MetalPlatform(
+                    true,
+                    "/usr/lib/libobjc.A.dylib",
+                    "/usr/lib/libSystem.B.dylib",
                     configured.isEmpty() ? METAL_FRAMEWORK : configured);
         }
         if (!os.equals("Linux")) {
             throw new IllegalStateException("Metal runs on macOS; this is " + os);
         }
         if (configured.isEmpty()) {
-            throw new IllegalStateException("Metal is Apple-only and this is Linux; the Metal backend runs here only against the "
-                    + "Metal simulator, for testing (set the configuration property 'library' of org.backplane.backend.metal, or "
-                    + "the property " + LIBRARY_PROPERTY + ", to the path of libbackplane-metal-sim.so)");
+            throw new IllegalStateException(
+                    "Metal is Apple-only and this is Linux; the Metal backend runs here only against the "
+                            + "Metal simulator, for testing (set the configuration property 'library' of org.backplane.backend.metal, or "
+                            + "the property " + LIBRARY_PROPERTY + ", to the path of libbackplane-metal-sim.so)");
         }
         if (!Files.isRegularFile(Path.of(configured))) {
             throw new IllegalStateException("the Metal library " + configured + " does not exist");
@@ -55,6 +59,8 @@ public record MetalPlatform(boolean apple, String objc, String blocks, String me
 
     /** {@code "macOS, Apple Objective-C runtime"} or {@code "Linux, GCC Objective-C runtime, Metal simulator"}. */
     public String describe() {
-        return apple ? "macOS, Apple Objective-C runtime, " + metal : "Linux, GCC Objective-C runtime, Metal simulator " + metal;
+        return apple
+                ? "macOS, Apple Objective-C runtime, " + metal
+                : "Linux, GCC Objective-C runtime, Metal simulator " + metal;
     }
 }

@@ -18,7 +18,10 @@ import org.osgi.service.condition.Condition;
  * {@link BackendAvailability} that says so, which {@code backplane:backend} shows. It reads the
  * same configuration as the backend (its {@code library}), so changing that probes again.
  */
-@Component(immediate = true, service = {}, configurationPid = MetalBackendComponent.PID)
+@Component(
+        immediate = true,
+        service = {},
+        configurationPid = MetalBackendComponent.PID)
 public final class MetalProbeComponent {
     public static final String CONDITION = "backplane.metal";
     private static final System.Logger LOG = System.getLogger(MetalProbeComponent.class.getName());
@@ -28,11 +31,14 @@ public final class MetalProbeComponent {
 
     @Activate
     void activate(BundleContext context, Map<String, Object> config) {
-        MetalAvailability probe = MetalAvailability.probe(MetalBackendComponent.library(context, config.get("library")));
+        MetalAvailability probe =
+                MetalAvailability.probe(MetalBackendComponent.library(context, config.get("library")));
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(ExecutionBackend.BACKEND_ID, MetalBackends.ID);
-        availability = context.registerService(BackendAvailability.class,
-                BackendAvailability.of(MetalBackends.ID, probe.available(), probe.reason()), props);
+        availability = context.registerService(
+                BackendAvailability.class,
+                BackendAvailability.of(MetalBackends.ID, probe.available(), probe.reason()),
+                props);
         if (probe.available()) {
             Hashtable<String, Object> c = new Hashtable<>();
             c.put(Condition.CONDITION_ID, CONDITION);

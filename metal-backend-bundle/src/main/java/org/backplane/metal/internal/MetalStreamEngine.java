@@ -49,8 +49,14 @@ final class MetalStreamEngine implements StreamEngine {
         List<Command> waits;
     }
 
-    MetalStreamEngine(ObjcRuntime rt, MemorySegment device, MetalKernels kernels, MetalMemory memory, MetalHandlers handlers,
-            MetalCommitter committer, StreamSink sink) {
+    MetalStreamEngine(
+            ObjcRuntime rt,
+            MemorySegment device,
+            MetalKernels kernels,
+            MetalMemory memory,
+            MetalHandlers handlers,
+            MetalCommitter committer,
+            StreamSink sink) {
         this.rt = rt;
         this.device = device;
         this.memory = memory;
@@ -110,8 +116,14 @@ final class MetalStreamEngine implements StreamEngine {
                 lowering.corrupt(st.encoder, buffer); // silent corruption, for result checking to find
             }
         } catch (MetalKernels.CompileException e) {
-            throw new EngineFailure(sink.error(ErrorKind.KERNEL_COMPILE).nativeCode(e.code).nativeText(e.text)
-                    .message("the Metal kernels did not compile").command(command).build(), ErrorScope.STREAM);
+            throw new EngineFailure(
+                    sink.error(ErrorKind.KERNEL_COMPILE)
+                            .nativeCode(e.code)
+                            .nativeText(e.text)
+                            .message("the Metal kernels did not compile")
+                            .command(command)
+                            .build(),
+                    ErrorScope.STREAM);
         } finally {
             rt.popPool(pool);
         }
@@ -144,9 +156,14 @@ final class MetalStreamEngine implements StreamEngine {
     private MetalBuffer allocate(long bytes, Command command) {
         MetalBuffer buffer = memory.allocate(bytes);
         if (buffer == null) {
-            throw new EngineFailure(sink.error(ErrorKind.OUT_OF_MEMORY).nativeText("newBufferWithLength:options: returned nil")
-                    .message("Metal could not allocate " + bytes + " bytes" + (command == null ? "" : " for " + command.describe()))
-                    .command(command).build(), ErrorScope.STREAM);
+            throw new EngineFailure(
+                    sink.error(ErrorKind.OUT_OF_MEMORY)
+                            .nativeText("newBufferWithLength:options: returned nil")
+                            .message("Metal could not allocate " + bytes + " bytes"
+                                    + (command == null ? "" : " for " + command.describe()))
+                            .command(command)
+                            .build(),
+                    ErrorScope.STREAM);
         }
         return buffer;
     }
@@ -173,8 +190,14 @@ final class MetalStreamEngine implements StreamEngine {
 
                     @Override
                     public void failed(Throwable t) {
-                        sink.failed(batch, sink.error(ErrorKind.INTERNAL).nativeText(t.toString())
-                                .message("the command buffer's completion handler failed").batch(batch).cause(t).build());
+                        sink.failed(
+                                batch,
+                                sink.error(ErrorKind.INTERNAL)
+                                        .nativeText(t.toString())
+                                        .message("the command buffer's completion handler failed")
+                                        .batch(batch)
+                                        .cause(t)
+                                        .build());
                     }
                 });
             } catch (RuntimeException | Error e) {
@@ -252,11 +275,17 @@ final class MetalStreamEngine implements StreamEngine {
                 MemorySegment error = rt.id(commandBuffer, "error");
                 long code = error.equals(MemorySegment.NULL) ? 0 : rt.word(error, "code");
                 String domain = error.equals(MemorySegment.NULL) ? "" : rt.string(rt.id(error, "domain"));
-                String text = error.equals(MemorySegment.NULL) ? "no NSError" : rt.string(rt.id(error, "localizedDescription"));
+                String text = error.equals(MemorySegment.NULL)
+                        ? "no NSError"
+                        : rt.string(rt.id(error, "localizedDescription"));
                 ErrorKind kind = MetalError.kind(code, text);
-                StreamError e = sink.error(kind).nativeCode(code).nativeText(text)
-                        .message(MetalError.name(code) + " (" + domain + "): the GPU reported an error for this command buffer")
-                        .batch(batch).build();
+                StreamError e = sink.error(kind)
+                        .nativeCode(code)
+                        .nativeText(text)
+                        .message(MetalError.name(code) + " (" + domain
+                                + "): the GPU reported an error for this command buffer")
+                        .batch(batch)
+                        .build();
                 sink.failed(batch, e, kind == ErrorKind.DEVICE_LOST ? ErrorScope.DEVICE : ErrorScope.STREAM);
             } else if (status != MetalError.STATUS_COMPLETED) {
                 throw new IllegalStateException("the completion handler saw MTLCommandBufferStatus " + status
@@ -338,8 +367,10 @@ final class MetalStreamEngine implements StreamEngine {
     @Override
     public void rebuild(Duration timeout) {
         if (!awaitIdle(timeout)) {
-            LOG.log(System.Logger.Level.WARNING, () -> "reset of " + sink.id() + ": command buffers still running after " + timeout
-                    + "; their handlers will be ignored");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "reset of " + sink.id() + ": command buffers still running after " + timeout
+                            + "; their handlers will be ignored");
         }
         MemorySegment pool = rt.pushPool();
         try {

@@ -32,10 +32,11 @@ final class ObjcRuntime {
     private static final Linker LINKER = Linker.nativeLinker();
 
     /** Metal's {@code MTLSize}: three {@code NSUInteger}s, passed by value. */
-    static final StructLayout MTL_SIZE = MemoryLayout.structLayout(JAVA_LONG.withName("width"), JAVA_LONG.withName("height"),
-            JAVA_LONG.withName("depth"));
+    static final StructLayout MTL_SIZE = MemoryLayout.structLayout(
+            JAVA_LONG.withName("width"), JAVA_LONG.withName("height"), JAVA_LONG.withName("depth"));
 
-    // Call shapes, named after (return, arguments after receiver and selector): P pointer or id, L NSUInteger/NSInteger,
+    // Call shapes, named after (return, arguments after receiver and selector): P pointer or id, L
+    // NSUInteger/NSInteger,
     // B BOOL, V void, S MTLSize.
     private static final MethodHandle P = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle L = send(FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS));
@@ -43,10 +44,13 @@ final class ObjcRuntime {
     private static final MethodHandle V_P = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle V_B = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_BYTE));
     private static final MethodHandle P_P = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle P_LL = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle P_LL =
+            send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle P_PP = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle P_PPP = send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle V_PLL = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle P_PPP =
+            send(FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle V_PLL =
+            send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle V_SS = send(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, MTL_SIZE, MTL_SIZE));
 
     final MetalPlatform platform;
@@ -69,19 +73,25 @@ final class ObjcRuntime {
         SymbolLookup blocks = load(platform.blocks(), forever, "the blocks runtime");
         this.metal = load(platform.metal(), forever, "Metal");
         this.getClass = LINKER.downcallHandle(find(objc, "objc_getClass"), FunctionDescriptor.of(ADDRESS, ADDRESS));
-        this.registerName = LINKER.downcallHandle(find(objc, "sel_registerName"), FunctionDescriptor.of(ADDRESS, ADDRESS));
+        this.registerName =
+                LINKER.downcallHandle(find(objc, "sel_registerName"), FunctionDescriptor.of(ADDRESS, ADDRESS));
         if (platform.apple()) {
             this.msgSend = find(objc, "objc_msgSend");
             this.msgLookup = null;
         } else {
             this.msgSend = null;
-            this.msgLookup = LINKER.downcallHandle(find(objc, "objc_msg_lookup"), FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+            this.msgLookup = LINKER.downcallHandle(
+                    find(objc, "objc_msg_lookup"), FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         }
         // Apple's runtime has autorelease pools; the GCC runtime has none, and the simulator supplies them.
-        Optional<MemorySegment> push = objc.find("objc_autoreleasePoolPush").or(() -> metal.find("objc_autoreleasePoolPush"));
-        Optional<MemorySegment> pop = objc.find("objc_autoreleasePoolPop").or(() -> metal.find("objc_autoreleasePoolPop"));
-        this.poolPush = push.map(a -> LINKER.downcallHandle(a, FunctionDescriptor.of(ADDRESS))).orElse(null);
-        this.poolPop = pop.map(a -> LINKER.downcallHandle(a, FunctionDescriptor.ofVoid(ADDRESS))).orElse(null);
+        Optional<MemorySegment> push =
+                objc.find("objc_autoreleasePoolPush").or(() -> metal.find("objc_autoreleasePoolPush"));
+        Optional<MemorySegment> pop =
+                objc.find("objc_autoreleasePoolPop").or(() -> metal.find("objc_autoreleasePoolPop"));
+        this.poolPush = push.map(a -> LINKER.downcallHandle(a, FunctionDescriptor.of(ADDRESS)))
+                .orElse(null);
+        this.poolPop = pop.map(a -> LINKER.downcallHandle(a, FunctionDescriptor.ofVoid(ADDRESS)))
+                .orElse(null);
         this.stackBlockClass = find(blocks, "_NSConcreteStackBlock");
     }
 
@@ -271,10 +281,12 @@ final class ObjcRuntime {
      */
     MemorySegment newSystemDefaultDevice() {
         MemorySegment function = metal.find("MTLCreateSystemDefaultDevice")
-                .orElseThrow(() -> new IllegalStateException(platform.metal() + " has no MTLCreateSystemDefaultDevice"));
+                .orElseThrow(
+                        () -> new IllegalStateException(platform.metal() + " has no MTLCreateSystemDefaultDevice"));
         MemorySegment device;
         try {
-            device = (MemorySegment) LINKER.downcallHandle(function, FunctionDescriptor.of(ADDRESS)).invokeExact();
+            device = (MemorySegment) LINKER.downcallHandle(function, FunctionDescriptor.of(ADDRESS))
+                    .invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -308,7 +320,9 @@ final class ObjcRuntime {
             return "";
         }
         MemorySegment utf8 = id(nsString, "UTF8String");
-        return utf8.equals(MemorySegment.NULL) ? "" : utf8.reinterpret(Integer.MAX_VALUE).getString(0);
+        return utf8.equals(MemorySegment.NULL)
+                ? ""
+                : utf8.reinterpret(Integer.MAX_VALUE).getString(0);
     }
 
     static RuntimeException rethrow(Throwable t) {

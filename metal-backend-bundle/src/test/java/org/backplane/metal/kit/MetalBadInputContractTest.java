@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.BadInputContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.BadInputContractTests;
 
 class MetalBadInputContractTest extends BadInputContractTests {
     @Override

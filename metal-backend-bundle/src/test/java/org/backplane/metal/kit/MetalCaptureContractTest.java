@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.CaptureContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.CaptureContractTests;
 
 class MetalCaptureContractTest extends CaptureContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.DeviceLossContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.DeviceLossContractTests;
 
 class MetalDeviceLossContractTest extends DeviceLossContractTests {
     @Override

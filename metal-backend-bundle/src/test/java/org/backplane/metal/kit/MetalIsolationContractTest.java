@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.IsolationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.IsolationContractTests;
 
 class MetalIsolationContractTest extends IsolationContractTests {
     @Override

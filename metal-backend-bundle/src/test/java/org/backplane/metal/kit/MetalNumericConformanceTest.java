@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.NumericConformanceTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.NumericConformanceTests;
 
 class MetalNumericConformanceTest extends NumericConformanceTests {
     @Override

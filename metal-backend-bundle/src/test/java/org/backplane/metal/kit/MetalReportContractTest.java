@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.ReportContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ReportContractTests;
 
 class MetalReportContractTest extends ReportContractTests {
     @Override

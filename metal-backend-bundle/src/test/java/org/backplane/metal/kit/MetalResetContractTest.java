@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.ResetContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ResetContractTests;
 
 class MetalResetContractTest extends ResetContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.StopContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.StopContractTests;
 
 class MetalStopContractTest extends StopContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.metal.kit;
 
-import org.backplane.testkit.VerificationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.VerificationContractTests;
 
 class MetalVerificationContractTest extends VerificationContractTests {
     @Override

@@ -12,6 +12,8 @@ public interface BackendSelection {
     Status status();
 
     /**
+     * The selection's state.
+     *
      * @param preference the configured ids, most wanted first
      * @param active the id of the backend registered as {@code ActiveBackend}, or null
      * @param note why the active backend is not the first preference, or why a change was refused;
@@ -19,7 +21,10 @@ public interface BackendSelection {
      * @param registered the backends registered now, with their states
      * @param unavailable backends whose bundles are installed but cannot run on this machine, with why
      */
-    record Status(List<String> preference, String active, String note, Map<String, BackendState> registered,
-            Map<String, String> unavailable) {
-    }
+    record Status(
+            List<String> preference,
+            String active,
+            String note,
+            Map<String, BackendState> registered,
+            Map<String, String> unavailable) {}
 }

@@ -40,11 +40,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 public final class BackendSelectionComponent implements BackendSelection {
     private static final System.Logger LOG = System.getLogger(BackendSelectionComponent.class.getName());
 
-    @ObjectClassDefinition(name = "Backplane backend selection",
+    @ObjectClassDefinition(
+            name = "Backplane backend selection",
             description = "Which execution backend hosts get as ActiveBackend.")
     public @interface Config {
-        @AttributeDefinition(name = "Backend", description = "A backend id (cpu, metal, cuda) or an ordered preference list "
-                + "such as metal,cuda,cpu: the first one registered and running is selected.")
+        @AttributeDefinition(
+                name = "Backend",
+                description = "A backend id (cpu, metal, cuda) or an ordered preference list "
+                        + "such as metal,cuda,cpu: the first one registered and running is selected.")
         String backend() default "cpu";
     }
 
@@ -64,7 +67,8 @@ public final class BackendSelectionComponent implements BackendSelection {
     void activate(BundleContext bundleContext, Config config) {
         context = bundleContext;
         preference = parse(config.backend());
-        selector = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("backplane-backend-selection").unstarted(r));
+        selector = Executors.newSingleThreadExecutor(r ->
+                Thread.ofPlatform().daemon().name("backplane-backend-selection").unstarted(r));
         request("activated");
     }
 
@@ -73,7 +77,8 @@ public final class BackendSelectionComponent implements BackendSelection {
         List<String> wanted = parse(config.backend());
         if (wanted.isEmpty()) {
             submit(() -> {
-                note = "the configured backend '" + config.backend() + "' names no backend; keeping the previous choice";
+                note = "the configured backend '" + config.backend()
+                        + "' names no backend; keeping the previous choice";
                 LOG.log(System.Logger.Level.WARNING, note);
                 publishStatus();
             });
@@ -131,7 +136,9 @@ public final class BackendSelectionComponent implements BackendSelection {
         if (a == null) {
             return "not registered: its bundle is not installed or not started";
         }
-        return a.available() ? "not registered yet (its device was found: " + a.reason() + ")" : "unavailable here: " + a.reason();
+        return a.available()
+                ? "not registered yet (its device was found: " + a.reason() + ")"
+                : "unavailable here: " + a.reason();
     }
 
     private void request(String why) {
@@ -158,7 +165,7 @@ public final class BackendSelectionComponent implements BackendSelection {
 
     static List<String> parse(String text) {
         List<String> ids = new ArrayList<>();
-        for (String id : (text == null ? "" : text).split("[,\\s]+")) {
+        for (String id : (text == null ? "" : text).split("[,\\s]+", -1)) {
             String trimmed = id.trim().toLowerCase(Locale.ROOT);
             if (!trimmed.isEmpty() && !ids.contains(trimmed)) {
                 ids.add(trimmed);
@@ -193,8 +200,10 @@ public final class BackendSelectionComponent implements BackendSelection {
             publishStatus();
             return;
         }
-        note = skipped.isEmpty() ? "" : "PREFERRED BACKEND NOT AVAILABLE: " + String.join("; ", skipped) + "; using '"
-                + chosen.id() + "' instead";
+        note = skipped.isEmpty()
+                ? ""
+                : "PREFERRED BACKEND NOT AVAILABLE: " + String.join("; ", skipped) + "; using '" + chosen.id()
+                        + "' instead";
         if (!note.isEmpty()) {
             String message = note;
             LOG.log(System.Logger.Level.WARNING, () -> "Backplane backend selection (" + why + "): " + message);
@@ -206,7 +215,7 @@ public final class BackendSelectionComponent implements BackendSelection {
         ActiveBackendService next = new ActiveBackendService(chosen);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(ExecutionBackend.BACKEND_ID, chosen.id());
-        props.put(ActiveBackend.ACTIVE, Boolean.TRUE);
+        props.put(ActiveBackend.ACTIVE, true);
         ServiceRegistration<ActiveBackend> old = registration;
         String previous = active == null ? "none" : active.id();
         registration = context.registerService(ActiveBackend.class, next, props); // new first: hosts rebind
@@ -214,7 +223,9 @@ public final class BackendSelectionComponent implements BackendSelection {
         unregister(old);
         publishStatus();
         ExecutionBackend selected = chosen;
-        LOG.log(System.Logger.Level.INFO, () -> "Backplane active backend: " + selected.id() + " (was " + previous + "; " + why + ")");
+        LOG.log(
+                System.Logger.Level.INFO,
+                () -> "Backplane active backend: " + selected.id() + " (was " + previous + "; " + why + ")");
     }
 
     private void publishStatus() {

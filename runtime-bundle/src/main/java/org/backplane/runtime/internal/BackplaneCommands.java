@@ -30,16 +30,18 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * session, rather than returning it: Karaf's SSH exec channel ({@code ssh karaf@host backplane:streams})
  * discards returned values. Failures are thrown, so that exec sees a non-zero exit status.
  */
-@Component(service = BackplaneCommands.class, property = {
-    "osgi.command.scope=backplane",
-    "osgi.command.function=streams",
-    "osgi.command.function=stream",
-    "osgi.command.function=reset",
-    "osgi.command.function=resetall",
-    "osgi.command.function=backend",
-    "osgi.command.function=verify",
-    "osgi.command.function=demo"
-})
+@Component(
+        service = BackplaneCommands.class,
+        property = {
+            "osgi.command.scope=backplane",
+            "osgi.command.function=streams",
+            "osgi.command.function=stream",
+            "osgi.command.function=reset",
+            "osgi.command.function=resetall",
+            "osgi.command.function=backend",
+            "osgi.command.function=verify",
+            "osgi.command.function=demo"
+        })
 public final class BackplaneCommands {
     static final Duration SWITCH_WAIT = Duration.ofSeconds(10);
 
@@ -55,7 +57,10 @@ public final class BackplaneCommands {
     @Reference
     private ConfigurationAdmin configAdmin;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
     private volatile ActiveBackend active;
 
     /** {@code backplane:streams}: a table of all streams of all backends. */
@@ -69,11 +74,21 @@ public final class BackplaneCommands {
         }
         StringBuilder sb = new StringBuilder();
         String format = "%-10s %-20s %-9s %4s %10s %10s %8s  %s%n";
-        sb.append(String.format(Locale.ROOT, format, "ID", "LABEL", "STATE", "GEN", "SUBMITTED", "COMPLETED", "FAILED", "ERROR"));
+        sb.append(String.format(
+                Locale.ROOT, format, "ID", "LABEL", "STATE", "GEN", "SUBMITTED", "COMPLETED", "FAILED", "ERROR"));
         for (StreamSnapshot s : streams) {
             StreamError e = s.firstError();
-            sb.append(String.format(Locale.ROOT, format, s.id(), abbreviate(s.label(), 20), s.state(), s.generation(), s.opsSubmitted(),
-                    s.opsCompleted(), s.opsFailed(), e == null ? "" : e.kind() + (e.failedOp().isEmpty() ? "" : " in " + abbreviate(e.failedOp(), 40))));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    format,
+                    s.id(),
+                    abbreviate(s.label(), 20),
+                    s.state(),
+                    s.generation(),
+                    s.opsSubmitted(),
+                    s.opsCompleted(),
+                    s.opsFailed(),
+                    e == null ? "" : e.kind() + (e.failedOp().isEmpty() ? "" : " in " + abbreviate(e.failedOp(), 40))));
         }
         return sb.toString().stripTrailing();
     }
@@ -84,17 +99,27 @@ public final class BackplaneCommands {
 
     /** {@code backplane:stream <id>}: one stream in detail, with its captured error. */
     public void stream(String id) {
-        StreamSnapshot s = poison.stream(StreamId.parse(id)).orElseThrow(() -> new IllegalArgumentException("no open stream " + id));
+        StreamSnapshot s = poison.stream(StreamId.parse(id))
+                .orElseThrow(() -> new IllegalArgumentException("no open stream " + id));
         print(details(s));
     }
 
     static String details(StreamSnapshot s) {
         StringBuilder sb = new StringBuilder();
         sb.append("stream     ").append(s.id()).append(" '").append(s.label()).append("'\n");
-        sb.append("state      ").append(s.state()).append(" since ").append(s.stateSince()).append('\n');
+        sb.append("state      ")
+                .append(s.state())
+                .append(" since ")
+                .append(s.stateSince())
+                .append('\n');
         sb.append("generation ").append(s.generation()).append('\n');
-        sb.append("ops        ").append(s.opsSubmitted()).append(" submitted, ").append(s.opsCompleted()).append(" completed, ")
-                .append(s.opsFailed()).append(" failed\n");
+        sb.append("ops        ")
+                .append(s.opsSubmitted())
+                .append(" submitted, ")
+                .append(s.opsCompleted())
+                .append(" completed, ")
+                .append(s.opsFailed())
+                .append(" failed\n");
         sb.append("opened     ").append(s.createdAt()).append('\n');
         StreamError e = s.firstError();
         if (e == null) {
@@ -103,10 +128,19 @@ public final class BackplaneCommands {
         }
         sb.append("error      ").append(e.kind()).append('\n');
         sb.append("  message  ").append(e.message()).append('\n');
-        sb.append("  native   ").append(e.nativeCode()).append(e.nativeText().isEmpty() ? "" : " " + e.nativeText()).append('\n');
-        sb.append("  op       ").append(e.failedOp().isEmpty() ? "-" : e.failedOp()).append(e.sequence() > 0 ? " (#" + e.sequence() + ")" : "")
+        sb.append("  native   ")
+                .append(e.nativeCode())
+                .append(e.nativeText().isEmpty() ? "" : " " + e.nativeText())
                 .append('\n');
-        sb.append("  at       ").append(e.time()).append(" on thread ").append(e.thread()).append('\n');
+        sb.append("  op       ")
+                .append(e.failedOp().isEmpty() ? "-" : e.failedOp())
+                .append(e.sequence() > 0 ? " (#" + e.sequence() + ")" : "")
+                .append('\n');
+        sb.append("  at       ")
+                .append(e.time())
+                .append(" on thread ")
+                .append(e.thread())
+                .append('\n');
         if (e.upstream() != null) {
             sb.append("  caused by ").append(e.upstream().describe()).append('\n');
         }
@@ -137,14 +171,26 @@ public final class BackplaneCommands {
     private String backendStatus() {
         BackendSelection.Status st = selection.status();
         StringBuilder sb = new StringBuilder();
-        sb.append("active     ").append(st.active() == null ? "none" : st.active()).append('\n');
-        sb.append("preference ").append(String.join(",", st.preference())).append(" (configuration ").append(BackendSelection.PID).append(")\n");
+        sb.append("active     ")
+                .append(st.active() == null ? "none" : st.active())
+                .append('\n');
+        sb.append("preference ")
+                .append(String.join(",", st.preference()))
+                .append(" (configuration ")
+                .append(BackendSelection.PID)
+                .append(")\n");
         sb.append("registered ");
         if (st.registered().isEmpty()) {
             sb.append("none");
         }
-        st.registered().forEach((id, state) -> sb.append(id).append(" (").append(state).append(") "));
-        st.unavailable().forEach((id, why) -> sb.append('\n').append("inactive   ").append(id).append(": ").append(why));
+        st.registered()
+                .forEach((id, state) -> sb.append(id).append(" (").append(state).append(") "));
+        st.unavailable()
+                .forEach((id, why) -> sb.append('\n')
+                        .append("inactive   ")
+                        .append(id)
+                        .append(": ")
+                        .append(why));
         if (!st.note().isEmpty()) {
             sb.append('\n').append("note       ").append(st.note());
         }
@@ -169,8 +215,14 @@ public final class BackplaneCommands {
 
     private String verificationStatus() {
         ReferenceChecker c = verification.checker();
-        return c == null ? "result checking is off (backplane:verify on to enable)"
-                : String.format(Locale.ROOT, "result checking is on: sample rate %s, rtol %s, atol %s", c.sampleRate(), c.rtol(), c.atol());
+        return c == null
+                ? "result checking is off (backplane:verify on to enable)"
+                : String.format(
+                        Locale.ROOT,
+                        "result checking is on: sample rate %s, rtol %s, atol %s",
+                        c.sampleRate(),
+                        c.rtol(),
+                        c.atol());
     }
 
     /** {@code backplane:verify on|off}: turn result checking on or off through Config Admin. */

@@ -36,18 +36,23 @@ public final class Demo {
      */
     public Demo(ExecutionBackend backend, PrintStream out) {
         this.backend = backend;
-        this.faults = FaultInjector.of(backend).orElseThrow(() -> new IllegalArgumentException(
-                "the demo injects a fault, but fault injection is off on backend '" + backend.id() + "'. Enable it in the "
-                + "backend's configuration (for the CPU backend: config:property-set -p org.backplane.backend.cpu "
-                + "faultInjection.enabled true)"));
+        this.faults = FaultInjector.of(backend)
+                .orElseThrow(() ->
+                        new IllegalArgumentException("the demo injects a fault, but fault injection is off on backend '"
+                                + backend.id() + "'. Enable it in the "
+                                + "backend's configuration (for the CPU backend: config:property-set -p org.backplane.backend.cpu "
+                                + "faultInjection.enabled true)"));
         this.out = out;
     }
 
     /** Runs the demo; returns true if every step behaved as the contract says. */
     public boolean run() {
         boolean ok = true;
-        out.printf("Backplane demo on backend '%s': %s%n", backend.id(), backend.device().name());
-        out.printf("  %d streams, each: 12 steps of x = tanh(x @ W) on %dx%d float32, then a checksum%n%n", STREAMS, N, N);
+        out.printf(
+                "Backplane demo on backend '%s': %s%n",
+                backend.id(), backend.device().name());
+        out.printf(
+                "  %d streams, each: 12 steps of x = tanh(x @ W) on %dx%d float32, then a checksum%n%n", STREAMS, N, N);
 
         out.println("1. Fault-free reference run");
         List<float[]> reference = new ArrayList<>();
@@ -62,8 +67,11 @@ public final class Demo {
         for (int i = 0; i < STREAMS; i++) {
             streams.add(backend.openStream("demo-" + i));
         }
-        out.printf("2. The same run with a PAGE_FAULT injected into op 7 of stream demo-%d (%s)%n", FAULTY, streams.get(FAULTY).id());
-        FaultRule rule = FaultRule.atOp(streams.get(FAULTY).id().toString(), 7, ErrorKind.PAGE_FAULT).withNativeCode(3)
+        out.printf(
+                "2. The same run with a PAGE_FAULT injected into op 7 of stream demo-%d (%s)%n",
+                FAULTY, streams.get(FAULTY).id());
+        FaultRule rule = FaultRule.atOp(streams.get(FAULTY).id().toString(), 7, ErrorKind.PAGE_FAULT)
+                .withNativeCode(3)
                 .withMessage("injected by the demo");
         faults.schedule(rule);
         StreamFailedException report = null;
@@ -74,11 +82,15 @@ public final class Demo {
                     float[] result = workload(s, i);
                     boolean exact = java.util.Arrays.equals(result, reference.get(i));
                     ok &= exact && i != FAULTY;
-                    out.printf("   %s: %s%n", s.label(), exact ? "result bit-identical to the fault-free run" : "RESULT DIFFERS");
+                    out.printf(
+                            "   %s: %s%n",
+                            s.label(), exact ? "result bit-identical to the fault-free run" : "RESULT DIFFERS");
                 } catch (StreamFailedException e) {
                     report = e;
                     ok &= i == FAULTY;
-                    out.printf("   %s: failed, reported once: %s%n", s.label(), e.error().describe());
+                    out.printf(
+                            "   %s: failed, reported once: %s%n",
+                            s.label(), e.error().describe());
                 }
             }
             ComputeStream failed = streams.get(FAULTY);
@@ -93,8 +105,13 @@ public final class Demo {
                 out.println("   synchronize() -> StreamPoisonedException naming the same error");
             }
             StreamSnapshot poisoned = failed.snapshot();
-            out.printf("   snapshot: state %s, generation %d, first error %s, %d later error(s)%n%n", poisoned.state(),
-                    poisoned.generation(), poisoned.firstError() == null ? "none" : poisoned.firstError().kind(),
+            out.printf(
+                    "   snapshot: state %s, generation %d, first error %s, %d later error(s)%n%n",
+                    poisoned.state(),
+                    poisoned.generation(),
+                    poisoned.firstError() == null
+                            ? "none"
+                            : poisoned.firstError().kind(),
                     poisoned.suppressedErrors());
 
             out.println("4. Reset and recovery");
@@ -103,7 +120,9 @@ public final class Demo {
             float[] recovered = workload(failed, FAULTY);
             boolean exact = java.util.Arrays.equals(recovered, reference.get(FAULTY));
             ok &= exact;
-            out.printf("   %s recomputed: %s%n%n", failed.label(), exact ? "bit-identical to the fault-free run" : "RESULT DIFFERS");
+            out.printf(
+                    "   %s recomputed: %s%n%n",
+                    failed.label(), exact ? "bit-identical to the fault-free run" : "RESULT DIFFERS");
         } catch (StreamErrorException e) {
             ok = false;
             out.println("   unexpected failure: " + e.getMessage());
@@ -113,8 +132,10 @@ public final class Demo {
                 s.close();
             }
         }
-        out.println(ok ? "Demo passed: the fault stayed in its stream, was reported once, refused after, and reset recovered it."
-                : "Demo FAILED: see above.");
+        out.println(
+                ok
+                        ? "Demo passed: the fault stayed in its stream, was reported once, refused after, and reset recovered it."
+                        : "Demo FAILED: see above.");
         return ok;
     }
 

@@ -39,6 +39,7 @@ public final class PoisonStateComponent implements PoisonStateService {
     private final PoisonStateRegistry registry = new PoisonStateRegistry(this::relay);
     /** Backends whose device loss was already posted, so that one loss posts one event. */
     private final Set<String> lostPosted = ConcurrentHashMap.newKeySet();
+
     private volatile EventAdmin eventAdmin;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

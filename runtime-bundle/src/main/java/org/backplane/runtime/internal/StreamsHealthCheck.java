@@ -40,7 +40,10 @@ public final class StreamsHealthCheck implements HealthCheck {
         for (ExecutionBackend b : backends) {
             BackendState state = b.state();
             if (state == BackendState.DEVICE_LOST) {
-                log.critical("backend {} lost its device ({}); every stream on it is poisoned", b.id(), b.device().name());
+                log.critical(
+                        "backend {} lost its device ({}); every stream on it is poisoned",
+                        b.id(),
+                        b.device().name());
             } else {
                 log.info("backend {} is {}", b.id(), state);
             }
@@ -50,14 +53,23 @@ public final class StreamsHealthCheck implements HealthCheck {
         for (StreamSnapshot s : streams) {
             if (!s.isHealthy()) {
                 unhealthy++;
-                log.warn("stream {} '{}' is {}: {}", s.id(), s.label(), s.state(),
-                        s.firstError() == null ? "no error recorded" : s.firstError().describe());
+                log.warn(
+                        "stream {} '{}' is {}: {}",
+                        s.id(),
+                        s.label(),
+                        s.state(),
+                        s.firstError() == null
+                                ? "no error recorded"
+                                : s.firstError().describe());
             }
         }
         if (unhealthy == 0) {
             log.info("{} stream(s) on {} backend(s), all healthy", streams.size(), backends.size());
         } else {
-            log.info("{} of {} stream(s) need a reset (backplane:reset <id> or backplane:resetall)", unhealthy, streams.size());
+            log.info(
+                    "{} of {} stream(s) need a reset (backplane:reset <id> or backplane:resetall)",
+                    unhealthy,
+                    streams.size());
         }
         return new Result(log);
     }

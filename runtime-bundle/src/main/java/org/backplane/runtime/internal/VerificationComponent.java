@@ -28,8 +28,10 @@ public final class VerificationComponent {
     public static final String PID = "org.backplane.verify";
     private static final System.Logger LOG = System.getLogger(VerificationComponent.class.getName());
 
-    @ObjectClassDefinition(name = "Backplane result checking",
-            description = "Recompute sampled ops of every backend on the CPU reference and treat a mismatch as a stream failure.")
+    @ObjectClassDefinition(
+            name = "Backplane result checking",
+            description =
+                    "Recompute sampled ops of every backend on the CPU reference and treat a mismatch as a stream failure.")
     public @interface Config {
         @AttributeDefinition(name = "Enabled")
         boolean enabled() default false;
@@ -37,7 +39,9 @@ public final class VerificationComponent {
         @AttributeDefinition(name = "Sample rate", description = "Share of ops checked, 0 to 1")
         double sampleRate() default 0.01;
 
-        @AttributeDefinition(name = "Relative tolerance", description = "Allowed error relative to the magnitude of the result")
+        @AttributeDefinition(
+                name = "Relative tolerance",
+                description = "Allowed error relative to the magnitude of the result")
         double rtol() default 1e-4;
 
         @AttributeDefinition(name = "Absolute tolerance")
@@ -50,11 +54,13 @@ public final class VerificationComponent {
     @Activate
     @Modified
     void configure(Config config) {
-        ReferenceChecker next = config.enabled() ? new ReferenceChecker(config.sampleRate(), config.rtol(), config.atol()) : null;
+        ReferenceChecker next =
+                config.enabled() ? new ReferenceChecker(config.sampleRate(), config.rtol(), config.atol()) : null;
         checker = next;
         backends.values().forEach(this::apply);
-        LOG.log(System.Logger.Level.INFO, () -> next == null ? "Backplane result checking off"
-                : "Backplane result checking on: " + next);
+        LOG.log(
+                System.Logger.Level.INFO,
+                () -> next == null ? "Backplane result checking off" : "Backplane result checking on: " + next);
     }
 
     @Deactivate
@@ -78,7 +84,10 @@ public final class VerificationComponent {
         if (checking.isPresent()) {
             checking.get().install(checker);
         } else if (checker != null) {
-            LOG.log(System.Logger.Level.WARNING, () -> "backend '" + backend.id() + "' is does not offer result checking; its results are not checked");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "backend '" + backend.id()
+                            + "' is does not offer result checking; its results are not checked");
         }
     }
 

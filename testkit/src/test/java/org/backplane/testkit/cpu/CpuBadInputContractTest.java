@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.BadInputContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.BadInputContractTests;
 
 class CpuBadInputContractTest extends BadInputContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.CaptureContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.CaptureContractTests;
 
 class CpuCaptureContractTest extends CaptureContractTests {
     @Override

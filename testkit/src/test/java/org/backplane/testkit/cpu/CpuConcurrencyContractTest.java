@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.ConcurrencyContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ConcurrencyContractTests;
 
 class CpuConcurrencyContractTest extends ConcurrencyContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.DeviceLossContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.DeviceLossContractTests;
 
 class CpuDeviceLossContractTest extends DeviceLossContractTests {
     @Override

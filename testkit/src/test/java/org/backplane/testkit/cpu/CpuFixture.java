@@ -27,9 +27,11 @@ final class CpuFixture implements BackendFixture {
 
     @Override
     public ExecutionBackend start(BackendSettings settings) {
-        CpuBackend backend = CpuBackend.start(CpuSettings.defaults().withKernels(kernels).withCommon(settings));
+        CpuBackend backend =
+                CpuBackend.start(CpuSettings.defaults().withKernels(kernels).withCommon(settings));
         if (!backend.capabilities().kernels().equals(kernels)) {
-            throw new AssertionError("asked for " + kernels + " kernels but the backend runs " + backend.capabilities().kernels());
+            throw new AssertionError("asked for " + kernels + " kernels but the backend runs "
+                    + backend.capabilities().kernels());
         }
         return backend;
     }

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.IsolationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.IsolationContractTests;
 
 class CpuIsolationContractTest extends IsolationContractTests {
     @Override

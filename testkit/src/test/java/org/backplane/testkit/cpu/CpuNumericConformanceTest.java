@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.NumericConformanceTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.NumericConformanceTests;
 
 class CpuNumericConformanceTest extends NumericConformanceTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.ObservationContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ObservationContractTests;
 
 class CpuObservationContractTest extends ObservationContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.OutOfMemoryContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.OutOfMemoryContractTests;
 
 class CpuOutOfMemoryContractTest extends OutOfMemoryContractTests {
     @Override

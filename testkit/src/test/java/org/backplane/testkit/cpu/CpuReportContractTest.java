@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.ReportContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ReportContractTests;
 
 class CpuReportContractTest extends ReportContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.ResetContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.ResetContractTests;
 
 class CpuResetContractTest extends ResetContractTests {
     @Override

@@ -1,7 +1,7 @@
 package org.backplane.testkit.cpu;
 
-import org.backplane.testkit.StopContractTests;
 import org.backplane.testkit.BackendFixture;
+import org.backplane.testkit.StopContractTests;
 
 class CpuStopContractTest extends StopContractTests {
     @Override

@@ -1,7 +1,6 @@
 package org.backplane.spi.internal.backend;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -60,19 +59,26 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
     private volatile ResultChecker resultChecker;
     private volatile DeferredCompletion deferred; // started on first need, joined at stop
 
-    public CoreBackend(String id, DeviceInfo device, Capabilities capabilities, BackendEngine engine, BackendSettings settings) {
+    public CoreBackend(
+            String id, DeviceInfo device, Capabilities capabilities, BackendEngine engine, BackendSettings settings) {
         this.id = Objects.requireNonNull(id, "id");
         this.device = Objects.requireNonNull(device, "device");
         this.engine = Objects.requireNonNull(engine, "engine");
         this.settings = Objects.requireNonNull(settings, "settings");
-        this.capabilities = new Capabilities(capabilities.dtypes(), capabilities.maxArrayBytes(), capabilities.maxRank(),
-                settings.faultInjection(), capabilities.kernels());
+        this.capabilities = new Capabilities(
+                capabilities.dtypes(),
+                capabilities.maxArrayBytes(),
+                capabilities.maxRank(),
+                settings.faultInjection(),
+                capabilities.kernels());
         this.faults = settings.faultInjection() ? new FaultPlan(this, settings.faultRules()) : null;
         this.deviceLoss = new DeviceLoss(this, engine);
         this.dispatcher = new TransitionDispatcher("backplane-" + id);
         if (faults != null) {
-            LOG.log(System.Logger.Level.WARNING, () -> "Backplane backend '" + id + "' has FAULT INJECTION ENABLED with rules "
-                    + settings.faultRules() + "; never use this in production");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "Backplane backend '" + id + "' has FAULT INJECTION ENABLED with rules "
+                            + settings.faultRules() + "; never use this in production");
         }
     }
 
@@ -296,8 +302,9 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
         long elements = shape.size();
         long max = capabilities.maxArrayBytes();
         if (elements > max / dtype.byteSize()) {
-            throw new IllegalArgumentException("an array of shape " + shape + " needs " + elements * (double) dtype.byteSize() / (1L << 20)
-                    + " MiB, more than backend '" + id + "' can ever hold (" + max / (1L << 20) + " MiB)");
+            throw new IllegalArgumentException(
+                    "an array of shape " + shape + " needs " + elements * (double) dtype.byteSize() / (1L << 20)
+                            + " MiB, more than backend '" + id + "' can ever hold (" + max / (1L << 20) + " MiB)");
         }
     }
 
@@ -318,7 +325,8 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
         long deadline = System.nanoTime() + grace.toNanos();
         for (Stream s : List.copyOf(streams.values())) {
             StreamError stopped = s.error(ErrorKind.BACKEND_STOPPED)
-                    .message("backend '" + id + "' was stopped while this work was queued or running").build();
+                    .message("backend '" + id + "' was stopped while this work was queued or running")
+                    .build();
             s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         DeferredCompletion completing;

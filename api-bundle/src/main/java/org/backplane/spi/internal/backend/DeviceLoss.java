@@ -39,10 +39,16 @@ final class DeviceLoss {
                 return;
             }
             cause = error;
-            LOG.log(System.Logger.Level.ERROR, () -> "backend '" + backend.id() + "' lost its device: " + error.describe());
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    () -> "backend '" + backend.id() + "' lost its device: " + error.describe());
             for (Stream s : streams) {
-                StreamError e = s.error(ErrorKind.DEVICE_LOST).nativeCode(error.nativeCode()).nativeText(error.nativeText())
-                        .message("the " + backend.id() + " device was lost: every stream on it is poisoned").upstream(error).build();
+                StreamError e = s.error(ErrorKind.DEVICE_LOST)
+                        .nativeCode(error.nativeCode())
+                        .nativeText(error.nativeText())
+                        .message("the " + backend.id() + " device was lost: every stream on it is poisoned")
+                        .upstream(error)
+                        .build();
                 s.raise(e);
                 s.publish(StreamTransition.Type.DEVICE_LOST, s.snapshot().state(), error);
             }

@@ -47,7 +47,9 @@ final class FaultPlan implements FaultInjector {
     @Override
     public void raise(StreamId stream, ErrorKind kind, long nativeCode, String message) {
         Stream s = backend.requireStream(stream);
-        s.raise(s.error(kind).nativeCode(nativeCode).message(message == null || message.isEmpty() ? "injected " + kind : message)
+        s.raise(s.error(kind)
+                .nativeCode(nativeCode)
+                .message(message == null || message.isEmpty() ? "injected " + kind : message)
                 .build());
     }
 
@@ -78,7 +80,8 @@ final class FaultPlan implements FaultInjector {
 
     private static Pattern glob(String pattern) {
         StringBuilder regex = new StringBuilder();
-        for (char c : pattern.toCharArray()) {
+        for (int i = 0; i < pattern.length(); i++) {
+            char c = pattern.charAt(i);
             switch (c) {
                 case '*' -> regex.append(".*");
                 case '?' -> regex.append('.');

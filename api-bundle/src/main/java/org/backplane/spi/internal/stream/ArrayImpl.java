@@ -21,6 +21,7 @@ final class ArrayImpl implements EngineArray {
     private final DType dtype;
     /** The batch whose work writes this array, or null if the data was there at creation (upload). */
     final BatchImpl producer;
+
     private volatile ArrayStorage storage;
     volatile boolean closed;
 
@@ -64,8 +65,9 @@ final class ArrayImpl implements EngineArray {
             throw new IllegalStateException("array " + shape + " of " + owner.id + " has no data bound yet");
         }
         if (!type.isInstance(s)) {
-            throw new IllegalStateException("array " + shape + " of " + owner.id + " holds " + s.getClass().getSimpleName()
-                    + ", not " + type.getSimpleName() + " (an array of another backend?)");
+            throw new IllegalStateException("array " + shape + " of " + owner.id + " holds "
+                    + s.getClass().getSimpleName() + ", not " + type.getSimpleName()
+                    + " (an array of another backend?)");
         }
         return type.cast(s);
     }
@@ -82,7 +84,9 @@ final class ArrayImpl implements EngineArray {
 
     /** True once the producing work completed successfully in the stream's current generation. */
     boolean isReady() {
-        return !closed && generation == owner.slot.current() && generation.first == null
+        return !closed
+                && generation == owner.slot.current()
+                && generation.first == null
                 && (producer == null || producer.status == BatchImpl.DONE);
     }
 
@@ -91,8 +95,11 @@ final class ArrayImpl implements EngineArray {
      * generation, or invalidated by a reset. Waiting for a settled array never blocks.
      */
     boolean isSettled() {
-        return producer == null || producer.status >= BatchImpl.DONE || generation.first != null
-                || generation != owner.slot.current() || generation.isClosingOrClosed() && generation.inFlight.get() == 0;
+        return producer == null
+                || producer.status >= BatchImpl.DONE
+                || generation.first != null
+                || generation != owner.slot.current()
+                || (generation.isClosingOrClosed() && generation.inFlight.get() == 0);
     }
 
     /**
@@ -102,9 +109,13 @@ final class ArrayImpl implements EngineArray {
      */
     StreamError unusableBecause() {
         if (generation != owner.slot.current()) {
-            return generation.first != null ? generation.first
-                    : owner.slot.error(ErrorKind.UPSTREAM_FAILURE)
-                            .message("array of generation " + generation.number + " was invalidated by a reset of its stream").build();
+            return generation.first != null
+                    ? generation.first
+                    : owner.slot
+                            .error(ErrorKind.UPSTREAM_FAILURE)
+                            .message("array of generation " + generation.number
+                                    + " was invalidated by a reset of its stream")
+                            .build();
         }
         if (producer == null || producer.status == BatchImpl.DONE) {
             return null;
@@ -115,9 +126,14 @@ final class ArrayImpl implements EngineArray {
 
     @Override
     public String toString() {
-        String status = closed ? "closed" : isReady() ? "ready" : generation != owner.slot.current() ? "stale"
-                : generation.first != null ? "failed" : "pending";
-        return "DeviceArray[" + owner.id + " gen " + generation.number + ", " + shape + " " + dtype.name().toLowerCase(java.util.Locale.ROOT)
-                + ", " + status + "]";
+        String status = closed
+                ? "closed"
+                : isReady()
+                        ? "ready"
+                        : generation != owner.slot.current()
+                                ? "stale"
+                                : generation.first != null ? "failed" : "pending";
+        return "DeviceArray[" + owner.id + " gen " + generation.number + ", " + shape + " "
+                + dtype.name().toLowerCase(java.util.Locale.ROOT) + ", " + status + "]";
     }
 }

@@ -38,6 +38,7 @@ final class BatchImpl implements CommandBatch {
     private long bytes;
     /** Ops of this batch sampled for result checking (guarded by the encode lock until commit). */
     int toVerify;
+
     volatile int status;
     volatile StreamError error;
     private volatile NativeBatch attachment;
@@ -122,7 +123,8 @@ final class BatchImpl implements CommandBatch {
     @Override
     public boolean shouldRun() {
         int state = generation.state;
-        return generation == owner.slot.current() && generation.first == null
+        return generation == owner.slot.current()
+                && generation.first == null
                 && (state == Generation.ACTIVE || state == Generation.CLOSING);
     }
 
@@ -143,7 +145,8 @@ final class BatchImpl implements CommandBatch {
             return null;
         }
         if (!type.isInstance(a)) {
-            throw new IllegalStateException(describe() + " carries " + a.getClass().getSimpleName() + ", not " + type.getSimpleName());
+            throw new IllegalStateException(
+                    describe() + " carries " + a.getClass().getSimpleName() + ", not " + type.getSimpleName());
         }
         return type.cast(a);
     }

@@ -36,6 +36,7 @@ final class Batcher {
     private long nextBatchId = 1;
     /** A test's hold (guarded by the encode lock): committed batches wait in {@link #held} until it is released. */
     private StreamHold hold;
+
     private final ArrayDeque<BatchImpl> held = new ArrayDeque<>();
 
     Batcher(Stream owner, StreamSlot slot, Completion completion, StreamCounters counters, BackendContext backend) {
@@ -65,7 +66,11 @@ final class Batcher {
             for (ArrayImpl in : inputs) {
                 Generation ig = in.owner.slot.current();
                 if (in.generation != ig) {
-                    throw new StaleGenerationException(in.owner.id, "Input array " + in.shape(), in.generation.number, ig.number,
+                    throw new StaleGenerationException(
+                            in.owner.id,
+                            "Input array " + in.shape(),
+                            in.generation.number,
+                            ig.number,
                             in.generation.first);
                 }
             }
@@ -113,7 +118,13 @@ final class Batcher {
             }
             slot.enterSlow();
         } catch (RuntimeException e) {
-            slot.capture(g, slot.error(ErrorKind.INTERNAL).message("encoding failed: " + e).command(command).cause(e).build());
+            slot.capture(
+                    g,
+                    slot.error(ErrorKind.INTERNAL)
+                            .message("encoding failed: " + e)
+                            .command(command)
+                            .cause(e)
+                            .build());
             slot.enterSlow();
         }
     }
@@ -171,8 +182,8 @@ final class Batcher {
         Generation g = batch.generation;
         // Back-pressure: a bounded number of batches in flight per stream (not while a test holds
         // the stream: only releasing the hold could end the wait, and that needs this lock).
-        slot.waiters.awaitUninterruptibly(() -> g.inFlight.get() < policy.maxInFlight() || g.state != Generation.ACTIVE
-                || hold != null);
+        slot.waiters.awaitUninterruptibly(
+                () -> g.inFlight.get() < policy.maxInFlight() || g.state != Generation.ACTIVE || hold != null);
         if (g.state != Generation.ACTIVE || g != slot.current()) {
             discard(batch, g); // S4: nothing reaches the engine once the stream failed
             return;
@@ -191,8 +202,14 @@ final class Batcher {
         try {
             owner.engine().commit(batch);
         } catch (Throwable t) {
-            completion.failed(batch, slot.error(ErrorKind.INTERNAL).message("the engine failed to commit the batch: " + t)
-                    .batch(batch).cause(t).build(), ErrorScope.STREAM);
+            completion.failed(
+                    batch,
+                    slot.error(ErrorKind.INTERNAL)
+                            .message("the engine failed to commit the batch: " + t)
+                            .batch(batch)
+                            .cause(t)
+                            .build(),
+                    ErrorScope.STREAM);
         }
     }
 
@@ -257,8 +274,14 @@ final class Batcher {
                     commitToEngine(batch);
                 } else {
                     tellEngineDiscarded(batch);
-                    completion.failed(batch, g.first != null ? g.first
-                            : slot.error(ErrorKind.INTERNAL).message("the stream was reset while this work was held").batch(batch).build(),
+                    completion.failed(
+                            batch,
+                            g.first != null
+                                    ? g.first
+                                    : slot.error(ErrorKind.INTERNAL)
+                                            .message("the stream was reset while this work was held")
+                                            .batch(batch)
+                                            .build(),
                             ErrorScope.STREAM);
                 }
             }

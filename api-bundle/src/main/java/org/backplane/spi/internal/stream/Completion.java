@@ -76,8 +76,13 @@ final class Completion implements DeferredCompletion.Target {
         try {
             StreamError cause = batch.generation.first;
             if (cause == null) {
-                failed(batch, slot.error(ErrorKind.INTERNAL).message("the engine discarded work of a healthy generation").batch(batch)
-                        .build(), ErrorScope.STREAM);
+                failed(
+                        batch,
+                        slot.error(ErrorKind.INTERNAL)
+                                .message("the engine discarded work of a healthy generation")
+                                .batch(batch)
+                                .build(),
+                        ErrorScope.STREAM);
             } else {
                 finish(batch, BatchImpl.FAILED, cause);
             }
@@ -117,7 +122,13 @@ final class Completion implements DeferredCompletion.Target {
                 }
             }
             if (mismatch != null) {
-                failed(batch, slot.error(ErrorKind.VERIFICATION_MISMATCH).message(mismatch).command(bad).batch(batch).build(),
+                failed(
+                        batch,
+                        slot.error(ErrorKind.VERIFICATION_MISMATCH)
+                                .message(mismatch)
+                                .command(bad)
+                                .batch(batch)
+                                .build(),
                         ErrorScope.STREAM);
             } else {
                 StreamError failedBefore = g.first;
@@ -183,7 +194,9 @@ final class Completion implements DeferredCompletion.Target {
     /** Fails the batches of {@code g} that its engine never reported (after a close or reset). */
     void failUnreported(Generation g, StreamError error) {
         for (BatchImpl b : g.unfinished) {
-            LOG.log(System.Logger.Level.WARNING, () -> "engine of " + b.owner.id + " never reported " + b.describe() + "; failing it");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "engine of " + b.owner.id + " never reported " + b.describe() + "; failing it");
             finish(b, BatchImpl.FAILED, error);
         }
     }

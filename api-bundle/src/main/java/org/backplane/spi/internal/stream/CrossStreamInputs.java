@@ -70,8 +70,12 @@ final class CrossStreamInputs {
     }
 
     private StreamError upstreamError(CommandImpl c, BatchImpl batch, ArrayImpl in, StreamError cause) {
-        return self.slot.error(ErrorKind.UPSTREAM_FAILURE)
+        return self.slot
+                .error(ErrorKind.UPSTREAM_FAILURE)
                 .message("input " + in.shape() + " from stream " + in.owner.id + " is unusable: " + cause.describe())
-                .command(c).batch(batch).upstream(cause).build();
+                .command(c)
+                .batch(batch)
+                .upstream(cause)
+                .build();
     }
 }

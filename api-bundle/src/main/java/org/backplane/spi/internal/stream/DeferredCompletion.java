@@ -36,7 +36,10 @@ public final class DeferredCompletion {
 
     public DeferredCompletion(BackendContext backend) {
         this.backend = backend;
-        this.thread = Thread.ofPlatform().daemon().name("backplane-" + backend.id() + "-completion").unstarted(this::run);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("backplane-" + backend.id() + "-completion")
+                .unstarted(this::run);
         thread.start();
     }
 

@@ -24,6 +24,7 @@ final class Generation {
     static final int POISONED = 2;
     /** Refusing work while a close or stop finishes; shown as CLOSED. */
     static final int CLOSING = 3;
+
     static final int CLOSED = 4;
 
     /** How many errors after the first are kept (all are counted). */
@@ -54,6 +55,7 @@ final class Generation {
     final AtomicInteger verifying = new AtomicInteger();
     /** The same batches, so that the SPI can fail any an engine never reports (no waiter may hang). */
     final Set<BatchImpl> unfinished = ConcurrentHashMap.newKeySet();
+
     final AtomicLong suppressedCount = new AtomicLong();
     final ConcurrentLinkedQueue<StreamError> suppressed = new ConcurrentLinkedQueue<>();
 

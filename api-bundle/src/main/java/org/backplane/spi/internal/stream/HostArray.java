@@ -67,8 +67,8 @@ final class HostArray implements DeviceArray {
             throw new IllegalArgumentException("target buffer is read-only");
         }
         if (target.remaining() < array.size()) {
-            throw new IllegalArgumentException("target buffer has " + target.remaining() + " floats remaining but the array of shape "
-                    + shape() + " has " + array.size());
+            throw new IllegalArgumentException("target buffer has " + target.remaining()
+                    + " floats remaining but the array of shape " + shape() + " has " + array.size());
         }
         MemorySegment whole = MemorySegment.ofBuffer(target);
         array.owner.facade.read(array, whole.asSlice(0, array.byteSize()));
@@ -84,8 +84,8 @@ final class HostArray implements DeviceArray {
             throw new IllegalArgumentException("target segment is read-only");
         }
         if (target.byteSize() < array.byteSize()) {
-            throw new IllegalArgumentException("target segment has " + target.byteSize() + " bytes but the array of shape "
-                    + shape() + " needs " + array.byteSize());
+            throw new IllegalArgumentException("target segment has " + target.byteSize()
+                    + " bytes but the array of shape " + shape() + " needs " + array.byteSize());
         }
         array.owner.facade.read(array, target.asSlice(0, array.byteSize()));
     }

@@ -48,8 +48,11 @@ final class Lifecycle {
             long deadline = System.nanoTime() + timeout.toNanos();
             batcher.releaseHolds();
             if (!slot.waiters.await(() -> g.inFlight.get() == 0, timeout.toNanos())) {
-                LOG.log(System.Logger.Level.WARNING, () -> "reset of " + owner.id + ": " + g.inFlight.get()
-                        + " batches of the failed generation did not finish within " + timeout + "; discarding them");
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        () -> "reset of " + owner.id + ": " + g.inFlight.get()
+                                + " batches of the failed generation did not finish within " + timeout
+                                + "; discarding them");
             }
             owner.engine().rebuild(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             completion.failUnreported(g, g.first);
@@ -97,18 +100,29 @@ final class Lifecycle {
                 slot.encodeLock.unlock();
             }
             if (abortError == null && !slot.waiters.await(() -> g.inFlight.get() == 0, timeout.toNanos())) {
-                LOG.log(System.Logger.Level.WARNING, () -> "closing " + owner.id + ": work did not finish within " + timeout
-                        + "; stopping it");
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        () -> "closing " + owner.id + ": work did not finish within " + timeout + "; stopping it");
             }
-            StreamError abort = abortError != null ? abortError : g.inFlight.get() == 0 ? null
-                    : slot.error(ErrorKind.INTERNAL).message("the stream was closed before its work finished").build();
+            StreamError abort = abortError != null
+                    ? abortError
+                    : g.inFlight.get() == 0
+                            ? null
+                            : slot.error(ErrorKind.INTERNAL)
+                                    .message("the stream was closed before its work finished")
+                                    .build();
             try {
                 owner.engine().close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), abort);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "engine failed to close stream " + owner.id, e);
             }
-            completion.failUnreported(g, abort != null ? abort
-                    : slot.error(ErrorKind.INTERNAL).message("the engine closed without finishing this work").build());
+            completion.failUnreported(
+                    g,
+                    abort != null
+                            ? abort
+                            : slot.error(ErrorKind.INTERNAL)
+                                    .message("the engine closed without finishing this work")
+                                    .build());
             g.setState(Generation.CLOSED);
             slot.waiters.signalAll();
             owner.closed();

@@ -90,7 +90,11 @@ final class SinkImpl implements StreamSink {
             if (rule == null || rule.kind() == ErrorKind.VERIFICATION_MISMATCH) {
                 return false;
             }
-            StreamError error = error(rule.kind()).injected(rule).command(command).batch(batch).build();
+            StreamError error = error(rule.kind())
+                    .injected(rule)
+                    .command(command)
+                    .batch(batch)
+                    .build();
             // An injected device loss travels the path a real one does: it loses the device (S9).
             failed(batch, error, rule.kind() == ErrorKind.DEVICE_LOST ? ErrorScope.DEVICE : ErrorScope.STREAM);
             return true;

@@ -81,8 +81,18 @@ public final class Stream implements Transitions {
 
     public StreamSnapshot snapshot() {
         Generation g = slot.current();
-        return new StreamSnapshot(id, label, Generation.publicState(g.state), g.number, g.first, g.suppressedCount.get(),
-                g.suppressedErrors(), counters.submitted.get(), counters.completed.get(), counters.failed.get(), createdAt,
+        return new StreamSnapshot(
+                id,
+                label,
+                Generation.publicState(g.state),
+                g.number,
+                g.first,
+                g.suppressedCount.get(),
+                g.suppressedErrors(),
+                counters.submitted.get(),
+                counters.completed.get(),
+                counters.failed.get(),
+                createdAt,
                 g.stateSince);
     }
 

@@ -59,7 +59,8 @@ final class StreamImpl implements ComputeStream {
     @Override
     public String toString() {
         Generation g = slot.current();
-        return "ComputeStream[" + owner.id + " '" + owner.label + "', " + Generation.publicState(g.state) + ", gen " + g.number + "]";
+        return "ComputeStream[" + owner.id + " '" + owner.label + "', " + Generation.publicState(g.state) + ", gen "
+                + g.number + "]";
     }
 
     // ------------------------------------------------------------------ arrays from host data
@@ -80,7 +81,8 @@ final class StreamImpl implements ComputeStream {
     public DeviceArray upload(MemorySegment data, int... shape) {
         Objects.requireNonNull(data, "data must not be null");
         if (data.byteSize() % Float.BYTES != 0) {
-            throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes does not hold whole float32 values");
+            throw new IllegalArgumentException(
+                    "segment of " + data.byteSize() + " bytes does not hold whole float32 values");
         }
         return uploadSegment(data, data.byteSize() / Float.BYTES, shape);
     }
@@ -88,7 +90,8 @@ final class StreamImpl implements ComputeStream {
     private DeviceArray uploadSegment(MemorySegment data, long elements, int[] dims) {
         Shape shape = Shape.of(dims);
         if (elements != shape.size()) {
-            throw new IllegalArgumentException("data holds " + elements + " floats but shape " + shape + " needs " + shape.size());
+            throw new IllegalArgumentException(
+                    "data holds " + elements + " floats but shape " + shape + " needs " + shape.size());
         }
         owner.backend.checkCapacity(shape, DType.FLOAT32);
         Generation g = slot.enter();
@@ -185,8 +188,9 @@ final class StreamImpl implements ComputeStream {
             throw new NullPointerException("input '" + name + "' must not be null");
         }
         if (!(array instanceof HostArray h) || h.array.owner.backend != owner.backend) {
-            throw new IllegalArgumentException("input '" + name + "' belongs to another backend (" + array.stream().backend().id()
-                    + " instance) than stream " + owner.id + "; copy it with download/upload first");
+            throw new IllegalArgumentException("input '" + name + "' belongs to another backend ("
+                    + array.stream().backend().id() + " instance) than stream " + owner.id
+                    + "; copy it with download/upload first");
         }
         if (h.array.closed) {
             throw new IllegalArgumentException("input '" + name + "' " + h.shape() + " was closed");
@@ -203,8 +207,8 @@ final class StreamImpl implements ComputeStream {
         for (int i = 0; i < arrays.length; i++) {
             DeviceArray a = Objects.requireNonNull(arrays[i], "array " + i + " must not be null");
             if (!(a instanceof HostArray h) || h.array.owner != owner) {
-                throw new IllegalArgumentException("array " + i + " belongs to stream " + a.stream().id() + ", not " + owner.id
-                        + "; call eval on its own stream");
+                throw new IllegalArgumentException("array " + i + " belongs to stream "
+                        + a.stream().id() + ", not " + owner.id + "; call eval on its own stream");
             }
             own[i] = h.array;
         }
@@ -229,8 +233,10 @@ final class StreamImpl implements ComputeStream {
     public void synchronize() {
         Generation g = slot.enter();
         long target = batcher.flush();
-        if (!slot.waiters.await(() -> g.completedSequence >= target || g.first != null || slot.current() != g
-                || g.isClosingOrClosed() && g.inFlight.get() == 0)) {
+        if (!slot.waiters.await(() -> g.completedSequence >= target
+                || g.first != null
+                || slot.current() != g
+                || (g.isClosingOrClosed() && g.inFlight.get() == 0))) {
             throw new StreamInterruptedException(owner.id, "synchronize");
         }
         slot.finishAwait(g, null, "synchronize");
@@ -258,7 +264,8 @@ final class StreamImpl implements ComputeStream {
 
     private void checkCurrent(ArrayImpl a, Generation g) {
         if (a.generation != g) {
-            throw new StaleGenerationException(owner.id, "Array " + a.shape(), a.generation.number, g.number, a.generation.first);
+            throw new StaleGenerationException(
+                    owner.id, "Array " + a.shape(), a.generation.number, g.number, a.generation.first);
         }
     }
 

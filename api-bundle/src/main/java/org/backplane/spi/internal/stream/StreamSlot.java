@@ -73,7 +73,7 @@ final class StreamSlot {
     }
 
     Generation enterSlow() {
-        for (;;) {
+        for (; ; ) {
             Generation g = current;
             if (g.state == Generation.ACTIVE) {
                 return g;
@@ -91,14 +91,14 @@ final class StreamSlot {
      * to see it (S3), the refusal otherwise (S4), or staleness if a reset replaced {@code g}.
      */
     RuntimeException refusal(Generation g) {
-        for (;;) {
+        for (; ; ) {
             if (current != g) {
                 return new StaleGenerationException(id, "Work", g.number, current.number, g.first);
             }
             switch (g.state) {
                 case Generation.FAILED -> {
-                    encodeLock.lock();
                     boolean reported;
+                    encodeLock.lock();
                     try {
                         reported = g == current && g.casState(Generation.FAILED, Generation.POISONED);
                     } finally {
@@ -125,16 +125,17 @@ final class StreamSlot {
      * work completed, otherwise throws what the contract says the caller sees.
      */
     void finishAwait(Generation g, BatchImpl batch, String what) {
-        for (;;) {
+        for (; ; ) {
             Generation now = current;
             if (now != g) {
                 throw new StaleGenerationException(id, "Work awaited by " + what, g.number, now.number, g.first);
             }
             int state = g.state;
             if (g.isClosingOrClosed()) {
-                StreamError workError = batch != null && batch.status == BatchImpl.FAILED ? batch.error
+                StreamError workError = batch != null && batch.status == BatchImpl.FAILED
+                        ? batch.error
                         : batch == null ? g.first : null;
-                if (workError != null || batch != null && batch.status != BatchImpl.DONE) {
+                if (workError != null || (batch != null && batch.status != BatchImpl.DONE)) {
                     throw closed(g, workError);
                 }
                 return;
@@ -161,11 +162,16 @@ final class StreamSlot {
         if (kind == null && stopped) {
             // Closed by the stop with nothing of its own in flight (or opened while the stop ran):
             // the caller still learns that it was the stop, as a BACKEND_STOPPED error.
-            kind = error(ErrorKind.BACKEND_STOPPED).message("backend '" + backend.id() + "' was stopped").build();
+            kind = error(ErrorKind.BACKEND_STOPPED)
+                    .message("backend '" + backend.id() + "' was stopped")
+                    .build();
         }
-        return new StreamClosedException(id, "Stream " + id + " '" + label + "' is closed: " + reason
-                + (workError != null ? "; the awaited work failed: " + workError.describe() : "")
-                + ". Open a new stream.", kind);
+        return new StreamClosedException(
+                id,
+                "Stream " + id + " '" + label + "' is closed: " + reason
+                        + (workError != null ? "; the awaited work failed: " + workError.describe() : "")
+                        + ". Open a new stream.",
+                kind);
     }
 
     // ------------------------------------------------------------------ capture (S1, S2)

@@ -38,6 +38,7 @@ final class ManualEngine implements BackendEngine {
     volatile boolean forgetsBatchesOnClose;
 
     /** Float data on the heap. */
+    @SuppressWarnings("ArrayRecordComponent") // storage, not a value: never compared
     record Floats(float[] data) implements ArrayStorage {
         @Override
         public long byteSize() {
@@ -46,8 +47,12 @@ final class ManualEngine implements BackendEngine {
     }
 
     static CoreBackend backend(ManualEngine engine, BackendSettings settings) {
-        return new CoreBackend("manual", new DeviceInfo("manual", "test", 1L << 30, 1, null),
-                new Capabilities(Set.of(DType.FLOAT32), 1L << 30, 8, false, "manual"), engine, settings);
+        return new CoreBackend(
+                "manual",
+                new DeviceInfo("manual", "test", 1L << 30, 1, null),
+                new Capabilities(Set.of(DType.FLOAT32), 1L << 30, 8, false, "manual"),
+                engine,
+                settings);
     }
 
     CommandBatch nextCommitted() throws InterruptedException {

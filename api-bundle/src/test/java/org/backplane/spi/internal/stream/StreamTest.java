@@ -29,8 +29,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class StreamTest {
     private final ManualEngine engine = new ManualEngine();
-    private CoreBackend backend = ManualEngine.backend(engine, BackendSettings.DEFAULT
-            .withTimeouts(Duration.ofMillis(200), Duration.ofSeconds(5), Duration.ofSeconds(2)));
+    private CoreBackend backend = ManualEngine.backend(
+            engine,
+            BackendSettings.DEFAULT.withTimeouts(Duration.ofMillis(200), Duration.ofSeconds(5), Duration.ofSeconds(2)));
 
     @AfterEach
     void stop() {
@@ -78,7 +79,9 @@ class StreamTest {
         long control = threads.getCurrentThreadAllocatedBytes() - before;
         assertThat(control).isGreaterThanOrEqualTo(1_000 * 16L);
         // Any allocation per call would be at least 16 MB here; the JIT may allocate a little once.
-        assertThat(checked).as("bytes allocated by a million healthy entry checks").isLessThan(1_000_000);
+        assertThat(checked)
+                .as("bytes allocated by a million healthy entry checks")
+                .isLessThan(1_000_000);
     }
 
     @Test
@@ -88,8 +91,8 @@ class StreamTest {
         CountDownLatch release = new CountDownLatch(1);
         Thread holder = Thread.ofPlatform().start(() -> {
             s.slot.encodeLock.lock();
-            held.countDown();
             try {
+                held.countDown();
                 release.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -143,7 +146,9 @@ class StreamTest {
         });
         CommandBatch first = engine.nextCommitted();
         engine.nextCommitted();
-        assertThat(third.await(200, TimeUnit.MILLISECONDS)).as("third submission waits while two batches are in flight").isFalse();
+        assertThat(third.await(200, TimeUnit.MILLISECONDS))
+                .as("third submission waits while two batches are in flight")
+                .isFalse();
         engine.complete(first);
         assertThat(third.await(10, TimeUnit.SECONDS)).isTrue();
         submitter.join();
@@ -168,7 +173,9 @@ class StreamTest {
         s.sink.failed(inFlight, s.error(ErrorKind.PAGE_FAULT).batch(inFlight).build());
         submitter.join();
         assertThat(outcome.get()).isInstanceOf(StreamFailedException.class);
-        assertThat(engine.committed).as("nothing is committed once the stream failed (S4)").isEmpty();
+        assertThat(engine.committed)
+                .as("nothing is committed once the stream failed (S4)")
+                .isEmpty();
     }
 
     @Test
@@ -231,7 +238,9 @@ class StreamTest {
         DeviceArray x = a.facade.neg(a.facade.upload(new float[] {1}, 1));
         a.facade.flush();
         CommandBatch produced = engine.nextCommitted();
-        a.raise(a.error(ErrorKind.DEVICE_LOST).message("lost while x was computed").build());
+        a.raise(a.error(ErrorKind.DEVICE_LOST)
+                .message("lost while x was computed")
+                .build());
         engine.complete(produced); // the driver reports the buffer done after the failure
         DeviceArray y = b.facade.add(x, b.facade.upload(new float[] {1}, 1));
         b.facade.flush();
@@ -299,7 +308,9 @@ class StreamTest {
         checking.await();
         engine.complete(b2); // done on the device, but behind a pending check
         assertThat(first.isReady()).isFalse();
-        assertThat(second.isReady()).as("a later batch is not released ahead of a pending check").isFalse();
+        assertThat(second.isReady())
+                .as("a later batch is not released ahead of a pending check")
+                .isFalse();
         assertThat(s.snapshot().opsCompleted()).isZero();
         release.countDown();
         s.facade.synchronize();
@@ -340,7 +351,9 @@ class StreamTest {
         engine.complete(produced);
         checking.await();
         engine.complete(consumed); // a GPU finishes the consumer while the producer's check still runs
-        assertThat(y.isReady()).as("not released before its input is known good").isFalse();
+        assertThat(y.isReady())
+                .as("not released before its input is known good")
+                .isFalse();
         release.countDown();
         assertThatThrownBy(y::download).isInstanceOfSatisfying(StreamFailedException.class, e -> {
             assertThat(e.error().kind()).isEqualTo(ErrorKind.UPSTREAM_FAILURE);
@@ -387,8 +400,10 @@ class StreamTest {
         Thread.sleep(50);
         backend.stop();
         reader.join();
-        assertThat(outcome.get()).isInstanceOfSatisfying(org.backplane.api.StreamClosedException.class,
-                e -> assertThat(e.error()).isNotNull());
+        assertThat(outcome.get())
+                .isInstanceOfSatisfying(
+                        org.backplane.api.StreamClosedException.class,
+                        e -> assertThat(e.error()).isNotNull());
         assertThat(engine.calls.getLast()).isEqualTo("shutdown");
         assertThat(engine.calls).contains("close " + s.id());
     }

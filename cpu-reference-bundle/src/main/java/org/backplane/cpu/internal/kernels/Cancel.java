@@ -36,7 +36,8 @@ public final class Cancel {
     /** Throws {@link CancellationException} once cancelled. */
     public void check() {
         if (isCancelled()) {
-            throw new CancellationException(stopped ? "the backend is stopping" : "the stream failed; its work is discarded");
+            throw new CancellationException(
+                    stopped ? "the backend is stopping" : "the stream failed; its work is discarded");
         }
     }
 }

@@ -106,20 +106,26 @@ public final class FastKernels implements Kernels {
         int innerB = (int) l.sb[l.dims.length - 1];
         int rows = result.length / inner;
         if (rows == 1) {
-            chunked(inner, (from, to) -> binaryRun(op, a, innerA * from, innerA, b, innerB * from, innerB, result, from, to - from),
+            chunked(
+                    inner,
+                    (from, to) ->
+                            binaryRun(op, a, innerA * from, innerA, b, innerB * from, innerB, result, from, to - from),
                     cancel);
             return result;
         }
         int rowsPerChunk = Math.max(1, CHUNK / inner);
         int chunks = result.length < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(rows, rowsPerChunk);
         int per = Math.ceilDiv(rows, chunks);
-        parallel.forEach(chunks, c -> {
-            int r0 = c * per;
-            int r1 = Math.min(rows, r0 + per);
-            for (int r = r0; r < r1; r++) {
-                binaryRun(op, a, l.offsetA(r), innerA, b, l.offsetB(r), innerB, result, r * inner, inner);
-            }
-        }, cancel);
+        parallel.forEach(
+                chunks,
+                c -> {
+                    int r0 = c * per;
+                    int r1 = Math.min(rows, r0 + per);
+                    for (int r = r0; r < r1; r++) {
+                        binaryRun(op, a, l.offsetA(r), innerA, b, l.offsetB(r), innerB, result, r * inner, inner);
+                    }
+                },
+                cancel);
         return result;
     }
 
@@ -127,32 +133,104 @@ public final class FastKernels implements Kernels {
     static void binaryRun(BinaryOp op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] o, int oo, int n) {
         if (as == 1 && bs == 1) {
             switch (op) {
-                case ADD -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] + b[bo + i]; } }
-                case SUB -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] - b[bo + i]; } }
-                case MUL -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] * b[bo + i]; } }
-                case DIV -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] / b[bo + i]; } }
-                case MAXIMUM -> { for (int i = 0; i < n; i++) { o[oo + i] = Math.max(a[ao + i], b[bo + i]); } }
-                case MINIMUM -> { for (int i = 0; i < n; i++) { o[oo + i] = Math.min(a[ao + i], b[bo + i]); } }
+                case ADD -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] + b[bo + i];
+                    }
+                }
+                case SUB -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] - b[bo + i];
+                    }
+                }
+                case MUL -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] * b[bo + i];
+                    }
+                }
+                case DIV -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] / b[bo + i];
+                    }
+                }
+                case MAXIMUM -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = Math.max(a[ao + i], b[bo + i]);
+                    }
+                }
+                case MINIMUM -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = Math.min(a[ao + i], b[bo + i]);
+                    }
+                }
             }
         } else if (as == 1) {
             float y = b[bo];
             switch (op) {
-                case ADD -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] + y; } }
-                case SUB -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] - y; } }
-                case MUL -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] * y; } }
-                case DIV -> { for (int i = 0; i < n; i++) { o[oo + i] = a[ao + i] / y; } }
-                case MAXIMUM -> { for (int i = 0; i < n; i++) { o[oo + i] = Math.max(a[ao + i], y); } }
-                case MINIMUM -> { for (int i = 0; i < n; i++) { o[oo + i] = Math.min(a[ao + i], y); } }
+                case ADD -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] + y;
+                    }
+                }
+                case SUB -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] - y;
+                    }
+                }
+                case MUL -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] * y;
+                    }
+                }
+                case DIV -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = a[ao + i] / y;
+                    }
+                }
+                case MAXIMUM -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = Math.max(a[ao + i], y);
+                    }
+                }
+                case MINIMUM -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = Math.min(a[ao + i], y);
+                    }
+                }
             }
         } else if (bs == 1) {
             float x = a[ao];
             switch (op) {
-                case ADD -> { for (int i = 0; i < n; i++) { o[oo + i] = x + b[bo + i]; } }
-                case SUB -> { for (int i = 0; i < n; i++) { o[oo + i] = x - b[bo + i]; } }
-                case MUL -> { for (int i = 0; i < n; i++) { o[oo + i] = x * b[bo + i]; } }
-                case DIV -> { for (int i = 0; i < n; i++) { o[oo + i] = x / b[bo + i]; } }
-                case MAXIMUM -> { for (int i = 0; i < n; i++) { o[oo + i] = Math.max(x, b[bo + i]); } }
-                case MINIMUM -> { for (int i = 0; i < n; i++) { o[oo + i] = Math.min(x, b[bo + i]); } }
+                case ADD -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = x + b[bo + i];
+                    }
+                }
+                case SUB -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = x - b[bo + i];
+                    }
+                }
+                case MUL -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = x * b[bo + i];
+                    }
+                }
+                case DIV -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = x / b[bo + i];
+                    }
+                }
+                case MAXIMUM -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = Math.max(x, b[bo + i]);
+                    }
+                }
+                case MINIMUM -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = Math.min(x, b[bo + i]);
+                    }
+                }
             }
         } else {
             float x = a[ao];
@@ -173,6 +251,7 @@ public final class FastKernels implements Kernels {
      * A broadcast binary op's index space with adjacent axes merged wherever both operands allow
      * it, so that the innermost run is as long as possible; rows are everything but the last axis.
      */
+    @SuppressWarnings("ArrayRecordComponent") // an index plan, read once and never compared
     private record Layout(int[] dims, long[] sa, long[] sb) {
         static Layout of(Shape as, Shape bs, Shape out) {
             long[] sa = Shapes.broadcastStrides(as, out);
@@ -246,11 +325,14 @@ public final class FastKernels implements Kernels {
         if ((long) m * n * k <= Gemm.SMALL && batch > 1) {
             // Many small matrices: spread the batch, not the matrices.
             int per = Math.max(1, (int) Math.min(batch, (1L << 16) / Math.max(1L, (long) m * n * k)));
-            parallel.forEach(Math.ceilDiv(batch, per), chunk -> {
-                for (int p = chunk * per; p < Math.min(batch, (chunk + 1) * per); p++) {
-                    Gemm.multiplySmall(a, p * aStep, b, p * bStep, c, p * m * n, m, n, k);
-                }
-            }, cancel);
+            parallel.forEach(
+                    Math.ceilDiv(batch, per),
+                    chunk -> {
+                        for (int p = chunk * per; p < Math.min(batch, (chunk + 1) * per); p++) {
+                            Gemm.multiplySmall(a, p * aStep, b, p * bStep, c, p * m * n, m, n, k);
+                        }
+                    },
+                    cancel);
             return c;
         }
         for (int p = 0; p < batch; p++) {
@@ -287,24 +369,27 @@ public final class FastKernels implements Kernels {
         int inner = dims[rank - 1];
         long innerStride = inStrides[perm[rank - 1]];
         int rows = result.length / inner;
-        parallel.forEach(Math.ceilDiv(rows, 256), chunk -> {
-            int r1 = Math.min(rows, (chunk + 1) * 256);
-            for (int row = chunk * 256; row < r1; row++) {
-                long src = 0;
-                for (int d = rank - 2, rem = row; d >= 0; d--) {
-                    src += (rem % dims[d]) * inStrides[perm[d]];
-                    rem /= dims[d];
-                }
-                int dst = row * inner;
-                if (innerStride == 1) {
-                    System.arraycopy(x, (int) src, result, dst, inner);
-                } else {
-                    for (int i = 0; i < inner; i++) {
-                        result[dst + i] = x[(int) (src + i * innerStride)];
+        parallel.forEach(
+                Math.ceilDiv(rows, 256),
+                chunk -> {
+                    int r1 = Math.min(rows, (chunk + 1) * 256);
+                    for (int row = chunk * 256; row < r1; row++) {
+                        long src = 0;
+                        for (int d = rank - 2, rem = row; d >= 0; d--) {
+                            src += (rem % dims[d]) * inStrides[perm[d]];
+                            rem /= dims[d];
+                        }
+                        int dst = row * inner;
+                        if (innerStride == 1) {
+                            System.arraycopy(x, (int) src, result, dst, inner);
+                        } else {
+                            for (int i = 0; i < inner; i++) {
+                                result[dst + i] = x[(int) (src + i * innerStride)];
+                            }
+                        }
                     }
-                }
-            }
-        }, cancel);
+                },
+                cancel);
         return result;
     }
 
@@ -344,11 +429,14 @@ public final class FastKernels implements Kernels {
         int in = inner;
         if (inner == 1) {
             int rowsPerChunk = Math.max(1, CHUNK / Math.max(1, len));
-            parallel.forEach(Math.ceilDiv(outer, rowsPerChunk), chunk -> {
-                for (int o = chunk * rowsPerChunk; o < Math.min(outer, (chunk + 1) * rowsPerChunk); o++) {
-                    result[o] = reduceRow(op, x, o * len, len);
-                }
-            }, cancel);
+            parallel.forEach(
+                    Math.ceilDiv(outer, rowsPerChunk),
+                    chunk -> {
+                        for (int o = chunk * rowsPerChunk; o < Math.min(outer, (chunk + 1) * rowsPerChunk); o++) {
+                            result[o] = reduceRow(op, x, o * len, len);
+                        }
+                    },
+                    cancel);
             return result;
         }
         parallel.forEach(outer, o -> reduceColumns(op, x, o * len * in, len, in, result, o * in), cancel);
@@ -359,11 +447,14 @@ public final class FastKernels implements Kernels {
         int chunks = x.length < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(x.length, CHUNK * 4);
         int per = Math.ceilDiv(Math.max(1, x.length), chunks);
         double[] partial = new double[chunks];
-        parallel.forEach(chunks, c -> {
-            int from = c * per;
-            int n = Math.max(0, Math.min(x.length, from + per) - from);
-            partial[c] = op == ReduceOp.MAX ? simd.max(x, from, n) : simd.sum(x, from, n);
-        }, cancel);
+        parallel.forEach(
+                chunks,
+                c -> {
+                    int from = c * per;
+                    int n = Math.max(0, Math.min(x.length, from + per) - from);
+                    partial[c] = op == ReduceOp.MAX ? simd.max(x, from, n) : simd.sum(x, from, n);
+                },
+                cancel);
         if (op == ReduceOp.MAX) {
             float m = Float.NEGATIVE_INFINITY;
             for (double p : partial) {
@@ -423,11 +514,14 @@ public final class FastKernels implements Kernels {
         }
         int rows = x.length / n;
         int rowsPerChunk = Math.max(1, CHUNK / n);
-        parallel.forEach(Math.ceilDiv(rows, rowsPerChunk), chunk -> {
-            for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
-                simd.softmaxRow(x, r * n, out, r * n, n);
-            }
-        }, cancel);
+        parallel.forEach(
+                Math.ceilDiv(rows, rowsPerChunk),
+                chunk -> {
+                    for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
+                        simd.softmaxRow(x, r * n, out, r * n, n);
+                    }
+                },
+                cancel);
         return out;
     }
 

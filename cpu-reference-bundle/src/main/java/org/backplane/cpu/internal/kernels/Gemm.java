@@ -22,6 +22,7 @@ final class Gemm {
     private final int nr;
     /** Per-thread packing buffers; the threads belong to the engine and die with it. */
     private final ThreadLocal<float[]> aPanels;
+
     private final ThreadLocal<float[]> bPanels = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> tiles;
 
@@ -61,21 +62,35 @@ final class Gemm {
                 boolean accumulate = pc > 0;
                 float[] bp = packB(b, bo, n, pc, kc, jc, nc);
                 int jcf = jc;
-                parallel.forEach(rowBlocks, blk -> {
-                    int ic = blk * mc;
-                    int rows = Math.min(mc, m - ic);
-                    float[] ap = aPanel(rows, kc);
-                    packA(a, ao, k, ic, rows, pc, kc, ap);
-                    float[] tile = tiles.get();
-                    for (int ir = 0; ir < rows; ir += mr) {
-                        int tr = Math.min(mr, rows - ir);
-                        int apOff = (ir / mr) * mr * kc;
-                        for (int jr = 0; jr < nc; jr += nr) {
-                            simd.gemmTile(kc, ap, apOff, bp, (jr / nr) * nr * kc, c, co + (ic + ir) * n + jcf + jr, n,
-                                    tr, Math.min(nr, nc - jr), accumulate, tile);
-                        }
-                    }
-                }, cancel);
+                parallel.forEach(
+                        rowBlocks,
+                        blk -> {
+                            int ic = blk * mc;
+                            int rows = Math.min(mc, m - ic);
+                            float[] ap = aPanel(rows, kc);
+                            packA(a, ao, k, ic, rows, pc, kc, ap);
+                            float[] tile = tiles.get();
+                            for (int ir = 0; ir < rows; ir += mr) {
+                                int tr = Math.min(mr, rows - ir);
+                                int apOff = (ir / mr) * mr * kc;
+                                for (int jr = 0; jr < nc; jr += nr) {
+                                    simd.gemmTile(
+                                            kc,
+                                            ap,
+                                            apOff,
+                                            bp,
+                                            (jr / nr) * nr * kc,
+                                            c,
+                                            co + (ic + ir) * n + jcf + jr,
+                                            n,
+                                            tr,
+                                            Math.min(nr, nc - jr),
+                                            accumulate,
+                                            tile);
+                                }
+                            }
+                        },
+                        cancel);
             }
         }
     }

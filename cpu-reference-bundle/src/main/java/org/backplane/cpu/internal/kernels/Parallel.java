@@ -116,7 +116,7 @@ public final class Parallel {
                 return; // never started; when the pool runs it, it returns at once
             }
             boolean interrupted = false;
-            for (;;) {
+            for (; ; ) {
                 try {
                     done.await();
                     break;

@@ -105,8 +105,19 @@ final class ScalarSimd implements Simd {
     }
 
     @Override
-    public void gemmTile(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc, int rows, int cols,
-            boolean accumulate, float[] tile) {
+    public void gemmTile(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            float[] c,
+            int co,
+            int ldc,
+            int rows,
+            int cols,
+            boolean accumulate,
+            float[] tile) {
         java.util.Arrays.fill(tile, 0, MR * NR, 0f);
         for (int k = 0; k < kc; k++) {
             int b = bo + k * NR;

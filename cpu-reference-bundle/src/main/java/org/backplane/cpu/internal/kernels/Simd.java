@@ -37,6 +37,17 @@ interface Simd {
      * {@code accumulate} adds to what {@code c} holds instead of overwriting it. {@code tile} is
      * scratch of {@code mr * nr} floats for partial tiles.
      */
-    void gemmTile(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc, int rows, int cols,
-            boolean accumulate, float[] tile);
+    void gemmTile(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            float[] c,
+            int co,
+            int ldc,
+            int rows,
+            int cols,
+            boolean accumulate,
+            float[] tile);
 }

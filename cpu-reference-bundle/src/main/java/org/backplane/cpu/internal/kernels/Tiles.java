@@ -2,11 +2,11 @@ package org.backplane.cpu.internal.kernels;
 
 /** Writing a computed tile back to a matrix. */
 final class Tiles {
-    private Tiles() {
-    }
+    private Tiles() {}
 
     /** Copies (or adds) the top-left {@code rows x cols} of a tile with row stride {@code tileStride}. */
-    static void store(float[] tile, int tileStride, float[] c, int co, int ldc, int rows, int cols, boolean accumulate) {
+    static void store(
+            float[] tile, int tileStride, float[] c, int co, int ldc, int rows, int cols, boolean accumulate) {
         for (int r = 0; r < rows; r++) {
             int dst = co + r * ldc;
             int src = r * tileStride;

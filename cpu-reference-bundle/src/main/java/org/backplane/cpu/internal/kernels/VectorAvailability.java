@@ -7,8 +7,7 @@ package org.backplane.cpu.internal.kernels;
  * bundle's optional import resolves. Otherwise the scalar fallback runs.
  */
 final class VectorAvailability {
-    private VectorAvailability() {
-    }
+    private VectorAvailability() {}
 
     static boolean available() {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {

@@ -17,8 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorMath {
     private static final float MAGIC = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
 
-    private VectorMath() {
-    }
+    private VectorMath() {}
 
     static FloatVector exp(FloatVector x) {
         VectorSpecies<Float> s = x.species();
@@ -84,7 +83,8 @@ final class VectorMath {
         p = p.fma(z, FloatVector.broadcast(s, 1.33314422036E-1f));
         p = p.fma(z, FloatVector.broadcast(s, -3.33332819422E-1f));
         FloatVector small = p.mul(z).fma(x, x).blend(x, x.compare(VectorOperators.EQ, 0f)); // keeps -0
-        FloatVector large = FloatVector.broadcast(s, 1f).sub(FloatVector.broadcast(s, 2f).div(exp(ax.add(ax)).add(1f)));
+        FloatVector large = FloatVector.broadcast(s, 1f)
+                .sub(FloatVector.broadcast(s, 2f).div(exp(ax.add(ax)).add(1f)));
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         return small.blend(large, ax.compare(VectorOperators.GT, 0.625f));
     }

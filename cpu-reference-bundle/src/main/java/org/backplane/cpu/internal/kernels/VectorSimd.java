@@ -89,7 +89,8 @@ final class VectorSimd implements Simd {
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, xo + i, m).sub(vmax));
+            FloatVector e =
+                    VectorMath.exp(FloatVector.fromArray(S, x, xo + i, m).sub(vmax));
             e.intoArray(out, oo + i, m);
             acc = acc.add(e, m);
         }
@@ -106,8 +107,19 @@ final class VectorSimd implements Simd {
      * JIT keeps only named locals in vector registers.
      */
     @Override
-    public void gemmTile(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc, int rows, int cols,
-            boolean accumulate, float[] tile) {
+    public void gemmTile(
+            int kc,
+            float[] ap,
+            int ao,
+            float[] bp,
+            int bo,
+            float[] c,
+            int co,
+            int ldc,
+            int rows,
+            int cols,
+            boolean accumulate,
+            float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);

@@ -23,16 +23,19 @@ import org.osgi.service.component.annotations.Reference;
  * the host and read what happened: {@code host:work N}, {@code host:report}, {@code host:vitals}.
  * Output is {@code key=value} lines, printed (Karaf's SSH exec drops returned values).
  */
-@Component(service = HostCommands.class, property = {
-    "osgi.command.scope=host",
-    "osgi.command.function=work",
-    "osgi.command.function=report",
-    "osgi.command.function=vitals"
-})
+@Component(
+        service = HostCommands.class,
+        property = {
+            "osgi.command.scope=host",
+            "osgi.command.function=work",
+            "osgi.command.function=report",
+            "osgi.command.function=vitals"
+        })
 public final class HostCommands {
     private static final Pattern NMT_TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
     private static final Pattern NMT_HEAP = Pattern.compile("Java Heap \\(reserved=(\\d+)KB, committed=(\\d+)KB");
-    private static final Pattern NMT_CATEGORY = Pattern.compile("-\\s+([A-Za-z][A-Za-z ]*?) \\(reserved=\\d+KB, committed=(\\d+)KB");
+    private static final Pattern NMT_CATEGORY =
+            Pattern.compile("-\\s+([A-Za-z][A-Za-z ]*?) \\(reserved=\\d+KB, committed=(\\d+)KB");
 
     @Reference
     private HostProbe host;
@@ -76,7 +79,11 @@ public final class HostCommands {
         Map<String, Object> v = new TreeMap<>();
         v.put("threads", ManagementFactory.getThreadMXBean().getThreadCount());
         // Karaf's shell runs each session on its own pool ("session-N-thread-M"), idle-retired after 60 s.
-        v.put("threads.shell.sessions", Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("session-")).count());
+        v.put(
+                "threads.shell.sessions",
+                Thread.getAllStackTraces().keySet().stream()
+                        .filter(t -> t.getName().startsWith("session-"))
+                        .count());
         String nmt = nativeMemorySummary();
         long total = committedKb(NMT_TOTAL, nmt);
         long heap = committedKb(NMT_HEAP, nmt);
@@ -86,7 +93,8 @@ public final class HostCommands {
         while (category.find()) {
             v.put("nmt.category." + category.group(1).replace(' ', '_') + ".kb", Long.parseLong(category.group(2)));
         }
-        FrameworkWiring framework = context.getBundle(Constants.SYSTEM_BUNDLE_ID).adapt(FrameworkWiring.class);
+        FrameworkWiring framework =
+                context.getBundle(Constants.SYSTEM_BUNDLE_ID).adapt(FrameworkWiring.class);
         v.put("removal.pending", framework.getRemovalPendingBundles().size());
         for (Bundle b : context.getBundles()) {
             String name = b.getSymbolicName();
@@ -110,8 +118,12 @@ public final class HostCommands {
 
     /** {@code jcmd PID VM.native_memory summary}, asked of this JVM. */
     private static String nativeMemorySummary() throws Exception {
-        return String.valueOf(ManagementFactory.getPlatformMBeanServer().invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"),
-                "vmNativeMemory", new Object[] {new String[] {"summary"}}, new String[] {String[].class.getName()}));
+        return String.valueOf(ManagementFactory.getPlatformMBeanServer()
+                .invoke(
+                        new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                        "vmNativeMemory",
+                        new Object[] {new String[] {"summary"}},
+                        new String[] {String[].class.getName()}));
     }
 
     /** The committed KB a summary line reports, or -1 when the JVM was started without tracking. */

@@ -46,7 +46,10 @@ public final class HostComponent implements HostProbe {
     private volatile boolean working;
     private final List<Thread> workers = new ArrayList<>();
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
     void bindBackend(ActiveBackend b) {
         bindings.add("bind " + b.id());
         backend = b;
@@ -133,7 +136,9 @@ public final class HostComponent implements HostProbe {
                     } catch (BackplaneException e) {
                         failedClearly.incrementAndGet(); // for example: the backend stopped under this stream
                         String kind = kindOf(e);
-                        failuresByKind.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+                        failuresByKind
+                                .computeIfAbsent(kind, k -> new AtomicLong())
+                                .incrementAndGet();
                         if (!kind.equals(ErrorKind.BACKEND_STOPPED.name()) && otherFailures.size() < 5) {
                             otherFailures.add(kind + ": " + e.getMessage());
                         }
@@ -153,7 +158,8 @@ public final class HostComponent implements HostProbe {
         return switch (e) {
             case BackendStoppedException stopped -> ErrorKind.BACKEND_STOPPED.name();
             case StreamErrorException failed -> failed.error().kind().name();
-            case StreamClosedException closed when closed.error() != null -> closed.error().kind().name();
+            case StreamClosedException closed
+            when closed.error() != null -> closed.error().kind().name();
             case StreamClosedException closed -> "STREAM_CLOSED";
             default -> e.getClass().getSimpleName();
         };
@@ -171,7 +177,15 @@ public final class HostComponent implements HostProbe {
         workers.clear();
         Map<String, Long> kinds = new TreeMap<>();
         failuresByKind.forEach((k, n) -> kinds.put(k, n.get()));
-        return new WorkReport(submitted.get(), completed.get(), failedClearly.get(), wrong.get(), List.copyOf(unexplained),
-                new ArrayList<>(backendsUsed), kinds, List.copyOf(otherFailures), hung);
+        return new WorkReport(
+                submitted.get(),
+                completed.get(),
+                failedClearly.get(),
+                wrong.get(),
+                List.copyOf(unexplained),
+                new ArrayList<>(backendsUsed),
+                kinds,
+                List.copyOf(otherFailures),
+                hung);
     }
 }
