@@ -11,15 +11,21 @@
 // own thread; completion handlers are Block_copy'd and run on another thread after the work;
 // every command buffer behind a failed one on the same queue fails too.
 //
-// Kernels are compiled "by name": the MSL source is scanned for `kernel void NAME(` and each name
-// must have a CPU implementation below, written to the same semantics as the MSL kernels. Faults
-// are injected through bpsim_control.h. Built with clang -fobjc-runtime=gcc -fblocks.
+// MSL is compiled for real: newLibraryWithSource:options:error: hands the source to bpsim_msl.c,
+// which preprocesses it, finds its kernels, appends a generated adapter and compiles it as C++17
+// with clang++ against the shim msl_shim.h (Metal's types, math, atomics and barriers on a CPU,
+// IEEE float, no fast math), caches the shared library by the source's SHA-256 and loads it; a
+// compile error is an NSError with clang's diagnostics, named "program_source" like Metal's. A
+// dispatch records its bindings; when the command buffer runs, bpsim_exec.c runs its threadgroups in
+// parallel (the queue's executor thread and a shared pool of nproc-1 helpers), the threads of a
+// group as fibers on one OS thread so that threadgroup_barrier is faithful; the dispatches of a
+// command buffer run one after another. Faults are injected through bpsim_control.h. Built with
+// clang -fobjc-runtime=gcc -fblocks (build.sh).
 
 #include <objc/objc.h>
 #include <objc/runtime.h>
 #include <objc/message.h>
 #include <Block.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +35,8 @@
 #include <unistd.h>
 
 #include "bpsim_control.h"
+#include "bpsim_exec.h"
+#include "bpsim_msl.h"
 
 // Sequentially consistent atomics on plain integers (clang's builtins; no <stdatomic.h>, whose GCC
 // copy sits beside the Objective-C headers).
@@ -45,8 +53,7 @@ typedef struct {
 
 enum { STATUS_NOT_ENQUEUED, STATUS_ENQUEUED, STATUS_COMMITTED, STATUS_SCHEDULED, STATUS_COMPLETED, STATUS_ERROR };
 
-#define MAX_BINDINGS 16
-#define MAX_RANK 8
+#define MAX_BINDINGS 31 // Metal's buffer argument table
 #define DEFAULT_MEMORY_LIMIT (4L << 30)
 
 // ------------------------------------------------------------------ call log
@@ -460,174 +467,6 @@ static NSError *make_error(const char *domain, NSInteger code, const char *text,
 }
 @end
 
-// ------------------------------------------------------------------ kernels (CPU implementations)
-
-typedef void (*KernelFn)(void **args, MTLSize grid);
-
-enum { U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU };
-enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAXIMUM, B_MINIMUM };
-enum { R_SUM, R_MAX, R_MEAN };
-
-static float java_max(float a, float b) {
-    if (a != a || b != b) return NAN;
-    if (a > b) return a;
-    if (b > a) return b;
-    return signbit(a) ? b : a;
-}
-
-static float java_min(float a, float b) {
-    if (a != a || b != b) return NAN;
-    if (a < b) return a;
-    if (b < a) return b;
-    return signbit(a) ? a : b;
-}
-
-static float unary(long op, float x) {
-    switch (op) {
-        case U_NEG: return -x;
-        case U_ABS: return fabsf(x);
-        case U_EXP: return expf(x);
-        case U_LOG: return logf(x);
-        case U_SQRT: return sqrtf(x);
-        case U_TANH: return tanhf(x);
-        case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
-        default: return java_max(x, 0.0f);
-    }
-}
-
-static float binary(long op, float a, float b) {
-    switch (op) {
-        case B_ADD: return a + b;
-        case B_SUB: return a - b;
-        case B_MUL: return a * b;
-        case B_DIV: return a / b;
-        case B_MAXIMUM: return java_max(a, b);
-        default: return java_min(a, b);
-    }
-}
-
-// bp_fill: out, value
-static void k_fill(void **args, MTLSize grid) {
-    float *out = args[0];
-    float value = *(const float *) args[1];
-    for (NSUInteger i = 0; i < grid.width; i++) out[i] = value;
-}
-
-// bp_unary: x, out, p{op}
-static void k_unary(void **args, MTLSize grid) {
-    const float *x = args[0];
-    float *out = args[1];
-    long op = ((const long *) args[2])[0];
-    for (NSUInteger i = 0; i < grid.width; i++) out[i] = unary(op, x[i]);
-}
-
-// bp_binary: a, b, out, p{op, rank, dims[rank], strides of a[rank], strides of b[rank]}
-static void k_binary(void **args, MTLSize grid) {
-    const float *a = args[0];
-    const float *b = args[1];
-    float *out = args[2];
-    const long *p = args[3];
-    long op = p[0], rank = p[1];
-    const long *dims = p + 2, *sa = p + 2 + rank, *sb = p + 2 + 2 * rank;
-    for (NSUInteger i = 0; i < grid.width; i++) {
-        long rem = (long) i, ia = 0, ib = 0;
-        for (long d = rank - 1; d >= 0; d--) {
-            long idx = rem % dims[d];
-            rem /= dims[d];
-            ia += idx * sa[d];
-            ib += idx * sb[d];
-        }
-        out[i] = binary(op, a[ia], b[ib]);
-    }
-}
-
-// bp_matmul: a, b, out, p{m, n, k, batch stride of a, batch stride of b}; grid (n, m, batch)
-static void k_matmul(void **args, MTLSize grid) {
-    const float *a = args[0];
-    const float *b = args[1];
-    float *out = args[2];
-    const long *p = args[3];
-    long m = p[0], n = p[1], k = p[2], sa = p[3], sb = p[4];
-    for (NSUInteger z = 0; z < grid.depth; z++) {
-        for (NSUInteger row = 0; row < grid.height; row++) {
-            for (NSUInteger col = 0; col < grid.width; col++) {
-                const float *A = a + z * sa + row * k;
-                const float *B = b + z * sb + col;
-                float acc = 0.0f;
-                for (long q = 0; q < k; q++) acc = fmaf(A[q], B[q * n], acc);
-                out[z * m * n + row * n + col] = acc;
-            }
-        }
-    }
-}
-
-// bp_transpose: x, out, p{rank, dims[rank], input strides[rank]}
-static void k_transpose(void **args, MTLSize grid) {
-    const float *x = args[0];
-    float *out = args[1];
-    const long *p = args[2];
-    long rank = p[0];
-    const long *dims = p + 1, *strides = p + 1 + rank;
-    for (NSUInteger i = 0; i < grid.width; i++) {
-        long rem = (long) i, src = 0;
-        for (long d = rank - 1; d >= 0; d--) {
-            src += (rem % dims[d]) * strides[d];
-            rem /= dims[d];
-        }
-        out[i] = x[src];
-    }
-}
-
-// bp_reduce: x, out, p{op, outer, len, inner}; one thread per output (outer * inner)
-static void k_reduce(void **args, MTLSize grid) {
-    const float *x = args[0];
-    float *out = args[1];
-    const long *p = args[2];
-    long op = p[0], len = p[2], inner = p[3];
-    for (NSUInteger i = 0; i < grid.width; i++) {
-        long o = (long) i / inner, j = (long) i % inner;
-        const float *s = x + o * len * inner + j;
-        float acc = op == R_MAX ? -INFINITY : 0.0f;
-        for (long q = 0; q < len; q++) acc = op == R_MAX ? java_max(acc, s[q * inner]) : acc + s[q * inner];
-        out[i] = op == R_MEAN ? acc / (float) len : acc;
-    }
-}
-
-// bp_softmax: x, out, p{rows, n}; one thread per row
-static void k_softmax(void **args, MTLSize grid) {
-    const float *x = args[0];
-    float *out = args[1];
-    long n = ((const long *) args[2])[1];
-    for (NSUInteger row = 0; row < grid.width; row++) {
-        const float *r = x + row * n;
-        float *o = out + row * n;
-        float m = -INFINITY;
-        for (long i = 0; i < n; i++) m = java_max(m, r[i]);
-        float sum = 0.0f;
-        for (long i = 0; i < n; i++) {
-            o[i] = expf(r[i] - m);
-            sum += o[i];
-        }
-        float inv = 1.0f / sum;
-        for (long i = 0; i < n; i++) o[i] *= inv;
-    }
-}
-
-static const struct {
-    const char *name;
-    KernelFn fn;
-} kernels[] = {
-    {"bp_fill", k_fill}, {"bp_unary", k_unary}, {"bp_binary", k_binary}, {"bp_matmul", k_matmul},
-    {"bp_transpose", k_transpose}, {"bp_reduce", k_reduce}, {"bp_softmax", k_softmax},
-};
-
-static KernelFn kernel_named(const char *name) {
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
-        if (strcmp(kernels[i].name, name) == 0) return kernels[i].fn;
-    }
-    return NULL;
-}
-
 // ------------------------------------------------------------------ buffers, libraries, pipelines
 
 @interface BPSimBuffer : NSObject {
@@ -664,7 +503,7 @@ static KernelFn kernel_named(const char *name) {
 @interface BPSimFunction : NSObject {
 @public
     NSString *name;
-    KernelFn fn;
+    const BPSimKernel *kernel;
 }
 - (NSString *)name;
 @end
@@ -683,8 +522,7 @@ static KernelFn kernel_named(const char *name) {
 
 @interface BPSimLibrary : NSObject {
 @public
-    char names[32][64];
-    int count;
+    const BPSimProgram *program;
 }
 - (id)newFunctionWithName:(NSString *)name;
 @end
@@ -692,23 +530,20 @@ static KernelFn kernel_named(const char *name) {
 @implementation BPSimLibrary
 - (id)newFunctionWithName:(NSString *)name {
     LOG_CALL("device");
-    const char *n = [name UTF8String];
-    for (int i = 0; i < count; i++) {
-        if (strcmp(names[i], n) == 0) {
-            BPSimFunction *f = [BPSimFunction new];
-            f->name = [name retain];
-            f->fn = kernel_named(n);
-            return f;
-        }
+    const BPSimKernel *k = bpsim_msl_kernel(program, [name UTF8String]);
+    if (k == NULL) {
+        return nil;
     }
-    return nil;
+    BPSimFunction *f = [BPSimFunction new];
+    f->name = [name retain];
+    f->kernel = k;
+    return f;
 }
 @end
 
 @interface BPSimPipeline : NSObject {
 @public
-    KernelFn fn;
-    char name[64];
+    const BPSimKernel *kernel;
 }
 - (NSUInteger)maxTotalThreadsPerThreadgroup;
 - (NSUInteger)threadExecutionWidth;
@@ -717,7 +552,7 @@ static KernelFn kernel_named(const char *name) {
 @implementation BPSimPipeline
 - (NSUInteger)maxTotalThreadsPerThreadgroup {
     LOG_CALL("device");
-    return 1024;
+    return kernel->max_threads; // 1024 unless [[max_total_threads_per_threadgroup(n)]] says less
 }
 
 - (NSUInteger)threadExecutionWidth {
@@ -730,13 +565,21 @@ static KernelFn kernel_named(const char *name) {
 
 @class BPSimCommandBuffer;
 
+// A dispatch, with a snapshot of the encoder's bindings (setBytes copied).
 typedef struct Dispatch {
-    KernelFn fn;
+    const BPSimKernel *kernel;
     void *args[MAX_BINDINGS];
     void *bytes[MAX_BINDINGS];
-    MTLSize grid;
+    unsigned long grid[3];  // threads (dispatchThreads) or threadgroups (dispatchThreadgroups)
+    unsigned long group[3]; // threads per threadgroup
+    int uniform;            // dispatchThreadgroups: no partial groups
     struct Dispatch *next;
 } Dispatch;
+
+// The command buffer's work: its dispatches, one after another (Metal's serial compute encoder).
+static void run_dispatches(Dispatch *first) {
+    for (Dispatch *d = first; d; d = d->next) bpsim_exec_dispatch(d->kernel, d->args, d->grid, d->group, d->uniform);
+}
 
 @interface BPSimQueue : NSObject {
 @public
@@ -852,7 +695,7 @@ static void *executor_main(void *arg) {
             fail_buffer(cb, 7, error_text(7));
         } else if (take_rule(q->label, &rule)) {
             if (rule.invalid_status) {
-                for (Dispatch *d = cb->first; d; d = d->next) d->fn(d->args, d->grid);
+                run_dispatches(cb->first);
                 cb->status = 42;
             } else if (rule.victim) {
                 fail_buffer(cb, 1, "Discarded (victim of GPU error/recovery) (00000005:kIOGPUCommandBufferCallbackErrorInnocentVictim)");
@@ -865,7 +708,7 @@ static void *executor_main(void *arg) {
                 }
             }
         } else {
-            for (Dispatch *d = cb->first; d; d = d->next) d->fn(d->args, d->grid);
+            run_dispatches(cb->first);
             cb->status = STATUS_COMPLETED;
         }
         cb->delay_millis = handler_delay(q->label);
@@ -1076,29 +919,48 @@ static void *handler_main(void *arg) {
     args[index] = bytes[index];
 }
 
-- (void)dispatchThreads:(MTLSize)grid threadsPerThreadgroup:(MTLSize)group {
-    LOG_CALL(buffer->queue->label);
-    if (pipeline == nil || group.width * group.height * group.depth > 1024 || group.width == 0) {
+// Records a dispatch with a snapshot of the bindings; it runs when the command buffer does.
+static void record(BPSimEncoder *e, MTLSize grid, MTLSize group, int uniform) {
+    BPSimPipeline *pipeline = e->pipeline;
+    if (pipeline == nil || group.width == 0 || group.height == 0 || group.depth == 0
+            || group.width * group.height * group.depth > pipeline->kernel->max_threads) {
         fprintf(stderr, "metal simulator: invalid dispatch (pipeline %p, threadgroup %lu x %lu x %lu)\n", (void *) pipeline,
                 group.width, group.height, group.depth);
         abort(); // Metal's validation layer stops the process the same way
     }
     Dispatch *d = calloc(1, sizeof(Dispatch));
-    d->fn = pipeline->fn;
-    d->grid = grid;
+    d->kernel = pipeline->kernel;
+    d->grid[0] = grid.width;
+    d->grid[1] = grid.height;
+    d->grid[2] = grid.depth;
+    d->group[0] = group.width;
+    d->group[1] = group.height;
+    d->group[2] = group.depth;
+    d->uniform = uniform;
     for (int i = 0; i < MAX_BINDINGS; i++) {
-        if (bytes[i]) {
+        if (e->bytes[i]) {
             // setBytes copies at the call; each dispatch keeps its own copy
-            size_t n = byte_lengths[i];
+            size_t n = e->byte_lengths[i];
             d->bytes[i] = malloc(n ? n : 1);
-            memcpy(d->bytes[i], bytes[i], n);
+            memcpy(d->bytes[i], e->bytes[i], n);
             d->args[i] = d->bytes[i];
         } else {
-            d->args[i] = args[i];
+            d->args[i] = e->args[i];
         }
     }
-    if (buffer->last) buffer->last->next = d; else buffer->first = d;
-    buffer->last = d;
+    BPSimCommandBuffer *cb = e->buffer;
+    if (cb->last) cb->last->next = d; else cb->first = d;
+    cb->last = d;
+}
+
+- (void)dispatchThreads:(MTLSize)grid threadsPerThreadgroup:(MTLSize)group {
+    LOG_CALL(buffer->queue->label);
+    record(self, grid, group, 0);
+}
+
+- (void)dispatchThreadgroups:(MTLSize)groups threadsPerThreadgroup:(MTLSize)group {
+    LOG_CALL(buffer->queue->label);
+    record(self, groups, group, 1);
 }
 
 - (void)endEncoding {
@@ -1171,70 +1033,52 @@ static void *handler_main(void *arg) {
     return b;
 }
 
-// "Compiles" MSL: every `kernel void NAME(` must name a kernel the simulator implements, and
-// braces and parentheses must balance. Errors read like Metal's compiler diagnostics.
+// Compiles MSL (bpsim_msl.c): clang++ against the MSL shim, cached by the source's SHA-256. A
+// failure is MTLLibraryErrorDomain code 3 (MTLLibraryErrorCompileFailure) with the diagnostics.
+// fastMathEnabled changes nothing: the simulator never compiles with fast math.
 - (id)newLibraryWithSource:(NSString *)source options:(MTLCompileOptions *)options error:(NSError **)error {
     LOG_CALL("device");
-    char message[1024] = "";
+    (void) options;
+    char injected[1024] = "";
     pthread_mutex_lock(&faults_lock);
     if (compile_failure[0]) {
-        snprintf(message, sizeof message, "program_source:1:1: error: %s", compile_failure);
+        snprintf(injected, sizeof injected, "program_source:1:1: error: %s", compile_failure);
         compile_failure[0] = 0;
     }
     pthread_mutex_unlock(&faults_lock);
     const char *src = [source UTF8String];
-    BPSimLibrary *lib = [BPSimLibrary new];
-    int braces = 0, parens = 0, line = 1;
-    for (const char *c = src; *c && !message[0]; c++) {
-        if (*c == '\n') line++;
-        if (*c == '/' && c[1] == '/') {
-            while (*c && *c != '\n') c++;
-            if (!*c) break;
-            line++;
-            continue;
-        }
-        braces += *c == '{' ? 1 : *c == '}' ? -1 : 0;
-        parens += *c == '(' ? 1 : *c == ')' ? -1 : 0;
-        if (braces < 0 || parens < 0) {
-            snprintf(message, sizeof message, "program_source:%d:1: error: extraneous closing brace or parenthesis", line);
-        }
-        if (strncmp(c, "kernel void ", 12) == 0 && (c == src || c[-1] == '\n' || c[-1] == ' ')) {
-            const char *n = c + 12;
-            int len = 0;
-            while (n[len] == '_' || (n[len] >= 'a' && n[len] <= 'z') || (n[len] >= 'A' && n[len] <= 'Z') || (n[len] >= '0' && n[len] <= '9')) len++;
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", len, n);
-            if (kernel_named(name) == NULL) {
-                snprintf(message, sizeof message, "program_source:%d:13: error: no kernel '%s' in the Metal simulator", line, name);
-            } else if (lib->count < 32) {
-                snprintf(lib->names[lib->count++], 64, "%s", name);
-            }
-        }
+    char *message = NULL;
+    const BPSimProgram *program = NULL;
+    if (injected[0]) {
+        message = strdup(injected);
+    } else if (src == NULL) {
+        message = strdup("program_source:1:1: error: no source");
+    } else {
+        program = bpsim_msl_compile(src, &message);
     }
-    if (!message[0] && (braces != 0 || parens != 0)) {
-        snprintf(message, sizeof message, "program_source:%d:1: error: expected '%c'", line, braces ? '}' : ')');
-    }
-    if (message[0]) {
-        [lib release];
+    if (program == NULL) {
         if (error) {
-            *error = [make_error("MTLLibraryErrorDomain", 3, message, "device") autorelease];
+            *error = [make_error("MTLLibraryErrorDomain", 3, message ? message : "program_source:1:1: error: compilation failed", "device")
+                    autorelease];
         }
+        free(message);
         return nil;
     }
+    BPSimLibrary *lib = [BPSimLibrary new];
+    lib->program = program;
     return lib;
 }
 
 - (id)newComputePipelineStateWithFunction:(BPSimFunction *)function error:(NSError **)error {
     LOG_CALL("device");
-    if (function == nil || function->fn == NULL) {
+    if (function == nil || function->kernel == NULL) {
         if (error) {
             *error = [make_error("MTLLibraryErrorDomain", 5, "function not found", "device") autorelease];
         }
         return nil;
     }
     BPSimPipeline *p = [BPSimPipeline new];
-    p->fn = function->fn;
-    snprintf(p->name, sizeof p->name, "%s", [function->name UTF8String]);
+    p->kernel = function->kernel;
     return p;
 }
 @end
