@@ -1,16 +1,50 @@
 // Backplane's CUDA kernels. Compiled to PTX by cuda-backend-bundle/build-ptx.sh (nvcc); the PTX is
 // committed, loaded with cuModuleLoadData and JIT-compiled by the driver for the GPU at hand, so
-// users need only the NVIDIA driver, not the CUDA toolkit. Float semantics follow the API: IEEE
-// arithmetic, NaN propagation, Java's max/min for maximum, minimum, relu and max reductions.
+// users need only the NVIDIA driver, not the CUDA toolkit.
+//
+// Semantics follow the API's type rules (org.backplane.api.DType): float16 and bfloat16 are loaded
+// into float32, computed there and rounded to nearest even once when stored; integer ops compute in
+// int64 and int32 results wrap; float-to-integer conversions truncate and saturate, NaN giving 0.
+// IEEE arithmetic with NaN propagation, and Java's max/min (NaN wins, max(-0, +0) = +0).
 // Reductions are fixed trees (no atomics): the same inputs always give the same bits.
+//
+// The op and type codes below are org.backplane.spi.device.KernelOps; change both together.
 
 #include <stdint.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
 
 #define MAX_RANK 8
+
+enum DType { F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, BOOL = 5 };
+enum Unary {
+    U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU, U_RSQRT, U_ERF, U_GELU, U_GELU_TANH,
+    U_SILU, U_SIN, U_COS, U_RECIPROCAL, U_LOGICAL_NOT
+};
+enum Binary {
+    B_ADD, B_SUB, B_MUL, B_DIV, B_MAXIMUM, B_MINIMUM, B_POW, B_EQUAL, B_NOT_EQUAL, B_LESS, B_LESS_EQUAL,
+    B_GREATER, B_GREATER_EQUAL, B_LOGICAL_AND, B_LOGICAL_OR
+};
+enum Reduce { R_SUM, R_MAX, R_MEAN, R_MIN, R_PROD, R_VAR };
+// What bp_elementwise computes, and in which domain (float32, int64 or truth values).
+enum Family { E_UNARY, E_BINARY, E_BINARY_SCALAR, E_WHERE, E_COPY, E_FILL };
+enum Domain { D_FLOAT, D_INT, D_BOOL };
 
 struct Dims {
     long long d[MAX_RANK];
 };
+
+// One operand of an elementwise kernel: its buffer and type, and where the element at each index of
+// the output's (collapsed) index space lies in it: offset + sum(index[d] * s[d]) elements.
+struct Operand {
+    const void* p;
+    long long offset;
+    long long s[MAX_RANK];
+    int dtype;
+    int unused;
+};
+
+// ------------------------------------------------------------------ element access and conversions
 
 __device__ __forceinline__ float java_max(float a, float b) {
     if (a != a || b != b) return __int_as_float(0x7fc00000);
@@ -26,133 +60,295 @@ __device__ __forceinline__ float java_min(float a, float b) {
     return signbit(a) ? a : b;  // min(-0, +0) = -0
 }
 
-// Op codes, in the order of the Java enums UnaryOp and BinaryOp.
-enum Unary { NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, RELU };
-enum Binary { ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM };
-enum Reduce { SUM, MAX, MEAN };
+__device__ __forceinline__ float ldf(const void* p, int t, long long i) {
+    switch (t) {
+        case F32: return ((const float*) p)[i];
+        case F16: return __half2float(((const __half*) p)[i]);
+        case BF16: return __bfloat162float(((const __nv_bfloat16*) p)[i]);
+        case I32: return (float) ((const int*) p)[i];
+        case I64: return (float) ((const long long*) p)[i];
+        default: return ((const unsigned char*) p)[i] ? 1.0f : 0.0f;
+    }
+}
 
-__device__ __forceinline__ float unary(int op, float x) {
+// Java's float-to-long: truncation toward zero, saturating, NaN to 0.
+__device__ __forceinline__ long long java_f2l(float v) {
+    if (v != v) return 0;
+    if (v >= 9.2233720368547758e18f) return 0x7fffffffffffffffLL;
+    if (v <= -9.2233720368547758e18f) return (long long) 0x8000000000000000ULL;
+    return (long long) v;
+}
+
+__device__ __forceinline__ int java_f2i(float v) {
+    if (v != v) return 0;
+    if (v >= 2147483648.0f) return 0x7fffffff;
+    if (v <= -2147483648.0f) return (int) 0x80000000;
+    return (int) v;
+}
+
+__device__ __forceinline__ long long ldi(const void* p, int t, long long i) {
+    switch (t) {
+        case I32: return ((const int*) p)[i];
+        case I64: return ((const long long*) p)[i];
+        case BOOL: return ((const unsigned char*) p)[i] ? 1 : 0;
+        default: return java_f2l(ldf(p, t, i));
+    }
+}
+
+__device__ __forceinline__ bool ldb(const void* p, int t, long long i) {
+    switch (t) {
+        case I32: case I64: case BOOL: return ldi(p, t, i) != 0;
+        default: {
+            float v = ldf(p, t, i);
+            return v != 0.0f || v != v;
+        }
+    }
+}
+
+__device__ __forceinline__ void stf(void* p, int t, long long i, float v) {
+    switch (t) {
+        case F32: ((float*) p)[i] = v; break;
+        case F16: ((__half*) p)[i] = __float2half_rn(v); break;
+        case BF16: ((__nv_bfloat16*) p)[i] = __float2bfloat16_rn(v); break;
+        case I32: ((int*) p)[i] = java_f2i(v); break;
+        case I64: ((long long*) p)[i] = java_f2l(v); break;
+        default: ((unsigned char*) p)[i] = (v != 0.0f || v != v) ? 1 : 0;
+    }
+}
+
+__device__ __forceinline__ void sti(void* p, int t, long long i, long long v) {
+    switch (t) {
+        case I32: ((int*) p)[i] = (int) v; break;  // wraps
+        case I64: ((long long*) p)[i] = v; break;
+        case BOOL: ((unsigned char*) p)[i] = v != 0 ? 1 : 0; break;
+        default: stf(p, t, i, (float) v);
+    }
+}
+
+// A float as the type t would hold it (operands computed in a half type are rounded to it first).
+__device__ __forceinline__ float rounded(int t, float v) {
+    switch (t) {
+        case F16: return __half2float(__float2half_rn(v));
+        case BF16: return __bfloat162float(__float2bfloat16_rn(v));
+        default: return v;
+    }
+}
+
+// ------------------------------------------------------------------ the ops on one element
+
+__device__ __forceinline__ float unary_f(int op, float x) {
     switch (op) {
-        case NEG: return -x;
-        case ABS: return fabsf(x);
-        case EXP: return expf(x);
-        case LOG: return logf(x);
-        case SQRT: return sqrtf(x);
-        case TANH: return tanhf(x);
-        case SIGMOID: return 1.0f / (1.0f + expf(-x));
-        default: return java_max(x, 0.0f);
+        case U_NEG: return -x;
+        case U_ABS: return fabsf(x);
+        case U_EXP: return expf(x);
+        case U_LOG: return logf(x);
+        case U_SQRT: return sqrtf(x);
+        case U_TANH: return tanhf(x);
+        case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
+        case U_RELU: return java_max(x, 0.0f);
+        case U_RSQRT: return 1.0f / sqrtf(x);
+        case U_ERF: return erff(x);
+        // Exact GELU through erfc below zero, where 1 + erf(x) would cancel.
+        case U_GELU: return x < 0.0f ? 0.5f * x * erfcf(-x * 0.70710678118654752f)
+                                     : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+        // x (1 + tanh(u)) / 2 written as x sigmoid(2u): the same function without the cancellation.
+        case U_GELU_TANH: {
+            float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+            return x / (1.0f + expf(-2.0f * u));
+        }
+        case U_SILU: return x / (1.0f + expf(-x));
+        case U_SIN: return sinf(x);
+        case U_COS: return cosf(x);
+        case U_RECIPROCAL: return 1.0f / x;
+        default: return x == 0.0f ? 1.0f : 0.0f;
     }
 }
 
-__device__ __forceinline__ float binary(int op, float a, float b) {
+__device__ __forceinline__ long long unary_i(int op, long long x) {
     switch (op) {
-        case ADD: return a + b;
-        case SUB: return a - b;
-        case MUL: return a * b;
-        case DIV: return a / b;
-        case MAXIMUM: return java_max(a, b);
-        default: return java_min(a, b);
+        case U_NEG: return -x;
+        case U_ABS: return x < 0 ? -x : x;
+        case U_RELU: return x > 0 ? x : 0;
+        default: return x == 0 ? 1 : 0;
     }
 }
 
-extern "C" __global__ void bp_fill(float* out, float value, long long n) {
+// C99 pow: pow(x, 0) = 1 and pow(1, y) = 1 even for NaN; pow(-1, +-inf) = 1.
+__device__ __forceinline__ float pow_c99(float x, float y) {
+    if (y == 0.0f || x == 1.0f) return 1.0f;
+    return powf(x, y);
+}
+
+__device__ __forceinline__ float binary_f(int op, float a, float b) {
+    switch (op) {
+        case B_ADD: return a + b;
+        case B_SUB: return a - b;
+        case B_MUL: return a * b;
+        case B_DIV: return a / b;
+        case B_MAXIMUM: return java_max(a, b);
+        case B_MINIMUM: return java_min(a, b);
+        case B_POW: return pow_c99(a, b);
+        case B_EQUAL: return a == b ? 1.0f : 0.0f;
+        case B_NOT_EQUAL: return a != b ? 1.0f : 0.0f;
+        case B_LESS: return a < b ? 1.0f : 0.0f;
+        case B_LESS_EQUAL: return a <= b ? 1.0f : 0.0f;
+        case B_GREATER: return a > b ? 1.0f : 0.0f;
+        default: return a >= b ? 1.0f : 0.0f;
+    }
+}
+
+__device__ __forceinline__ long long binary_i(int op, long long a, long long b) {
+    switch (op) {
+        case B_ADD: return (long long) ((unsigned long long) a + (unsigned long long) b);  // wraps
+        case B_SUB: return (long long) ((unsigned long long) a - (unsigned long long) b);
+        case B_MUL: return (long long) ((unsigned long long) a * (unsigned long long) b);
+        case B_MAXIMUM: return a > b ? a : b;
+        case B_MINIMUM: return a < b ? a : b;
+        case B_EQUAL: return a == b;
+        case B_NOT_EQUAL: return a != b;
+        case B_LESS: return a < b;
+        case B_LESS_EQUAL: return a <= b;
+        case B_GREATER: return a > b;
+        case B_GREATER_EQUAL: return a >= b;
+        case B_LOGICAL_AND: return a != 0 && b != 0;
+        default: return a != 0 || b != 0;
+    }
+}
+
+// ------------------------------------------------------------------ elementwise
+
+// Every elementwise op, on strided operands of any type: one thread per output element of a
+// collapsed index space of `rank` dims. `ctype` is the type a binary op computes in (its operands
+// are rounded to it); scalars come converted by the host.
+extern "C" __global__ void bp_elementwise(int family, int op, int domain, int ctype, long long n, int rank, Dims dims,
+                                          Operand out, Operand a, Operand b, Operand c, float fscalar,
+                                          long long iscalar, int scalarFirst) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        out[i] = value;
-    }
-}
-
-extern "C" __global__ void bp_unary(int op, const float* x, float* out, long long n) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        out[i] = unary(op, x[i]);
-    }
-}
-
-// Same shapes, contiguous: four elements per thread where the pointers allow it.
-extern "C" __global__ void bp_binary_same(int op, const float* a, const float* b, float* out, long long n) {
-    long long stride = (long long) gridDim.x * blockDim.x;
-    long long first = blockIdx.x * (long long) blockDim.x + threadIdx.x;
-    bool aligned = ((((uintptr_t) a) | ((uintptr_t) b) | ((uintptr_t) out)) & 15) == 0;
-    if (aligned) {
-        long long n4 = n / 4;
-        const float4* a4 = (const float4*) a;
-        const float4* b4 = (const float4*) b;
-        float4* o4 = (float4*) out;
-        for (long long i = first; i < n4; i += stride) {
-            float4 x = a4[i];
-            float4 y = b4[i];
-            o4[i] = make_float4(binary(op, x.x, y.x), binary(op, x.y, y.y), binary(op, x.z, y.z), binary(op, x.w, y.w));
+        long long po = out.offset, pa = a.offset, pb = b.offset, pc = c.offset;
+        if (rank == 1) {
+            po += i * out.s[0];
+            pa += i * a.s[0];
+            pb += i * b.s[0];
+            pc += i * c.s[0];
+        } else {
+            long long rem = i;
+            for (int d = rank - 1; d >= 0; d--) {
+                long long idx = rem % dims.d[d];
+                rem /= dims.d[d];
+                po += idx * out.s[d];
+                pa += idx * a.s[d];
+                pb += idx * b.s[d];
+                pc += idx * c.s[d];
+            }
         }
-        for (long long i = n4 * 4 + first; i < n; i += stride) {
-            out[i] = binary(op, a[i], b[i]);
+        void* o = (void*) out.p;
+        if (domain == D_FLOAT) {
+            float r;
+            switch (family) {
+                case E_UNARY: r = unary_f(op, ldf(a.p, a.dtype, pa)); break;
+                case E_BINARY:
+                    r = binary_f(op, rounded(ctype, ldf(a.p, a.dtype, pa)), rounded(ctype, ldf(b.p, b.dtype, pb)));
+                    break;
+                case E_BINARY_SCALAR: {
+                    float x = rounded(ctype, ldf(a.p, a.dtype, pa));
+                    r = scalarFirst ? binary_f(op, fscalar, x) : binary_f(op, x, fscalar);
+                    break;
+                }
+                case E_WHERE:
+                    r = ldb(a.p, a.dtype, pa) ? ldf(b.p, b.dtype, pb) : ldf(c.p, c.dtype, pc);
+                    break;
+                case E_COPY: r = ldf(a.p, a.dtype, pa); break;
+                default: r = fscalar;
+            }
+            stf(o, out.dtype, po, r);
+        } else if (domain == D_INT) {
+            long long r;
+            switch (family) {
+                case E_UNARY: r = unary_i(op, ldi(a.p, a.dtype, pa)); break;
+                case E_BINARY: r = binary_i(op, ldi(a.p, a.dtype, pa), ldi(b.p, b.dtype, pb)); break;
+                case E_BINARY_SCALAR: {
+                    long long x = ldi(a.p, a.dtype, pa);
+                    r = scalarFirst ? binary_i(op, iscalar, x) : binary_i(op, x, iscalar);
+                    break;
+                }
+                case E_WHERE:
+                    r = ldb(a.p, a.dtype, pa) ? ldi(b.p, b.dtype, pb) : ldi(c.p, c.dtype, pc);
+                    break;
+                case E_COPY: r = ldi(a.p, a.dtype, pa); break;
+                default: r = iscalar;
+            }
+            sti(o, out.dtype, po, r);
+        } else {
+            long long x = ldb(a.p, a.dtype, pa);
+            long long r;
+            switch (family) {
+                case E_UNARY: r = !x; break;
+                case E_BINARY: r = binary_i(op, x, ldb(b.p, b.dtype, pb)); break;
+                default: r = scalarFirst ? binary_i(op, iscalar != 0, x) : binary_i(op, x, iscalar != 0);
+            }
+            sti(o, out.dtype, po, r);
         }
-    } else {
-        for (long long i = first; i < n; i += stride) {
-            out[i] = binary(op, a[i], b[i]);
-        }
     }
 }
 
-// NumPy broadcasting: output dims, and element strides of a and b (0 along broadcast axes).
-extern "C" __global__ void bp_binary_broadcast(int op, const float* a, const float* b, float* out, long long n, int rank,
-                                               Dims dims, Dims sa, Dims sb) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        long long rem = i;
-        long long ia = 0;
-        long long ib = 0;
-        for (int d = rank - 1; d >= 0; d--) {
-            long long idx = rem % dims.d[d];
-            rem /= dims.d[d];
-            ia += idx * sa.d[d];
-            ib += idx * sb.d[d];
-        }
-        out[i] = binary(op, a[ia], b[ib]);
+// ------------------------------------------------------------------ reductions
+
+__device__ __forceinline__ float combine_f(int op, float a, float b) {
+    switch (op) {
+        case R_MAX: return java_max(a, b);
+        case R_MIN: return java_min(a, b);
+        case R_PROD: return a * b;
+        default: return a + b;
     }
 }
 
-// General permutation: output dims and, for each output axis, the input stride of the axis it takes.
-extern "C" __global__ void bp_transpose(const float* x, float* out, long long n, int rank, Dims dims, Dims strides) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        long long rem = i;
-        long long src = 0;
-        for (int d = rank - 1; d >= 0; d--) {
-            src += (rem % dims.d[d]) * strides.d[d];
-            rem /= dims.d[d];
-        }
-        out[i] = x[src];
+__device__ __forceinline__ float identity_f(int op) {
+    switch (op) {
+        case R_MAX: return __int_as_float(0xff800000);
+        case R_MIN: return __int_as_float(0x7f800000);
+        case R_PROD: return 1.0f;
+        default: return 0.0f;
     }
 }
 
-// Batched matrix transpose [batch, r, c] -> [batch, c, r] through shared-memory tiles.
-extern "C" __global__ void bp_transpose2d(const float* x, float* out, int rows, int cols) {
-    __shared__ float tile[32][33];
-    long long base = (long long) blockIdx.z * rows * cols;
-    int c = blockIdx.x * 32 + threadIdx.x;
-    for (int j = threadIdx.y; j < 32; j += blockDim.y) {
-        int r = blockIdx.y * 32 + j;
-        if (r < rows && c < cols) tile[j][threadIdx.x] = x[base + (long long) r * cols + c];
-    }
-    __syncthreads();
-    int r = blockIdx.y * 32 + threadIdx.x;
-    for (int j = threadIdx.y; j < 32; j += blockDim.y) {
-        int cc = blockIdx.x * 32 + j;
-        if (r < rows && cc < cols) out[base + (long long) cc * rows + r] = tile[threadIdx.x][j];
+__device__ __forceinline__ long long combine_i(int op, long long a, long long b) {
+    switch (op) {
+        case R_MAX: return a > b ? a : b;
+        case R_MIN: return a < b ? a : b;
+        case R_PROD: return (long long) ((unsigned long long) a * (unsigned long long) b);
+        default: return (long long) ((unsigned long long) a + (unsigned long long) b);
     }
 }
 
-__device__ __forceinline__ float combine(int op, float a, float b) {
-    return op == MAX ? java_max(a, b) : a + b;
+__device__ __forceinline__ long long identity_i(int op) {
+    switch (op) {
+        case R_MAX: return (long long) 0x8000000000000000ULL;
+        case R_MIN: return 0x7fffffffffffffffLL;
+        case R_PROD: return 1;
+        default: return 0;
+    }
 }
 
-// Reduces x[0, len) with the block's threads in a fixed tree; every thread gets the result.
-__device__ float block_reduce(int op, const float* x, long long len, float* partial) {
-    float acc = op == MAX ? __int_as_float(0xff800000) : 0.0f;
+// Whether a reduction of type t computes in int64 (sums, products and extremes of integers).
+__device__ __forceinline__ bool int_reduction(int op, int t) {
+    return (t == I32 || t == I64 || t == BOOL) && op != R_MEAN && op != R_VAR;
+}
+
+// Reduces elements x[i * step], i < len, with the block's threads in a fixed tree; every thread gets it.
+__device__ float block_reduce_f(int op, const void* x, int t, long long base, long long len, long long step,
+                                float shift, bool squares, float* partial) {
+    float acc = identity_f(op);
     for (long long i = threadIdx.x; i < len; i += blockDim.x) {
-        acc = combine(op, acc, x[i]);
+        float v = ldf(x, t, base + i * step);
+        if (squares) {
+            v = (v - shift) * (v - shift);
+        }
+        acc = combine_f(op, acc, v);
     }
     partial[threadIdx.x] = acc;
     __syncthreads();
     for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) partial[threadIdx.x] = combine(op, partial[threadIdx.x], partial[threadIdx.x + s]);
+        if (threadIdx.x < s) partial[threadIdx.x] = combine_f(op, partial[threadIdx.x], partial[threadIdx.x + s]);
         __syncthreads();
     }
     float v = partial[0];
@@ -160,54 +356,261 @@ __device__ float block_reduce(int op, const float* x, long long len, float* part
     return v;
 }
 
-// Reduce rows of a contiguous [rows, len] view: one block per row, a fixed tree. MEAN divides by
-// `divisor` (the row length, or the original length when the rows are partial results).
-extern "C" __global__ void bp_reduce_rows(int op, const float* x, float* out, long long rows, long long len, long long divisor) {
-    __shared__ float partial[256];
+__device__ long long block_reduce_i(int op, const void* x, int t, long long base, long long len, long long* partial) {
+    long long acc = identity_i(op);
+    for (long long i = threadIdx.x; i < len; i += blockDim.x) {
+        acc = combine_i(op, acc, ldi(x, t, base + i));
+    }
+    partial[threadIdx.x] = acc;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) partial[threadIdx.x] = combine_i(op, partial[threadIdx.x], partial[threadIdx.x + s]);
+        __syncthreads();
+    }
+    long long v = partial[0];
+    __syncthreads();
+    return v;
+}
+
+// Reduces rows of a contiguous [rows, len] array (type xt) into out (type ot): one block per row, a
+// fixed tree. MEAN divides by `divisor` (the row length, or the original length when the rows are
+// partial sums). VAR is two-pass: the mean, then the mean squared deviation from it.
+extern "C" __global__ void bp_reduce_rows(int op, int xt, int ot, const void* x, void* out, long long rows, long long len,
+                                          long long divisor) {
+    __shared__ float partial_f[256];
+    __shared__ long long partial_i[256];
     for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
-        float v = block_reduce(op == MEAN ? SUM : op, x + row * len, len, partial);
-        if (threadIdx.x == 0) {
-            out[row] = op == MEAN ? v / (float) divisor : v;
+        long long base = row * len;
+        if (int_reduction(op, xt)) {
+            long long v = block_reduce_i(op, x, xt, base, len, partial_i);
+            if (threadIdx.x == 0) sti(out, ot, row, v);
+            continue;
         }
+        int first = op == R_MEAN || op == R_VAR ? R_SUM : op;
+        float v = block_reduce_f(first, x, xt, base, len, 1, 0.0f, false, partial_f);
+        if (op == R_MEAN || op == R_VAR) {
+            v = v / (float) divisor;
+        }
+        if (op == R_VAR) {
+            v = block_reduce_f(R_SUM, x, xt, base, len, 1, v, true, partial_f) / (float) len;
+        }
+        if (threadIdx.x == 0) stf(out, ot, row, v);
     }
 }
 
-// First pass for long rows and few of them: block (c, row) reduces chunk c of the row into
-// partial[row * chunks + c], so every multiprocessor has work. Fixed chunks: same inputs, same bits.
-extern "C" __global__ void bp_reduce_chunks(int op, const float* x, float* partial_out, long long len, long long chunk) {
+// First pass for long floating-point rows and few of them: block (c, row) reduces chunk c of the row
+// into partial[row * chunks + c] (float32), so every multiprocessor has work. Fixed chunks: same
+// inputs, same bits. MEAN's partials are sums; VAR never takes this path.
+extern "C" __global__ void bp_reduce_chunks(int op, int xt, const void* x, float* partial_out, long long len, long long chunk) {
     __shared__ float partial[256];
     long long row = blockIdx.y;
     long long start = (long long) blockIdx.x * chunk;
     long long n = min(chunk, len - start);
-    float v = block_reduce(op == MEAN ? SUM : op, x + row * len + start, n, partial);
+    float v = block_reduce_f(op == R_MEAN ? R_SUM : op, x, xt, row * len + start, n, 1, 0.0f, false, partial);
     if (threadIdx.x == 0) {
         partial_out[row * gridDim.x + blockIdx.x] = v;
     }
 }
 
-// Reduce the middle axis of a [outer, len, inner] view: one thread per output, coalesced over inner.
-extern "C" __global__ void bp_reduce_columns(int op, const float* x, float* out, long long outer, long long len, long long inner) {
+// Reduces the middle axis of a contiguous [outer, len, inner] array: one thread per output,
+// coalesced over inner.
+extern "C" __global__ void bp_reduce_columns(int op, int xt, int ot, const void* x, void* out, long long outer,
+                                             long long len, long long inner) {
     long long n = outer * inner;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        long long o = i / inner;
-        long long j = i % inner;
-        const float* p = x + o * len * inner + j;
-        float acc = op == MAX ? __int_as_float(0xff800000) : 0.0f;
-        for (long long a = 0; a < len; a++) {
-            acc = combine(op, acc, p[a * inner]);
+        long long base = (i / inner) * len * inner + i % inner;
+        if (int_reduction(op, xt)) {
+            long long acc = identity_i(op);
+            for (long long a = 0; a < len; a++) acc = combine_i(op, acc, ldi(x, xt, base + a * inner));
+            sti(out, ot, i, acc);
+            continue;
         }
-        out[i] = op == MEAN ? acc / (float) len : acc;
+        int first = op == R_MEAN || op == R_VAR ? R_SUM : op;
+        float acc = identity_f(first);
+        for (long long a = 0; a < len; a++) acc = combine_f(first, acc, ldf(x, xt, base + a * inner));
+        if (op == R_MEAN || op == R_VAR) acc = acc / (float) len;
+        if (op == R_VAR) {
+            float mean = acc;
+            acc = 0.0f;
+            for (long long a = 0; a < len; a++) {
+                float d = ldf(x, xt, base + a * inner) - mean;
+                acc += d * d;
+            }
+            acc = acc / (float) len;
+        }
+        stf(out, ot, i, acc);
     }
 }
 
-// Softmax over rows of a contiguous [rows, n] view: one block per row.
-extern "C" __global__ void bp_softmax(const float* x, float* out, long long rows, long long n) {
+// Index of the first largest (max) or smallest element along the middle axis of [outer, len, inner];
+// a NaN counts as the extreme (the first NaN wins), as in NumPy.
+extern "C" __global__ void bp_argreduce(int max, int xt, const void* x, long long* out, long long outer, long long len,
+                                        long long inner) {
+    long long n = outer * inner;
+    bool ints = xt == I32 || xt == I64 || xt == BOOL;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long base = (i / inner) * len * inner + i % inner;
+        long long best = 0;
+        if (ints) {
+            long long bv = ldi(x, xt, base);
+            for (long long a = 1; a < len; a++) {
+                long long v = ldi(x, xt, base + a * inner);
+                if (max ? v > bv : v < bv) {
+                    best = a;
+                    bv = v;
+                }
+            }
+        } else {
+            float bv = ldf(x, xt, base);
+            for (long long a = 1; a < len && bv == bv; a++) {
+                float v = ldf(x, xt, base + a * inner);
+                if (v != v || (max ? v > bv : v < bv)) {
+                    best = a;
+                    bv = v;
+                }
+            }
+        }
+        out[i] = best;
+    }
+}
+
+// Inclusive running sums along the middle axis of [outer, len, inner]: one thread per line, in
+// float32 for floating types and int64 for the others.
+extern "C" __global__ void bp_cumsum(int xt, int ot, const void* x, void* out, long long outer, long long len,
+                                     long long inner) {
+    long long n = outer * inner;
+    bool ints = xt == I32 || xt == I64 || xt == BOOL;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long base = (i / inner) * len * inner + i % inner;
+        if (ints) {
+            long long acc = 0;
+            for (long long a = 0; a < len; a++) {
+                acc += ldi(x, xt, base + a * inner);
+                sti(out, ot, base + a * inner, acc);
+            }
+        } else {
+            float acc = 0.0f;
+            for (long long a = 0; a < len; a++) {
+                acc += ldf(x, xt, base + a * inner);
+                stf(out, ot, base + a * inner, acc);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ softmax and normalisation
+
+// Softmax (or log-softmax) over rows of a contiguous [rows, n] array of floating type t: one block
+// per row. A row holding a NaN is all NaN.
+extern "C" __global__ void bp_softmax(int t, int log, const void* x, void* out, long long rows, long long n) {
     __shared__ float partial[256];
     for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
-        const float* r = x + row * n;
-        float* o = out + row * n;
+        long long base = row * n;
+        float m = block_reduce_f(R_MAX, x, t, base, n, 1, 0.0f, false, partial);
+        float sum = 0.0f;
+        for (long long i = threadIdx.x; i < n; i += blockDim.x) sum += expf(ldf(x, t, base + i) - m);
+        partial[threadIdx.x] = sum;
+        __syncthreads();
+        for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+            if (threadIdx.x < s) partial[threadIdx.x] += partial[threadIdx.x + s];
+            __syncthreads();
+        }
+        sum = partial[0];
+        __syncthreads();
+        float logSum = logf(sum);
+        float inv = 1.0f / sum;
+        for (long long i = threadIdx.x; i < n; i += blockDim.x) {
+            float shifted = ldf(x, t, base + i) - m;
+            stf(out, t, base + i, log ? shifted - logSum : expf(shifted) * inv);
+        }
+    }
+}
+
+// Softmax along the middle axis of [outer, len, inner] (not the last axis): one thread per line.
+extern "C" __global__ void bp_softmax_columns(int t, int log, const void* x, void* out, long long outer, long long len,
+                                              long long inner) {
+    long long n = outer * inner;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long base = (i / inner) * len * inner + i % inner;
         float m = __int_as_float(0xff800000);
-        for (long long i = threadIdx.x; i < n; i += blockDim.x) m = java_max(m, r[i]);
+        for (long long a = 0; a < len; a++) m = java_max(m, ldf(x, t, base + a * inner));
+        float sum = 0.0f;
+        for (long long a = 0; a < len; a++) sum += expf(ldf(x, t, base + a * inner) - m);
+        float logSum = logf(sum);
+        for (long long a = 0; a < len; a++) {
+            float shifted = ldf(x, t, base + a * inner) - m;
+            stf(out, t, base + a * inner, log ? shifted - logSum : expf(shifted) / sum);
+        }
+    }
+}
+
+// Layer normalisation (center) or RMS normalisation of rows of a contiguous [rows, n] array of type
+// t, with an optional weight and bias (null pointers) of length n: one block per row, statistics in
+// float32, the variance from the deviations (two passes over the row).
+extern "C" __global__ void bp_normalize(int t, int center, const void* x, const void* weight, const void* bias,
+                                        void* out, long long rows, long long n, float epsilon) {
+    __shared__ float partial[256];
+    for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
+        long long base = row * n;
+        float mean = center ? block_reduce_f(R_SUM, x, t, base, n, 1, 0.0f, false, partial) / (float) n : 0.0f;
+        float sq = block_reduce_f(R_SUM, x, t, base, n, 1, mean, true, partial);
+        float scale = 1.0f / sqrtf(sq / (float) n + epsilon);
+        for (long long i = threadIdx.x; i < n; i += blockDim.x) {
+            float v = (ldf(x, t, base + i) - mean) * scale;
+            if (weight) v *= ldf(weight, t, i);
+            if (bias) v += ldf(bias, t, i);
+            stf(out, t, base + i, v);
+        }
+    }
+}
+
+// ------------------------------------------------------------------ indexing
+
+// take along an axis of a contiguous x seen as [outer, n, inner] with a contiguous index array of
+// nidx int32/int64 values: one thread per output element of [outer, nidx, inner], copying elements
+// of `bytes` bytes. A negative index counts from the end; one out of range writes a zero element and
+// reports itself in error[0..1] (flag, index), which the host reads when the work has ended.
+extern "C" __global__ void bp_take(int bytes, const void* x, const void* idx, int it, void* out, long long outer,
+                                   long long n, long long nidx, long long inner, unsigned long long* error) {
+    long long total = outer * nidx * inner;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < total;
+         i += (long long) gridDim.x * blockDim.x) {
+        long long in = i % inner;
+        long long j = (i / inner) % nidx;
+        long long o = i / inner / nidx;
+        long long k = it == I32 ? ((const int*) idx)[j] : ((const long long*) idx)[j];
+        long long kk = k < 0 ? k + n : k;
+        bool bad = kk < 0 || kk >= n;
+        if (bad) {
+            if (atomicCAS(error, 0ULL, 1ULL) == 0ULL) error[1] = (unsigned long long) k;
+        }
+        long long src = (o * n + (bad ? 0 : kk)) * inner + in;
+        switch (bytes) {
+            case 1: ((unsigned char*) out)[i] = bad ? 0 : ((const unsigned char*) x)[src]; break;
+            case 2: ((unsigned short*) out)[i] = bad ? 0 : ((const unsigned short*) x)[src]; break;
+            case 4: ((unsigned int*) out)[i] = bad ? 0 : ((const unsigned int*) x)[src]; break;
+            default: ((unsigned long long*) out)[i] = bad ? 0 : ((const unsigned long long*) x)[src];
+        }
+    }
+}
+
+// ------------------------------------------------------------------ matrix products and attention
+
+// The masked softmax of attention: rows of float32 scores S [rows, n] (already scaled), plus an
+// optional mask of the same rows (mt < 0: none; bool: keep where true; else added), written as P in
+// type t for the second product. One block per row; a row with every key masked is NaN.
+extern "C" __global__ void bp_attention_softmax(const float* scores, const void* mask, int mt, void* p, int t,
+                                                long long rows, long long n) {
+    __shared__ float partial[256];
+    for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
+        long long base = row * n;
+        float m = __int_as_float(0xff800000);
+        for (long long i = threadIdx.x; i < n; i += blockDim.x) {
+            float s = scores[base + i];
+            if (mt == BOOL) s = ((const unsigned char*) mask)[base + i] ? s : __int_as_float(0xff800000);
+            else if (mt >= 0) s += ldf(mask, mt, base + i);
+            m = java_max(m, s);
+        }
         partial[threadIdx.x] = m;
         __syncthreads();
         for (int s = blockDim.x / 2; s > 0; s >>= 1) {
@@ -218,9 +621,10 @@ extern "C" __global__ void bp_softmax(const float* x, float* out, long long rows
         __syncthreads();
         float sum = 0.0f;
         for (long long i = threadIdx.x; i < n; i += blockDim.x) {
-            float e = expf(r[i] - m);
-            o[i] = e;
-            sum += e;
+            float s = scores[base + i];
+            if (mt == BOOL) s = ((const unsigned char*) mask)[base + i] ? s : __int_as_float(0xff800000);
+            else if (mt >= 0) s += ldf(mask, mt, base + i);
+            sum += expf(s - m);
         }
         partial[threadIdx.x] = sum;
         __syncthreads();
@@ -229,31 +633,44 @@ extern "C" __global__ void bp_softmax(const float* x, float* out, long long rows
             __syncthreads();
         }
         float inv = 1.0f / partial[0];
-        for (long long i = threadIdx.x; i < n; i += blockDim.x) o[i] *= inv;
         __syncthreads();
+        for (long long i = threadIdx.x; i < n; i += blockDim.x) {
+            float s = scores[base + i];
+            if (mt == BOOL) s = ((const unsigned char*) mask)[base + i] ? s : __int_as_float(0xff800000);
+            else if (mt >= 0) s += ldf(mask, mt, base + i);
+            stf(p, t, base + i, expf(s - m) * inv);
+        }
     }
 }
 
-// Matrix product without cuBLAS (used where libcublas is missing): C[b] = A[b] x B[b], row-major,
-// 32x32 shared-memory tiles; batch strides may be 0 (broadcast batch).
-extern "C" __global__ void bp_matmul(const float* a, const float* b, float* c, int m, int n, int k,
-                                     long long strideA, long long strideB) {
+// Matrix product without cuBLAS (where libcublas is missing): C[b] = alpha A[b] x op(B[b]),
+// row-major, type t in and out (float32 accumulation), 32x32 shared-memory tiles; batch strides may
+// be 0 (broadcast batch). transB: B is stored [n, k] (for attention's q k^T); C may be float32
+// whatever t is (ct).
+extern "C" __global__ void bp_matmul(int t, int ct, const void* a, const void* b, void* c, int m, int n, int k,
+                                     long long strideA, long long strideB, int transB, float alpha) {
     __shared__ float ta[32][33];
     __shared__ float tb[32][33];
-    const float* A = a + blockIdx.z * strideA;
-    const float* B = b + blockIdx.z * strideB;
-    float* C = c + (long long) blockIdx.z * m * n;
+    long long baseA = blockIdx.z * strideA;
+    long long baseB = blockIdx.z * strideB;
+    long long baseC = (long long) blockIdx.z * m * n;
     int row = blockIdx.y * 32 + threadIdx.y;
     int col = blockIdx.x * 32 + threadIdx.x;
     float acc = 0.0f;
-    for (int t = 0; t < k; t += 32) {
-        ta[threadIdx.y][threadIdx.x] = (row < m && t + threadIdx.x < k) ? A[(long long) row * k + t + threadIdx.x] : 0.0f;
-        tb[threadIdx.y][threadIdx.x] = (t + threadIdx.y < k && col < n) ? B[(long long) (t + threadIdx.y) * n + col] : 0.0f;
+    for (int s = 0; s < k; s += 32) {
+        ta[threadIdx.y][threadIdx.x] =
+            (row < m && s + threadIdx.x < k) ? ldf(a, t, baseA + (long long) row * k + s + threadIdx.x) : 0.0f;
+        int kk = s + threadIdx.y;
+        float bv = 0.0f;
+        if (kk < k && col < n) {
+            bv = transB ? ldf(b, t, baseB + (long long) col * k + kk) : ldf(b, t, baseB + (long long) kk * n + col);
+        }
+        tb[threadIdx.y][threadIdx.x] = bv;
         __syncthreads();
         for (int q = 0; q < 32; q++) acc = fmaf(ta[threadIdx.y][q], tb[q][threadIdx.x], acc);
         __syncthreads();
     }
-    if (row < m && col < n) C[(long long) row * n + col] = acc;
+    if (row < m && col < n) stf(c, ct, baseC + (long long) row * n + col, alpha * acc);
 }
 
 // Writes far outside any allocation: a real illegal-address fault (CUDA error 700), used only by

@@ -39,7 +39,8 @@ public interface DeviceArray extends AutoCloseable {
     }
 
     /**
-     * Waits for the data and copies it into a new {@code float[]}.
+     * Waits for the data and copies it into a new {@code float[]}, converting other types to
+     * {@code float} ({@code bool} as 0 or 1; {@code int64} values beyond 2^24 lose precision).
      *
      * @throws IllegalStateException if the array has more elements than a Java array can hold, or
      *     was closed
@@ -47,19 +48,30 @@ public interface DeviceArray extends AutoCloseable {
     float[] download();
 
     /**
+     * Waits for the data and copies it into a new {@code int[]}, converting other types by the rules
+     * of {@link DType} ({@code int64} values outside the {@code int} range saturate).
+     */
+    int[] downloadInts();
+
+    /** Waits for the data and copies it into a new {@code long[]}, converting other types by the rules of {@link DType}. */
+    long[] downloadLongs();
+
+    /** Waits for the data and copies it into a new {@code boolean[]} (non-zero, and NaN, is true). */
+    boolean[] downloadBooleans();
+
+    /**
      * Waits for the data and copies it into {@code target} starting at its position, advancing the
-     * position by {@link #size()}.
+     * position by {@link #size()}; other types are converted to {@code float} as by {@link #download()}.
      *
      * @throws IllegalArgumentException if fewer than {@link #size()} floats remain
      */
     void download(FloatBuffer target);
 
     /**
-     * Waits for the data and copies it as native-order float32 values into the start of
-     * {@code target}.
+     * Waits for the data and copies it as native-order values of its own type into the start of
+     * {@code target} ({@code size() * dtype().byteSize()} bytes).
      *
-     * @throws IllegalArgumentException if the segment is smaller than {@code size() * 4} bytes or
-     *     read-only
+     * @throws IllegalArgumentException if the segment is smaller than that or read-only
      */
     void download(MemorySegment target);
 

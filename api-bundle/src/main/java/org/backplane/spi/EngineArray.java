@@ -21,9 +21,20 @@ public interface EngineArray {
         return shape().size();
     }
 
-    /** Bytes of its data. */
+    /** Bytes of its elements (of a view: its own elements, not the storage it shares). */
     default long byteSize() {
         return shape().size() * dtype().byteSize();
+    }
+
+    /**
+     * Where its elements lie in its storage. Arrays an op produced are contiguous and row-major;
+     * views of them share their storage with another offset and strides.
+     */
+    ArrayLayout layout();
+
+    /** Whether its elements are contiguous and row-major from the start of its storage. */
+    default boolean isRowMajor() {
+        return layout().isRowMajor(shape());
     }
 
     /** The stream whose work produces it. */
@@ -39,7 +50,7 @@ public interface EngineArray {
     CommandBatch producer();
 
     /**
-     * The engine's storage for the data.
+     * The engine's storage for the data (of a view: the storage of the array it views).
      *
      * @throws IllegalStateException if no storage is bound yet, or it is not a {@code type}
      */
@@ -48,6 +59,10 @@ public interface EngineArray {
     /** Whether the engine bound storage to it. */
     boolean hasStorage();
 
-    /** Binds the engine's storage, when the engine allocates or writes the data. */
+    /**
+     * Binds the engine's storage, when the engine allocates or writes the data.
+     *
+     * @throws IllegalStateException for a view (it shares the storage of the array it views)
+     */
     void bind(ArrayStorage storage);
 }

@@ -1,5 +1,6 @@
 package org.backplane.spi;
 
+import java.lang.foreign.MemorySegment;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -20,9 +21,10 @@ public interface ResultChecker {
     boolean wants(Command command);
 
     /**
-     * Checks a computed op, given host copies of its inputs and output, on the backend's checking
-     * thread. Returns null when the output matches, otherwise a description of the mismatch (the
-     * worst element, its value and the expected one, the tolerance).
+     * Checks a computed op, given host copies of its inputs and output (each array's elements in
+     * row-major order, native-order values of its own type; see {@link DTypes} to read them), on
+     * the backend's checking thread. Returns null when the output matches, otherwise a description
+     * of the mismatch (the worst element, its value and the expected one, the tolerance).
      */
-    String check(Command command, float[][] inputs, float[] output);
+    String check(Command command, MemorySegment[] inputs, MemorySegment output);
 }

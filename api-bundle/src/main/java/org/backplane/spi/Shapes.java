@@ -1,6 +1,7 @@
 package org.backplane.spi;
 
 import java.util.Arrays;
+import java.util.List;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
 
@@ -47,16 +48,14 @@ public final class Shapes {
      * broadcasting: 0 along broadcast dimensions. The result has {@code out.rank()} entries.
      */
     public static long[] broadcastStrides(Shape in, Shape out) {
+        return broadcastStrides(in, strides(in), out);
+    }
+
+    /** Like {@link #broadcastStrides(Shape, Shape)}, for an input whose own strides are {@code inStrides}. */
+    public static long[] broadcastStrides(Shape in, long[] inStrides, Shape out) {
         long[] strides = new long[out.rank()];
-        long stride = 1;
         for (int i = out.rank() - 1, j = in.rank() - 1; i >= 0; i--, j--) {
-            if (j >= 0) {
-                int d = in.dim(j);
-                strides[i] = d == 1 ? 0 : stride;
-                stride *= d;
-            } else {
-                strides[i] = 0;
-            }
+            strides[i] = j >= 0 && in.dim(j) != 1 ? inStrides[j] : 0;
         }
         return strides;
     }
@@ -82,15 +81,16 @@ public final class Shapes {
     }
 
     /**
-     * Matrix product shape: {@code [m,k]x[k,n] -> [m,n]}; with a 3-D operand the leading (batch)
-     * dimensions broadcast.
+     * Matrix product shape: {@code [..., m, k] x [..., k, n] -> [..., m, n]}, the leading (batch)
+     * dimensions broadcasting by NumPy's rules.
      *
-     * @throws IllegalArgumentException if a rank is not 2 or 3, or the inner dimensions differ
+     * @throws IllegalArgumentException if a rank is below 2, the inner dimensions differ, or the
+     *     batch dimensions do not broadcast
      */
     public static Shape matmul(Shape a, Shape b) {
-        if (a.rank() < 2 || a.rank() > 3 || b.rank() < 2 || b.rank() > 3) {
+        if (a.rank() < 2 || b.rank() < 2) {
             throw new IllegalArgumentException(
-                    "matmul takes 2-D matrices or 3-D stacks of matrices, but got shapes " + a + " and " + b);
+                    "matmul takes 2-D matrices or stacks of them (rank 2 or more), but got shapes " + a + " and " + b);
         }
         int m = a.dim(-2);
         int k = a.dim(-1);
@@ -100,17 +100,22 @@ public final class Shapes {
             throw new IllegalArgumentException("matmul shapes " + a + " and " + b + " do not fit: the left operand has "
                     + k + " columns but the right one has " + kb + " rows");
         }
-        if (a.rank() == 2 && b.rank() == 2) {
-            return Shape.of(m, n);
+        Shape batch;
+        try {
+            batch = broadcast(batchOf(a), batchOf(b));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("matmul batch dimensions of " + a + " and " + b
+                    + " do not broadcast (each must be equal or one of them 1)");
         }
-        int ba = a.rank() == 3 ? a.dim(0) : 1;
-        int bb = b.rank() == 3 ? b.dim(0) : 1;
-        if (ba != bb && ba != 1 && bb != 1) {
-            throw new IllegalArgumentException("matmul batch dimensions of " + a + " and " + b + " do not broadcast: "
-                    + ba + " and " + bb + " (must be equal or one of them 1)");
-        }
-        int batch = ba == 1 ? bb : ba;
-        return Shape.of(batch, m, n);
+        int[] out = Arrays.copyOf(batch.dims(), batch.rank() + 2);
+        out[batch.rank()] = m;
+        out[batch.rank() + 1] = n;
+        return Shape.of(out);
+    }
+
+    /** The leading (batch) dimensions of a stack of matrices. */
+    public static Shape batchOf(Shape s) {
+        return Shape.of(Arrays.copyOf(s.dims(), Math.max(0, s.rank() - 2)));
     }
 
     /**
@@ -156,20 +161,52 @@ public final class Shapes {
     }
 
     /**
-     * The shape after reducing {@code axis} of {@code x} (the axis is removed).
+     * Normalises and validates reduction axes (none: all), sorted, without repeats.
      *
-     * @throws IllegalArgumentException if the axis is out of range, or {@code MAX} would reduce an
-     *     empty axis (it has no identity)
+     * @throws IllegalArgumentException if an axis is out of range or repeated, or {@code op} would
+     *     reduce an empty axis (it has no identity)
      */
-    public static Shape reduce(ReduceOp op, Shape x, int axis) {
-        int a = x.normalizeAxis(axis);
-        if (op == ReduceOp.MAX && x.dim(a) == 0) {
-            throw new IllegalArgumentException(
-                    "max over axis " + axis + " of shape " + x + " reduces an empty axis, which has no identity");
+    public static int[] reductionAxes(ReduceOp op, Shape x, int[] axes) {
+        int[] normal;
+        if (axes == null || axes.length == 0) {
+            normal = new int[x.rank()];
+            for (int i = 0; i < normal.length; i++) {
+                normal[i] = i;
+            }
+        } else {
+            normal = new int[axes.length];
+            for (int i = 0; i < axes.length; i++) {
+                normal[i] = x.normalizeAxis(axes[i]);
+            }
+            Arrays.sort(normal);
+            for (int i = 1; i < normal.length; i++) {
+                if (normal[i] == normal[i - 1]) {
+                    throw new IllegalArgumentException("reduction axes " + Arrays.toString(axes) + " name axis "
+                            + normal[i] + " of " + x + " twice");
+                }
+            }
         }
-        int[] out = new int[x.rank() - 1];
+        if (op.needsElements()) {
+            long count = 1;
+            for (int a : normal) {
+                count *= x.dim(a);
+            }
+            if (count == 0) {
+                throw new IllegalArgumentException(op.opName() + " over axes " + Arrays.toString(normal) + " of shape "
+                        + x + " reduces an empty set, which has no identity");
+            }
+        }
+        return normal;
+    }
+
+    /** The shape after reducing the (normalised) {@code axes} of {@code x}, keeping them with size 1 when asked. */
+    public static Shape reduced(Shape x, int[] axes, boolean keepDims) {
+        int[] out = new int[keepDims ? x.rank() : x.rank() - axes.length];
         for (int i = 0, j = 0; i < x.rank(); i++) {
-            if (i != a) {
+            boolean reducedAxis = Arrays.binarySearch(axes, i) >= 0;
+            if (keepDims) {
+                out[j++] = reducedAxis ? 1 : x.dim(i);
+            } else if (!reducedAxis) {
                 out[j++] = x.dim(i);
             }
         }
@@ -177,26 +214,260 @@ public final class Shapes {
     }
 
     /**
+     * The shape after reducing {@code axis} of {@code x} (the axis is removed).
+     *
+     * @throws IllegalArgumentException if the axis is out of range, or {@code op} would reduce an
+     *     empty axis (it has no identity)
+     */
+    public static Shape reduce(ReduceOp op, Shape x, int axis) {
+        int a = x.normalizeAxis(axis);
+        if (op.needsElements() && x.dim(a) == 0) {
+            throw new IllegalArgumentException(op.opName() + " over axis " + axis + " of shape " + x
+                    + " reduces an empty axis, which has no identity");
+        }
+        return reduced(x, new int[] {a}, false);
+    }
+
+    /**
      * Validates a reduction over all elements of {@code x}; the result is a scalar.
      *
-     * @throws IllegalArgumentException if {@code MAX} would reduce an empty array
+     * @throws IllegalArgumentException if {@code op} would reduce an empty array
      */
     public static Shape reduceAll(ReduceOp op, Shape x) {
-        if (op == ReduceOp.MAX && x.size() == 0) {
-            throw new IllegalArgumentException("max of the empty array of shape " + x + " has no identity");
+        if (op.needsElements() && x.size() == 0) {
+            throw new IllegalArgumentException(op.opName() + " of the empty array of shape " + x + " has no identity");
         }
         return Shape.scalar();
     }
 
     /**
-     * Validates softmax over the last axis.
+     * Validates softmax over an axis.
      *
-     * @throws IllegalArgumentException for a scalar
+     * @throws IllegalArgumentException for a scalar, or an axis out of range
      */
     public static Shape softmax(Shape x) {
         if (x.rank() == 0) {
             throw new IllegalArgumentException("softmax needs at least one axis, but got a scalar");
         }
         return x;
+    }
+
+    /**
+     * The shape {@code x} takes under {@link org.backplane.api.ComputeStream#reshape}: the same
+     * element count, one dimension possibly {@code -1} (inferred).
+     *
+     * @throws IllegalArgumentException naming the sizes that do not fit
+     */
+    public static Shape reshape(Shape x, int[] dims) {
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] == -1) {
+                if (infer >= 0) {
+                    throw new IllegalArgumentException(
+                            "reshape to " + Arrays.toString(dims) + ": only one dimension may be -1");
+                }
+                infer = i;
+            } else if (dims[i] < 0) {
+                throw new IllegalArgumentException(
+                        "reshape to " + Arrays.toString(dims) + ": negative dimension " + dims[i]);
+            } else {
+                known *= dims[i];
+            }
+        }
+        int[] out = dims.clone();
+        if (infer >= 0) {
+            if (known == 0 || x.size() % known != 0) {
+                throw new IllegalArgumentException("cannot reshape " + x + " (" + x.size() + " elements) to "
+                        + Arrays.toString(dims) + ": the other dimensions' product " + known + " does not divide it");
+            }
+            out[infer] = Math.toIntExact(x.size() / known);
+        }
+        Shape result = Shape.of(out);
+        if (result.size() != x.size()) {
+            throw new IllegalArgumentException("cannot reshape " + x + " (" + x.size() + " elements) to " + result
+                    + " (" + result.size() + " elements)");
+        }
+        return result;
+    }
+
+    /**
+     * Strides that show an array of {@code x} with {@code strides} as shape {@code to} without a copy,
+     * or null when no strides can (a reshape that must copy). NumPy's rule: each group of the old
+     * axes that merges into new axes must be contiguous within itself.
+     */
+    public static long[] reshapeStrides(Shape x, long[] strides, Shape to) {
+        // Drop the old size-1 axes (their strides never matter) and walk both shapes in step.
+        if (to.size() == 0) {
+            return strides(to);
+        }
+        int kept = 0;
+        int[] od = new int[x.rank()];
+        long[] os = new long[x.rank()];
+        for (int i = 0; i < x.rank(); i++) {
+            if (x.dim(i) != 1) {
+                od[kept] = x.dim(i);
+                os[kept++] = strides[i];
+            }
+        }
+        od = Arrays.copyOf(od, kept);
+        int[] nd = to.dims();
+        long[] ns = new long[nd.length];
+        int oi = 0;
+        int ni = 0;
+        while (oi < od.length && ni < nd.length) {
+            long np = nd[ni];
+            long op = od[oi];
+            int oj = oi + 1;
+            int nj = ni + 1;
+            while (np != op) {
+                if (np < op) {
+                    np *= nd[nj++];
+                } else {
+                    op *= od[oj++];
+                }
+            }
+            for (int k = oi; k < oj - 1; k++) {
+                if (os[k] != os[k + 1] * od[k + 1]) {
+                    return null; // the old axes of this group are not contiguous with each other
+                }
+            }
+            long s = os[oj - 1];
+            for (int k = nj - 1; k >= ni; k--) {
+                ns[k] = s;
+                s *= nd[k];
+            }
+            oi = oj;
+            ni = nj;
+        }
+        for (; ni < nd.length; ni++) {
+            ns[ni] = 1; // trailing size-1 axes
+        }
+        return ns;
+    }
+
+    /** The shape with a new axis of size 1 at {@code axis} (of the result; negative counts from its end). */
+    public static int expandAxis(Shape x, int axis) {
+        int rank = x.rank() + 1;
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw new IllegalArgumentException(
+                    "axis " + axis + " is out of range for expanding shape " + x + " (rank " + rank + " after)");
+        }
+        return a;
+    }
+
+    /**
+     * The axes {@link org.backplane.api.ComputeStream#squeeze} removes: the given ones (each of
+     * size 1), or every size-1 axis.
+     */
+    public static boolean[] squeezed(Shape x, int[] axes) {
+        boolean[] drop = new boolean[x.rank()];
+        if (axes == null || axes.length == 0) {
+            for (int i = 0; i < x.rank(); i++) {
+                drop[i] = x.dim(i) == 1;
+            }
+            return drop;
+        }
+        for (int axis : axes) {
+            int a = x.normalizeAxis(axis);
+            if (x.dim(a) != 1) {
+                throw new IllegalArgumentException(
+                        "cannot squeeze axis " + axis + " of " + x + ": its size is " + x.dim(a) + ", not 1");
+            }
+            drop[a] = true;
+        }
+        return drop;
+    }
+
+    /**
+     * Validates broadcasting {@code x} to {@code to}.
+     *
+     * @throws IllegalArgumentException if {@code x} does not broadcast to exactly {@code to}
+     */
+    public static void broadcastTo(Shape x, Shape to) {
+        if (x.rank() > to.rank()) {
+            throw new IllegalArgumentException("cannot broadcast " + x + " to " + to + ": it has more axes");
+        }
+        for (int i = 1; i <= x.rank(); i++) {
+            int dx = x.dim(x.rank() - i);
+            int dt = to.dim(to.rank() - i);
+            if (dx != dt && dx != 1) {
+                throw new IllegalArgumentException("cannot broadcast " + x + " to " + to + ": axis " + (to.rank() - i)
+                        + " has size " + dx + ", which is neither " + dt + " nor 1");
+            }
+        }
+    }
+
+    /** One axis of a slice, normalised: its first index, element count and step. */
+    public record SliceAxis(int start, int count, int step) {}
+
+    /**
+     * NumPy's slice rules for one axis of size {@code n}: negative values count from the end,
+     * bounds are clamped, a negative step walks backwards.
+     */
+    public static SliceAxis slice(int n, int start, int stop, int step) {
+        if (step == 0) {
+            throw new IllegalArgumentException("slice step must not be 0");
+        }
+        long s = start;
+        long e = stop;
+        if (step > 0) {
+            s = s < 0 ? Math.max(0, s + n) : Math.min(s, n);
+            e = e < 0 ? Math.max(0, e + n) : Math.min(e, n);
+            long count = e > s ? (e - s + step - 1) / step : 0;
+            return new SliceAxis((int) s, (int) count, step);
+        }
+        s = s < 0 ? Math.max(-1, s + n) : Math.min(s, n - 1L);
+        e = e < 0 ? Math.max(-1, e + n) : Math.min(e, n - 1L);
+        long count = s > e ? (s - e - 1) / -(long) step + 1 : 0;
+        return new SliceAxis((int) Math.max(0, s), (int) count, step);
+    }
+
+    /**
+     * The shape of concatenating {@code shapes} along {@code axis}.
+     *
+     * @throws IllegalArgumentException if ranks differ or a dimension other than {@code axis} differs
+     */
+    public static Shape concatenate(List<Shape> shapes, int axis) {
+        if (shapes.isEmpty()) {
+            throw new IllegalArgumentException("concatenate needs at least one array");
+        }
+        Shape first = shapes.getFirst();
+        int a = first.normalizeAxis(axis);
+        long total = 0;
+        for (Shape s : shapes) {
+            if (s.rank() != first.rank()) {
+                throw new IllegalArgumentException(
+                        "concatenate: shapes " + first + " and " + s + " have different ranks");
+            }
+            for (int i = 0; i < s.rank(); i++) {
+                if (i != a && s.dim(i) != first.dim(i)) {
+                    throw new IllegalArgumentException(
+                            "concatenate along axis " + a + ": shapes " + first + " and " + s + " differ on axis " + i);
+                }
+            }
+            total += s.dim(a);
+        }
+        int[] out = first.dims();
+        out[a] = Math.toIntExact(total);
+        return Shape.of(out);
+    }
+
+    /** The shape of {@code take(x, indices, axis)}: {@code x.shape[:axis] + indices.shape + x.shape[axis+1:]}. */
+    public static Shape take(Shape x, Shape indices, int axis) {
+        int a = x.normalizeAxis(axis);
+        int[] out = new int[x.rank() - 1 + indices.rank()];
+        int j = 0;
+        for (int i = 0; i < a; i++) {
+            out[j++] = x.dim(i);
+        }
+        for (int i = 0; i < indices.rank(); i++) {
+            out[j++] = indices.dim(i);
+        }
+        for (int i = a + 1; i < x.rank(); i++) {
+            out[j++] = x.dim(i);
+        }
+        return Shape.of(out);
     }
 }

@@ -32,7 +32,11 @@ public interface StreamEngine {
     /** Copies host data into a new array's storage, on the caller's thread, before returning. */
     void upload(EngineArray target, MemorySegment source);
 
-    /** Copies a computed array's data to the host, on the caller's thread. */
+    /**
+     * Copies a computed array's data to the host, on the caller's thread: {@code source.byteSize()}
+     * bytes from the start of its storage. The SPI passes only row-major arrays here; a view may
+     * share a larger storage (a leading slice), so copy the array's bytes, not the storage's.
+     */
     void download(EngineArray source, MemorySegment target);
 
     /**

@@ -71,4 +71,19 @@ class ShapesTest {
         assertThat(Shape.of(3, 0).size()).isZero();
         assertThat(Shape.of(2, 3)).hasToString("[2, 3]");
     }
+
+    @Test
+    void aReshapeOfATransposedViewIsAViewOnlyWhereTheMergedAxesAreContiguous() {
+        // [5, 6, 3, 1] transposed by [2, 3, 0, 1]: axes of 3 (stride 1) and 5 (stride 18) cannot merge,
+        // even with a size-1 axis between them (its stride must not hide the gap).
+        assertThat(Shapes.reshapeStrides(Shape.of(3, 1, 5, 6), new long[] {1, 1, 18, 3}, Shape.of(90)))
+                .isNull();
+        assertThat(Shapes.reshapeStrides(Shape.of(3, 1, 5, 6), new long[] {1, 1, 18, 3}, Shape.of(3, 30)))
+                .containsExactly(1, 3);
+        // A size-1 axis with any stride does not break a contiguous group.
+        assertThat(Shapes.reshapeStrides(Shape.of(5, 1, 6), new long[] {6, 99, 1}, Shape.of(30)))
+                .containsExactly(1);
+        assertThat(Shapes.reshapeStrides(Shape.of(2, 3), new long[] {3, 1}, Shape.of(2, 1, 3)))
+                .containsExactly(3, 3, 1);
+    }
 }

@@ -1,10 +1,13 @@
 package org.backplane.spi.device;
 
 import org.backplane.api.Shape;
+import org.backplane.spi.Shapes;
 
 /**
  * A (batched) matrix product in row-major terms: {@code batch} products of {@code [m, k] x [k, n]},
- * the operands' batch strides in elements (0 where an operand broadcasts over the batch).
+ * the operands' batch strides in elements (0 where an operand is one matrix for the whole batch).
+ * The SPI gives the engines operands whose batch is either one matrix or the output's whole batch
+ * (other broadcasts are materialised first), so two strides always describe it.
  */
 public record MatmulGeometry(int m, int n, int k, int batch, long strideA, long strideB) {
 
@@ -13,9 +16,9 @@ public record MatmulGeometry(int m, int n, int k, int batch, long strideA, long 
         int m = a.dim(-2);
         int k = a.dim(-1);
         int n = b.dim(-1);
-        int batch = out.rank() == 3 ? out.dim(0) : 1;
-        long strideA = a.rank() == 3 && a.dim(0) != 1 ? (long) m * k : 0;
-        long strideB = b.rank() == 3 && b.dim(0) != 1 ? (long) k * n : 0;
+        int batch = Math.toIntExact(Shapes.batchOf(out).size());
+        long strideA = Shapes.batchOf(a).size() == 1 ? 0 : (long) m * k;
+        long strideB = Shapes.batchOf(b).size() == 1 ? 0 : (long) k * n;
         return new MatmulGeometry(m, n, k, batch, strideA, strideB);
     }
 

@@ -7,9 +7,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.backplane.cpu.internal.kernels.FastKernels;
-import org.backplane.cpu.internal.kernels.Kernels;
 import org.backplane.cpu.internal.kernels.Parallel;
-import org.backplane.cpu.internal.kernels.ReferencePathKernels;
 import org.backplane.spi.BackendEngine;
 import org.backplane.spi.StreamEngine;
 import org.backplane.spi.StreamSink;
@@ -26,8 +24,7 @@ final class CpuBackendEngine implements BackendEngine {
     private static final Duration JOIN_FLOOR = Duration.ofSeconds(2);
 
     private final ThreadPoolExecutor pool;
-    private final Kernels kernels;
-    private final CpuLowering lowering;
+    private final CpuOps lowering;
     private final String simd;
 
     /**
@@ -51,18 +48,18 @@ final class CpuBackendEngine implements BackendEngine {
                                 .unstarted(r));
         Parallel parallel = new Parallel(pool, helpers);
         if (kernelPath.equals("reference")) {
-            this.kernels = new ReferencePathKernels();
+            this.lowering = new ReferenceLowering();
             this.simd = "none (reference kernels)";
         } else {
             FastKernels fast = FastKernels.create(parallel, kernelPath.equals("fast"));
-            this.kernels = fast;
+            this.lowering = new CpuLowering(fast);
             this.simd = fast.simdDescription();
         }
-        this.lowering = new CpuLowering(kernels);
     }
 
-    Kernels kernels() {
-        return kernels;
+    /** The kernel path that computes ops. */
+    CpuOps kernels() {
+        return lowering;
     }
 
     /** Which SIMD implementation the fast kernels use. */

@@ -3,10 +3,10 @@ package org.backplane.cpu.internal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.backplane.api.Capabilities;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceInfo;
@@ -40,7 +40,7 @@ public final class CpuBackends {
         long maxBytes = Math.min(
                 (Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
         Capabilities caps = new Capabilities(
-                Set.of(DType.FLOAT32),
+                EnumSet.allOf(DType.class),
                 maxBytes,
                 Shape.MAX_RANK,
                 false,

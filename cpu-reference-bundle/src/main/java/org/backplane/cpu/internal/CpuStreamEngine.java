@@ -1,7 +1,6 @@
 package org.backplane.cpu.internal;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,14 +26,14 @@ final class CpuStreamEngine implements StreamEngine {
     private static final Object STOP = new Object();
 
     private final StreamSink sink;
-    private final CpuLowering lowering;
+    private final CpuOps lowering;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
     private final Cancel cancel;
     private volatile CommandBatch running;
     private volatile StreamError abortError;
 
-    CpuStreamEngine(StreamSink sink, CpuLowering lowering) {
+    CpuStreamEngine(StreamSink sink, CpuOps lowering) {
         this.sink = sink;
         this.lowering = lowering;
         this.cancel = new Cancel(() -> {
@@ -123,11 +122,11 @@ final class CpuStreamEngine implements StreamEngine {
                     return;
                 }
                 cancel.check();
-                float[] out = lowering.run(command, cancel);
+                HostData out = lowering.run(command, cancel);
                 if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH) {
                     corrupt(out);
                 }
-                command.output().bind(new HostFloats(out));
+                command.output().bind(out);
             } catch (OutOfMemoryError e) {
                 sink.failed(
                         batch,
@@ -138,6 +137,15 @@ final class CpuStreamEngine implements StreamEngine {
                                 .command(command)
                                 .batch(batch)
                                 .cause(e)
+                                .build());
+                return;
+            } catch (BadOpInputException e) {
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.INVALID_ARGUMENT)
+                                .message(e.getMessage())
+                                .command(command)
+                                .batch(batch)
                                 .build());
                 return;
             } catch (CancellationException e) {
@@ -164,24 +172,25 @@ final class CpuStreamEngine implements StreamEngine {
     }
 
     /** An injected silent corruption: a wrong first element, and the op reports success. */
-    private static void corrupt(float[] out) {
-        if (out.length > 0) {
-            out[0] = Float.isFinite(out[0]) ? out[0] + 1 + Math.abs(out[0]) : 12345f;
+    private static void corrupt(HostData out) {
+        switch (out.array()) {
+            case float[] f when f.length > 0 -> f[0] = Float.isFinite(f[0]) ? f[0] + 1 + Math.abs(f[0]) : 12345f;
+            case short[] s when s.length > 0 -> s[0] ^= 0x4000; // an exponent bit of either half type
+            case int[] v when v.length > 0 -> v[0] = v[0] == 0 ? 12345 : -v[0] + 1;
+            case long[] v when v.length > 0 -> v[0] = v[0] == 0 ? 12345 : -v[0] + 1;
+            case byte[] v when v.length > 0 -> v[0] = (byte) (1 - v[0]);
+            default -> {}
         }
     }
 
     @Override
     public void upload(EngineArray target, MemorySegment source) {
-        int n = Math.toIntExact(target.size());
-        float[] data = new float[n];
-        MemorySegment.copy(source, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, data, 0, n);
-        target.bind(new HostFloats(data));
+        target.bind(HostData.copyOf(source, target.dtype(), Math.toIntExact(target.size())));
     }
 
     @Override
     public void download(EngineArray source, MemorySegment target) {
-        float[] data = CpuLowering.data(source);
-        MemorySegment.copy(data, 0, target, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, data.length);
+        HostReads.storage(source).copyTo(target, Math.toIntExact(source.size()));
     }
 
     /** The worker drops batches of a failed generation by itself; there is no native queue to rebuild. */

@@ -1,10 +1,13 @@
 package org.backplane.cpu.reference;
 
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import org.backplane.api.ReduceOp;
-import org.backplane.api.Shape;
 import org.backplane.spi.Command;
+import org.backplane.spi.EngineArray;
 import org.backplane.spi.Op;
 import org.backplane.spi.ResultChecker;
 
@@ -44,72 +47,71 @@ public record ReferenceChecker(double sampleRate, double rtol, double atol) impl
         if (c.op() instanceof Op.Matmul) {
             return c.output().size() * c.input(0).shape().dim(-1);
         }
+        if (c.op() instanceof Op.Attention) {
+            long scores = c.input(0).size()
+                    / c.input(0).shape().dim(-1)
+                    * c.input(1).shape().dim(1);
+            return scores * (c.input(0).shape().dim(-1) + c.input(2).shape().dim(-1));
+        }
         return c.inputCount() == 0
                 ? c.output().size()
                 : c.input(0).size() + c.output().size();
     }
 
     @Override
-    public String check(Command command, float[][] in, float[] actual) {
-        Shape s0 = command.inputCount() > 0 ? command.input(0).shape() : null;
-        Shape s1 = command.inputCount() > 1 ? command.input(1).shape() : null;
-        float[] expected;
-        float[] magnitude;
-        switch (command.op()) {
-            case Op.Fill f -> {
-                expected = ReferenceKernels.fill(f.value(), command.output().shape());
-                magnitude = abs(expected);
-            }
-            case Op.Unary u -> {
-                expected = ReferenceKernels.unary(u.op(), in[0]);
-                magnitude = abs(expected);
-            }
-            case Op.Binary b -> {
-                expected = ReferenceKernels.binary(b.op(), in[0], s0, in[1], s1);
-                magnitude = abs(expected);
-            }
-            case Op.Matmul m -> {
-                expected = ReferenceKernels.matmul(in[0], s0, in[1], s1);
-                magnitude = ReferenceKernels.matmul(abs(in[0]), s0, abs(in[1]), s1);
-            }
-            case Op.Transpose t -> {
-                expected = ReferenceKernels.transpose(in[0], s0, t.axes());
-                magnitude = abs(expected);
-            }
-            case Op.Reduce r -> {
-                expected = r.all()
-                        ? ReferenceKernels.reduceAll(r.op(), in[0])
-                        : ReferenceKernels.reduce(r.op(), in[0], s0, r.axis());
-                magnitude = r.op() == ReduceOp.MAX
-                        ? abs(expected)
-                        : r.all()
-                                ? ReferenceKernels.reduceAll(r.op(), abs(in[0]))
-                                : ReferenceKernels.reduce(r.op(), abs(in[0]), s0, r.axis());
-            }
-            case Op.Softmax x -> {
-                expected = ReferenceKernels.softmax(in[0], s0);
-                magnitude = abs(expected);
-            }
+    public String check(Command command, MemorySegment[] inputs, MemorySegment output) {
+        List<Tensor> in = new ArrayList<>();
+        List<Tensor> magnitudeIn = new ArrayList<>();
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor t = Tensor.of(
+                    inputs[i], command.input(i).dtype(), command.input(i).shape());
+            in.add(t);
+            magnitudeIn.add(abs(t));
         }
-        return compare(expected, magnitude, actual);
+        EngineArray out = command.output();
+        Tensor expected = ReferenceOps.compute(command.op(), in, out.dtype(), out.shape());
+        // Sums and products are judged against the result on absolute inputs, so that cancellation
+        // does not cause false alarms; other ops against the expected value itself.
+        boolean accumulates = command.op() instanceof Op.Matmul
+                || (command.op() instanceof Op.Reduce r && r.op() != ReduceOp.MAX && r.op() != ReduceOp.MIN)
+                || command.op() instanceof Op.Cumsum;
+        Tensor magnitude =
+                accumulates ? ReferenceOps.compute(command.op(), magnitudeIn, out.dtype(), out.shape()) : abs(expected);
+        return compare(expected, magnitude, Tensor.of(output, out.dtype(), out.shape()));
     }
 
-    private String compare(float[] expected, float[] magnitude, float[] actual) {
-        if (expected.length != actual.length) {
-            return "output has " + actual.length + " elements, the reference " + expected.length;
+    private static Tensor abs(Tensor t) {
+        double[] d = t.data().clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = Math.abs(d[i]);
         }
+        return new Tensor(t.dtype(), t.shape(), d);
+    }
+
+    private String compare(Tensor expectedT, Tensor magnitudeT, Tensor actualT) {
+        double[] expected = expectedT.data();
+        double[] magnitude = magnitudeT.data();
+        double[] actual = actualT.data();
+        // Half precision is judged at its own precision: half an ulp of the result on top of the tolerance.
+        double typeTolerance = switch (expectedT.dtype()) {
+            case FLOAT16 -> 0x1.0p-11;
+            case BFLOAT16 -> 0x1.0p-8;
+            default -> 0;
+        };
         int worst = -1;
         double worstExcess = 0;
         for (int i = 0; i < expected.length; i++) {
-            float e = expected[i];
-            float a = actual[i];
+            double e = expected[i];
+            double a = actual[i];
             double excess;
-            if (Float.isNaN(e) || Float.isInfinite(e)) {
-                excess = Float.compare(e, a) == 0 || (Float.isNaN(e) && Float.isNaN(a)) ? 0 : Double.POSITIVE_INFINITY;
-            } else if (!Float.isFinite(a)) {
+            if (Double.isNaN(e) || Double.isInfinite(e)) {
+                excess = Double.compare(e, a) == 0 || (Double.isNaN(e) && Double.isNaN(a))
+                        ? 0
+                        : Double.POSITIVE_INFINITY;
+            } else if (Double.isNaN(a) || Double.isInfinite(a)) {
                 excess = Double.POSITIVE_INFINITY;
             } else {
-                excess = Math.abs((double) a - e) - (atol + rtol * magnitude[i]);
+                excess = Math.abs(a - e) - (atol + (rtol + typeTolerance) * magnitude[i]);
             }
             if (excess > 0 && (worst < 0 || excess > worstExcess)) {
                 worst = i;
@@ -123,20 +125,12 @@ public record ReferenceChecker(double sampleRate, double rtol, double atol) impl
                 Locale.ROOT,
                 "result differs from the CPU reference: max error %.3g at index %d (got %s, reference %s; "
                         + "allowed %.1g + %.1g x %s)",
-                Math.abs((double) actual[worst] - expected[worst]),
+                Math.abs(actual[worst] - expected[worst]),
                 worst,
                 actual[worst],
                 expected[worst],
                 atol,
                 rtol,
                 magnitude[worst]);
-    }
-
-    private static float[] abs(float[] x) {
-        float[] out = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = Math.abs(x[i]);
-        }
-        return out;
     }
 }

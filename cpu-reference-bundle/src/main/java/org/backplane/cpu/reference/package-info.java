@@ -4,7 +4,7 @@
  * against, so they share no code with what they check. Slow by design.
  */
 @Export
-@Version("1.0.0")
+@Version("2.0.0")
 package org.backplane.cpu.reference;
 
 import org.osgi.annotation.bundle.Export;

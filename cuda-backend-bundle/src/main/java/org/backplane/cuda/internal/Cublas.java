@@ -24,8 +24,19 @@ import java.util.Optional;
  */
 final class Cublas {
     static final int OP_N = 0;
+    static final int OP_T = 1;
     static final int DEFAULT_MATH = 0;
     static final int TF32_TENSOR_OP_MATH = 3;
+    /** {@code cudaDataType}: CUDA_R_32F, CUDA_R_16F, CUDA_R_16BF. */
+    static final int R_32F = 0;
+
+    static final int R_16F = 2;
+    static final int R_16BF = 14;
+    /** {@code cublasComputeType_t}: float32 accumulation, or with TF32 tensor cores for float32 inputs. */
+    static final int COMPUTE_32F = 68;
+
+    static final int COMPUTE_32F_FAST_TF32 = 77;
+    static final int GEMM_DEFAULT = -1;
 
     private static final Linker LINKER = Linker.nativeLinker();
 
@@ -35,8 +46,11 @@ final class Cublas {
     final MethodHandle setStream;
     final MethodHandle setMathMode;
     final MethodHandle getVersion;
-    final MethodHandle sgemm;
-    final MethodHandle sgemmStridedBatched;
+    /**
+     * {@code cublasGemmStridedBatchedEx}: one entry point for every type. float16 and bfloat16 run
+     * on tensor cores with float32 accumulation (cuBLAS picks them for these types on its own).
+     */
+    final MethodHandle gemmStridedBatchedEx;
 
     private Cublas(String library, SymbolLookup lib) {
         this.library = library;
@@ -45,44 +59,32 @@ final class Cublas {
         setStream = bind(lib, "cublasSetStream_v2", ADDRESS, ADDRESS);
         setMathMode = bind(lib, "cublasSetMathMode", ADDRESS, JAVA_INT);
         getVersion = bind(lib, "cublasGetVersion_v2", ADDRESS, ADDRESS);
-        sgemm = bind(
+        gemmStridedBatchedEx = bind(
                 lib,
-                "cublasSgemm_v2",
-                ADDRESS,
-                JAVA_INT,
-                JAVA_INT,
-                JAVA_INT,
-                JAVA_INT,
-                JAVA_INT,
-                ADDRESS,
-                JAVA_LONG,
-                JAVA_INT,
-                JAVA_LONG,
-                JAVA_INT,
-                ADDRESS,
-                JAVA_LONG,
-                JAVA_INT);
-        sgemmStridedBatched = bind(
-                lib,
-                "cublasSgemmStridedBatched",
-                ADDRESS,
-                JAVA_INT,
-                JAVA_INT,
-                JAVA_INT,
-                JAVA_INT,
-                JAVA_INT,
-                ADDRESS,
-                JAVA_LONG,
-                JAVA_INT,
-                JAVA_LONG,
-                JAVA_LONG,
-                JAVA_INT,
-                JAVA_LONG,
-                ADDRESS,
-                JAVA_LONG,
-                JAVA_INT,
-                JAVA_LONG,
-                JAVA_INT);
+                "cublasGemmStridedBatchedEx",
+                ADDRESS, // handle
+                JAVA_INT, // transa
+                JAVA_INT, // transb
+                JAVA_INT, // m
+                JAVA_INT, // n
+                JAVA_INT, // k
+                ADDRESS, // alpha (host)
+                JAVA_LONG, // A
+                JAVA_INT, // Atype
+                JAVA_INT, // lda
+                JAVA_LONG, // strideA
+                JAVA_LONG, // B
+                JAVA_INT, // Btype
+                JAVA_INT, // ldb
+                JAVA_LONG, // strideB
+                ADDRESS, // beta (host)
+                JAVA_LONG, // C
+                JAVA_INT, // Ctype
+                JAVA_INT, // ldc
+                JAVA_LONG, // strideC
+                JAVA_INT, // batchCount
+                JAVA_INT, // computeType
+                JAVA_INT); // algo
     }
 
     private static MethodHandle bind(SymbolLookup lib, String name, MemoryLayout... args) {

@@ -1,6 +1,6 @@
 package org.backplane.cuda.internal;
 
-import java.util.Set;
+import java.util.EnumSet;
 import org.backplane.api.Capabilities;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceInfo;
@@ -40,7 +40,7 @@ public final class CudaBackends {
         CudaBackendEngine engine =
                 new CudaBackendEngine(ordinal, tf32, realFaults, cublasLibrary == null ? "" : cublasLibrary);
         Capabilities caps =
-                new Capabilities(Set.of(DType.FLOAT32), engine.totalMemory(), Shape.MAX_RANK, false, "cuda");
+                new Capabilities(EnumSet.allOf(DType.class), engine.totalMemory(), Shape.MAX_RANK, false, "cuda");
         DeviceInfo device = new DeviceInfo(
                 engine.name(), "NVIDIA", engine.totalMemory(), engine.multiprocessors(), engine.details());
         return Backends.start(ID, device, caps, engine, common);

@@ -26,16 +26,17 @@ final class CudaDevice {
     private static final String PTX = "backplane_kernels.ptx";
     /** The kernels the backend launches; each must be in the committed PTX (a test checks). */
     static final List<String> KERNELS = List.of(
-            "bp_fill",
-            "bp_unary",
-            "bp_binary_same",
-            "bp_binary_broadcast",
-            "bp_transpose",
-            "bp_transpose2d",
+            "bp_elementwise",
             "bp_reduce_rows",
             "bp_reduce_chunks",
             "bp_reduce_columns",
+            "bp_argreduce",
+            "bp_cumsum",
             "bp_softmax",
+            "bp_softmax_columns",
+            "bp_normalize",
+            "bp_take",
+            "bp_attention_softmax",
             "bp_matmul",
             "bp_illegal_address");
 

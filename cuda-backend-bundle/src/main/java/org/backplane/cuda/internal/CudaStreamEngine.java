@@ -37,6 +37,10 @@ final class CudaStreamEngine implements StreamEngine {
     private static final long HEAP_COPY_MAX = 1L << 20;
 
     private static final long STAGING_CHUNK = 32L << 20;
+    /** Slots (16 bytes each) where {@code take} kernels report an out-of-range index. */
+    private static final int INDEX_SLOTS = 4096;
+
+    private static final int CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
 
     private final CudaDevice dev;
     private final CudaMemory memory;
@@ -60,6 +64,15 @@ final class CudaStreamEngine implements StreamEngine {
     private final MemorySegment cublasHandle;
     private final ArrayDeque<MemorySegment> events = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<MemorySegment> retiredEvents = new ConcurrentLinkedQueue<>();
+    /**
+     * Mapped page-locked host memory the {@code take} kernels write their out-of-range index into
+     * (unified addressing: the same address on host and device), read when their batch has ended.
+     */
+    private final MemorySegment indexSlots;
+
+    private long nextIndexSlot;
+    /** The batch being encoded (under the encode lock), which owns the scratch and index slots its ops take. */
+    private BatchResources encoding;
 
     /**
      * What a batch holds on the device: the event its commit records (consumers on other streams wait
@@ -68,11 +81,15 @@ final class CudaStreamEngine implements StreamEngine {
     private static final class BatchResources implements NativeBatch {
         final MemorySegment event;
         final List<DeviceBuffer> used = new ArrayList<>();
+        /** The {@code take} commands of the batch and their index slots. */
+        final List<IndexCheck> indexChecks = new ArrayList<>();
 
         BatchResources(MemorySegment event) {
             this.event = event;
         }
     }
+
+    private record IndexCheck(MemorySegment slot, Command command) {}
 
     CudaStreamEngine(CudaDevice dev, CudaMemory memory, CudaCallbacks callbacks, StreamSink sink) {
         this.dev = dev;
@@ -100,9 +117,30 @@ final class CudaStreamEngine implements StreamEngine {
         } else {
             this.cublasHandle = null;
         }
+        MemorySegment slots = arena.allocate(ADDRESS);
+        dev.check(
+                CudaDevice.invoke(() -> (int) dev.driver.cuMemHostAlloc.invokeExact(
+                        slots, (long) INDEX_SLOTS * 16, CU_MEMHOSTALLOC_DEVICEMAP)),
+                "cuMemHostAlloc");
+        this.indexSlots = slots.get(ADDRESS, 0).reinterpret((long) INDEX_SLOTS * 16);
         // scratch (the pointer slot) is used under the encode lock only
-        this.lowering =
-                new CudaLowering(dev, launcher, cublasHandle, (bytes, on) -> memory.allocate(bytes, on, scratch));
+        this.lowering = new CudaLowering(dev, launcher, cublasHandle, this::scratch, this::indexSlot, arena);
+    }
+
+    /** Scratch for an op being encoded: freed when its batch has ended, like a closed array. */
+    private DeviceBuffer scratch(long bytes, MemorySegment on) {
+        DeviceBuffer buffer = memory.allocate(bytes, on, scratch);
+        uses(encoding, buffer);
+        buffer.close();
+        return buffer;
+    }
+
+    /** A cleared index slot for a {@code take} being encoded, checked when its batch ends. */
+    private long indexSlot(Command take) {
+        MemorySegment slot = indexSlots.asSlice((nextIndexSlot++ % INDEX_SLOTS) * 16, 16);
+        slot.fill((byte) 0);
+        encoding.indexChecks.add(new IndexCheck(slot, take));
+        return slot.address();
     }
 
     private MemorySegment createStream() {
@@ -137,9 +175,14 @@ final class CudaStreamEngine implements StreamEngine {
             EngineArray out = command.output();
             DeviceBuffer buffer = memory.allocate(out.byteSize(), s, scratch);
             out.bind(buffer);
-            lowering.lower(command, buffer.pointer, s);
+            encoding = resources;
+            try {
+                lowering.lower(command, buffer.pointer, s);
+            } finally {
+                encoding = null;
+            }
             if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH && out.size() > 0) {
-                lowering.corrupt(buffer.pointer, s);
+                lowering.corrupt(out, buffer.pointer, s);
             }
             uses(resources, buffer);
             for (int i = 0; i < command.inputCount(); i++) {
@@ -271,6 +314,20 @@ final class CudaStreamEngine implements StreamEngine {
         }
         if (sink.failInjected(batch, f -> dev.realFaults && f.kind() == ErrorKind.PAGE_FAULT)) {
             return;
+        }
+        for (IndexCheck check : batch.attachment(BatchResources.class).indexChecks) {
+            if (check.slot.get(JAVA_LONG, 0) != 0) {
+                long index = check.slot.get(JAVA_LONG, 8);
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.INVALID_ARGUMENT)
+                                .message("take index " + index + " is out of range for " + check.command.describe()
+                                        + " (found by the kernel; the output holds zeros there)")
+                                .command(check.command)
+                                .batch(batch)
+                                .build());
+                return;
+            }
         }
         sink.completed(batch);
     }
@@ -498,6 +555,8 @@ final class CudaStreamEngine implements StreamEngine {
             for (MemorySegment e : events) {
                 CudaDevice.invoke(() -> (int) dev.driver.cuEventDestroy.invokeExact(e));
             }
+            MemorySegment slots = indexSlots;
+            CudaDevice.invoke(() -> (int) dev.driver.cuMemFreeHost.invokeExact(slots));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "closing the CUDA stream of " + sink.id() + " failed", e);
         } finally {

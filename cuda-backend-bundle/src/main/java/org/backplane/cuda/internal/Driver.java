@@ -57,6 +57,8 @@ final class Driver {
     final MethodHandle cuEventDestroy;
     final MethodHandle cuMemAllocAsync;
     final MethodHandle cuMemFreeAsync;
+    final MethodHandle cuMemHostAlloc;
+    final MethodHandle cuMemFreeHost;
     final MethodHandle cuDeviceGetDefaultMemPool;
     final MethodHandle cuMemPoolSetAttribute;
     final MethodHandle cuMemcpyHtoDAsync;
@@ -99,6 +101,8 @@ final class Driver {
         cuEventDestroy = bind(lib, "cuEventDestroy_v2", ADDRESS);
         cuMemAllocAsync = bind(lib, "cuMemAllocAsync", ADDRESS, JAVA_LONG, ADDRESS);
         cuMemFreeAsync = bind(lib, "cuMemFreeAsync", JAVA_LONG, ADDRESS);
+        cuMemHostAlloc = bind(lib, "cuMemHostAlloc", ADDRESS, JAVA_LONG, JAVA_INT);
+        cuMemFreeHost = bind(lib, "cuMemFreeHost", ADDRESS);
         cuDeviceGetDefaultMemPool = bind(lib, "cuDeviceGetDefaultMemPool", ADDRESS, JAVA_INT);
         cuMemPoolSetAttribute = bind(lib, "cuMemPoolSetAttribute", ADDRESS, JAVA_INT, ADDRESS);
         cuMemcpyHtoDAsync = bind(lib, "cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);

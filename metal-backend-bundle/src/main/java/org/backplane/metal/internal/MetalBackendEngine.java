@@ -81,8 +81,9 @@ final class MetalBackendEngine implements BackendEngine {
         }
         MemorySegment pool = rt.pushPool();
         try {
-            // Buffers of arrays still referenced stay: a caller may still read them (like the CUDA backend's memory).
-            memory.drain();
+            // Buffers of arrays still referenced stay: a caller may still read them (like the CUDA backend's
+            // memory). Those nobody holds are found and released now: no drain comes after the stop.
+            memory.reclaim();
             kernels.release();
             rt.release(device);
         } catch (RuntimeException e) {

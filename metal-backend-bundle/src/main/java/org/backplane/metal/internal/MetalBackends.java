@@ -1,6 +1,6 @@
 package org.backplane.metal.internal;
 
-import java.util.Set;
+import java.util.EnumSet;
 import org.backplane.api.Capabilities;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceInfo;
@@ -31,7 +31,7 @@ public final class MetalBackends {
             throw new IllegalStateException("the Metal backend cannot run here: " + e.getMessage(), e);
         }
         Capabilities caps =
-                new Capabilities(Set.of(DType.FLOAT32), engine.maxBufferLength(), Shape.MAX_RANK, false, "metal");
+                new Capabilities(EnumSet.allOf(DType.class), engine.maxBufferLength(), Shape.MAX_RANK, false, "metal");
         DeviceInfo device = new DeviceInfo(engine.name(), "Apple", engine.workingSet(), 0, engine.details());
         return Backends.start(ID, device, caps, engine, common);
     }

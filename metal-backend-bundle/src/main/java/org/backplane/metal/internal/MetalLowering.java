@@ -1,97 +1,305 @@
 package org.backplane.metal.internal;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import org.backplane.api.DType;
+import org.backplane.api.Shape;
+import org.backplane.spi.ArrayLayout;
 import org.backplane.spi.Command;
 import org.backplane.spi.EngineArray;
 import org.backplane.spi.Op;
-import org.backplane.spi.device.BroadcastGeometry;
+import org.backplane.spi.Shapes;
+import org.backplane.spi.device.ElementwiseGeometry;
+import org.backplane.spi.device.ElementwiseKernel;
 import org.backplane.spi.device.KernelOps;
 import org.backplane.spi.device.MatmulGeometry;
 import org.backplane.spi.device.ReductionGeometry;
-import org.backplane.spi.device.TransposeGeometry;
 
 /**
- * Each op of the Metal backend, lowered onto an MSL kernel of {@code backplane_kernels.metal}: one
- * case per op, encoded as a dispatch into the batch's compute encoder. One instance per stream
- * engine, used under the stream's encode lock (its parameter memory is reused per dispatch; Metal
- * copies {@code setBytes} at the call).
+ * Each op of the Metal backend, lowered onto MSL kernels of {@code backplane_kernels.metal}: one
+ * case per op, encoded as dispatches into the batch's compute encoder (serial: each sees the
+ * previous one's writes). One instance per stream engine, used under the stream's encode lock (its
+ * argument memory is reused per dispatch; Metal copies {@code setBytes} at the call).
  */
 final class MetalLowering {
     /** A 1-D dispatch indexes threads with a 32-bit {@code uint}. */
     private static final long MAX_DISPATCH = 0xFFFF_FFFFL;
+    /** Threads of the kernels that reduce a row per threadgroup (their {@code GROUP}). */
+    private static final long GROUP = 256;
+
+    private static final int TILE = 16;
+
+    /** Scratch buffers for an op (released when its command buffer no longer needs them). */
+    interface Scratch {
+        MetalBuffer allocate(long bytes, Command command);
+    }
+
+    /** Where a {@code take} reports an out-of-range index: the errors buffer and a cleared slot in it. */
+    interface IndexErrors {
+        MetalBuffer buffer();
+
+        int slotFor(Command take);
+    }
 
     private final ObjcRuntime rt;
     private final MetalKernels kernels;
-    private final MemorySegment params;
+    private final Scratch scratch;
+    private final IndexErrors indexErrors;
+    private final MemorySegment args;
     private final MemorySegment grid;
     private final MemorySegment group;
 
-    MetalLowering(ObjcRuntime rt, MetalKernels kernels, Arena arena) {
+    MetalLowering(ObjcRuntime rt, MetalKernels kernels, Scratch scratch, IndexErrors indexErrors, Arena arena) {
         this.rt = rt;
         this.kernels = kernels;
-        this.params = arena.allocate(JAVA_LONG, 64);
+        this.scratch = scratch;
+        this.indexErrors = indexErrors;
+        this.args = arena.allocate(512, 8);
         this.grid = arena.allocate(ObjcRuntime.MTL_SIZE);
         this.group = arena.allocate(ObjcRuntime.MTL_SIZE);
     }
 
     /** Encodes command {@code c}, writing its output into {@code out}. */
     void lower(MemorySegment enc, Command c, MetalBuffer out) {
-        long n = c.output().size();
+        if (ElementwiseKernel.handles(c.op())) {
+            EngineArray[] inputs = new EngineArray[c.inputCount()];
+            MetalBuffer[] buffers = new MetalBuffer[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                inputs[i] = c.input(i);
+                buffers[i] = storage(inputs[i]);
+            }
+            elementwise(
+                    enc,
+                    ElementwiseKernel.of(c),
+                    ElementwiseGeometry.of(c.output(), inputs),
+                    out,
+                    c.output().dtype(),
+                    inputs,
+                    buffers);
+            return;
+        }
         switch (c.op()) {
-            case Op.Fill f -> fill(enc, out, f.value(), n);
-            case Op.Unary u -> dispatch1d(enc, "bp_unary", n, buffers(c.input(0), out), KernelOps.code(u.op()));
-            case Op.Binary b -> binary(enc, b, c, out, n);
             case Op.Matmul m -> matmul(enc, c, out);
-            case Op.Transpose t -> transpose(enc, t, c, out, n);
             case Op.Reduce r -> reduce(enc, r, c, out);
-            case Op.Softmax s -> softmax(enc, c, out);
+            case Op.ArgReduce a -> alongAxis(enc, "bp_argreduce", a.max() ? 1 : 0, c, a.axis(), out);
+            case Op.Cumsum s -> alongAxis(enc, "bp_cumsum", 0, c, s.axis(), out);
+            case Op.Softmax s -> softmax(enc, s, c, out);
+            case Op.LayerNorm n ->
+                normalize(
+                        enc,
+                        c,
+                        true,
+                        n.hasWeight() ? 1 : 0,
+                        n.hasBias() ? (n.hasWeight() ? 2 : 1) : 0,
+                        n.epsilon(),
+                        out);
+            case Op.RmsNorm n -> normalize(enc, c, false, n.hasWeight() ? 1 : 0, 0, n.epsilon(), out);
+            case Op.Take t -> take(enc, c, t.axis(), out);
+            case Op.Concatenate k -> concatenate(enc, c, k.axis(), out);
+            case Op.Attention a -> attention(enc, c, a, out);
+            default -> throw new IllegalStateException("no lowering for " + c.op().name());
         }
     }
 
     /** An injected silent corruption: the output's first element becomes 12345, and the op reports success. */
-    void corrupt(MemorySegment enc, MetalBuffer out) {
-        fill(enc, out, 12345f, 1);
+    void corrupt(MemorySegment enc, EngineArray output, MetalBuffer out) {
+        fill(enc, out, output.dtype(), 1, 12345f);
     }
 
     static MetalBuffer storage(EngineArray a) {
         return a.storage(MetalBuffer.class);
     }
 
-    private static MetalBuffer[] buffers(EngineArray in, MetalBuffer out) {
-        return new MetalBuffer[] {storage(in), out};
+    private static int code(DType t) {
+        return KernelOps.code(t);
     }
 
-    private void fill(MemorySegment enc, MetalBuffer out, float value, long n) {
+    // ---------------------------------------------------------------- elementwise
+
+    private void elementwise(
+            MemorySegment enc,
+            ElementwiseKernel k,
+            ElementwiseGeometry g,
+            MetalBuffer out,
+            DType outType,
+            EngineArray[] in,
+            MetalBuffer[] buffers) {
+        long n = g.size();
         if (n == 0) {
             return;
         }
-        MetalKernels.Pipeline p = kernels.pipeline("bp_fill");
-        checkDispatch(n, "full");
-        rt.send(enc, "setComputePipelineState:", p.state());
-        setBuffer(enc, out, 0);
-        params.set(JAVA_FLOAT, 0, value);
-        setBytes(enc, Float.BYTES, 1);
-        dispatch(enc, n, 1, 1, Math.min(n, p.maxThreads()), 1);
+        args.fill((byte) 0);
+        args.set(JAVA_INT, 0, k.family());
+        args.set(JAVA_INT, 4, k.op());
+        args.set(JAVA_INT, 8, k.domain());
+        args.set(JAVA_INT, 12, k.computeType());
+        args.set(JAVA_LONG, 16, n);
+        args.set(JAVA_INT, 24, g.rank());
+        args.set(JAVA_INT, 28, k.scalarFirst() ? 1 : 0);
+        args.set(JAVA_FLOAT, 32, k.floatScalar());
+        args.set(JAVA_LONG, 40, k.intScalar());
+        long[] dims = g.dims();
+        for (int d = 0; d < dims.length; d++) {
+            args.setAtIndex(JAVA_LONG, 6 + d, dims[d]);
+        }
+        operand(112, g.offset(0), g.strides(0), code(outType));
+        for (int i = 0; i < in.length; i++) {
+            operand(112 + 80L * (i + 1), g.offset(i + 1), g.strides(i + 1), code(in[i].dtype()));
+        }
+        MetalBuffer[] bound = {out, out, out, out};
+        System.arraycopy(buffers, 0, bound, 1, buffers.length);
+        threads(enc, "bp_elementwise", n, bound, 432);
     }
 
-    private void binary(MemorySegment enc, Op.Binary b, Command c, MetalBuffer out, long n) {
-        EngineArray x = c.input(0);
-        EngineArray y = c.input(1);
-        BroadcastGeometry g =
-                BroadcastGeometry.of(x.shape(), y.shape(), c.output().shape());
-        int rank = g.rank();
-        long[] p = new long[2 + 3 * rank];
-        p[0] = KernelOps.code(b.op());
-        p[1] = rank;
-        System.arraycopy(g.dims(), 0, p, 2, rank);
-        System.arraycopy(g.stridesA(), 0, p, 2 + rank, rank);
-        System.arraycopy(g.stridesB(), 0, p, 2 + 2 * rank, rank);
-        dispatch1d(enc, "bp_binary", n, new MetalBuffer[] {storage(x), storage(y), out}, p);
+    private void operand(long at, long offset, long[] strides, int dtype) {
+        args.set(JAVA_LONG, at, offset);
+        for (int d = 0; d < strides.length; d++) {
+            args.set(JAVA_LONG, at + 8 + 8L * d, strides[d]);
+        }
+        args.set(JAVA_INT, at + 72, dtype);
     }
+
+    private void fill(MemorySegment enc, MetalBuffer out, DType type, long n, float value) {
+        Shape s = Shape.of(Math.toIntExact(n));
+        var k = new ElementwiseKernel(
+                ElementwiseKernel.FAMILY_FILL,
+                0,
+                type.isFloatingPoint() ? ElementwiseKernel.DOMAIN_FLOAT : ElementwiseKernel.DOMAIN_INT,
+                0,
+                value,
+                type == DType.BOOL ? 0 : (long) value,
+                false);
+        elementwise(
+                enc,
+                k,
+                ElementwiseGeometry.of(s, ArrayLayout.rowMajor(s), new Shape[0], new ArrayLayout[0]),
+                out,
+                type,
+                new EngineArray[0],
+                new MetalBuffer[0]);
+    }
+
+    private void concatenate(MemorySegment enc, Command c, int axis, MetalBuffer out) {
+        long[] strides = Shapes.strides(c.output().shape());
+        long start = 0;
+        for (int i = 0; i < c.inputCount(); i++) {
+            EngineArray part = c.input(i);
+            var g = ElementwiseGeometry.of(
+                    part.shape(),
+                    new ArrayLayout(start * strides[axis], strides),
+                    new Shape[] {part.shape()},
+                    new ArrayLayout[] {part.layout()});
+            var copy = new ElementwiseKernel(
+                    ElementwiseKernel.FAMILY_COPY,
+                    0,
+                    part.dtype().isFloatingPoint() ? ElementwiseKernel.DOMAIN_FLOAT : ElementwiseKernel.DOMAIN_INT,
+                    0,
+                    0,
+                    0,
+                    false);
+            elementwise(
+                    enc, copy, g, out, c.output().dtype(), new EngineArray[] {part}, new MetalBuffer[] {storage(part)});
+            start += part.shape().dim(axis);
+        }
+    }
+
+    // ---------------------------------------------------------------- along one axis
+
+    private void axisArgs(int op, int xt, int ot, ReductionGeometry g) {
+        args.fill((byte) 0);
+        args.set(JAVA_INT, 0, op);
+        args.set(JAVA_INT, 4, xt);
+        args.set(JAVA_INT, 8, ot);
+        args.set(JAVA_LONG, 16, g.outer());
+        args.set(JAVA_LONG, 24, g.length());
+        args.set(JAVA_LONG, 32, g.inner());
+    }
+
+    private void alongAxis(MemorySegment enc, String kernel, int flag, Command c, int axis, MetalBuffer out) {
+        EngineArray x = c.input(0);
+        ReductionGeometry g = ReductionGeometry.of(x.shape(), false, axis);
+        axisArgs(flag, code(x.dtype()), code(c.output().dtype()), g);
+        threads(enc, kernel, g.outer() * g.inner(), new MetalBuffer[] {storage(x), out}, 40);
+    }
+
+    private void reduce(MemorySegment enc, Op.Reduce r, Command c, MetalBuffer out) {
+        if (c.output().size() == 0) {
+            return;
+        }
+        EngineArray x = c.input(0);
+        ReductionGeometry g = ReductionGeometry.of(x.shape(), r.all(), r.axis());
+        axisArgs(KernelOps.code(r.op()), code(x.dtype()), code(c.output().dtype()), g);
+        MetalBuffer[] bufs = {storage(x), out};
+        if (g.inner() == 1) {
+            groups(enc, "bp_reduce_rows", g.outer(), bufs, 40);
+        } else {
+            threads(enc, "bp_reduce_columns", g.outer() * g.inner(), bufs, 40);
+        }
+    }
+
+    private void softmax(MemorySegment enc, Op.Softmax s, Command c, MetalBuffer out) {
+        EngineArray x = c.input(0);
+        if (x.size() == 0) {
+            return;
+        }
+        ReductionGeometry g = ReductionGeometry.of(x.shape(), false, s.axis());
+        axisArgs(s.log() ? 1 : 0, code(x.dtype()), code(x.dtype()), g);
+        MetalBuffer[] bufs = {storage(x), out};
+        if (g.inner() == 1) {
+            groups(enc, "bp_softmax", g.outer(), bufs, 40);
+        } else {
+            threads(enc, "bp_softmax_columns", g.outer() * g.inner(), bufs, 40);
+        }
+    }
+
+    private void normalize(
+            MemorySegment enc, Command c, boolean center, int weight, int bias, float epsilon, MetalBuffer out) {
+        EngineArray x = c.input(0);
+        long n = x.shape().dim(-1);
+        if (x.size() == 0 || n == 0) {
+            return;
+        }
+        long rows = x.size() / n;
+        args.fill((byte) 0);
+        args.set(JAVA_INT, 0, code(x.dtype()));
+        args.set(JAVA_INT, 4, center ? 1 : 0);
+        args.set(JAVA_INT, 8, weight == 0 ? 0 : 1);
+        args.set(JAVA_INT, 12, bias == 0 ? 0 : 1);
+        args.set(JAVA_LONG, 16, rows);
+        args.set(JAVA_LONG, 24, n);
+        args.set(JAVA_FLOAT, 32, epsilon);
+        MetalBuffer xb = storage(x);
+        MetalBuffer[] bufs = {
+            xb, weight == 0 ? xb : storage(c.input(weight)), bias == 0 ? xb : storage(c.input(bias)), out
+        };
+        groups(enc, "bp_normalize", rows, bufs, 40);
+    }
+
+    private void take(MemorySegment enc, Command c, int axis, MetalBuffer out) {
+        EngineArray x = c.input(0);
+        EngineArray indices = c.input(1);
+        ReductionGeometry g = ReductionGeometry.of(x.shape(), false, axis);
+        long total = g.outer() * indices.size() * g.inner();
+        if (total == 0) {
+            return;
+        }
+        int slot = indexErrors.slotFor(c);
+        args.fill((byte) 0);
+        args.set(JAVA_INT, 0, x.dtype().byteSize());
+        args.set(JAVA_INT, 4, code(indices.dtype()));
+        args.set(JAVA_INT, 8, slot);
+        args.set(JAVA_LONG, 16, g.outer());
+        args.set(JAVA_LONG, 24, g.length());
+        args.set(JAVA_LONG, 32, indices.size());
+        args.set(JAVA_LONG, 40, g.inner());
+        threads(enc, "bp_take", total, new MetalBuffer[] {storage(x), storage(indices), out, indexErrors.buffer()}, 48);
+    }
+
+    // ---------------------------------------------------------------- matrix products
 
     private void matmul(MemorySegment enc, Command c, MetalBuffer out) {
         MatmulGeometry g = MatmulGeometry.of(
@@ -99,99 +307,171 @@ final class MetalLowering {
         if (g.outputSize() == 0) {
             return;
         }
+        DType t = c.output().dtype();
         if (g.k() == 0) {
-            fill(enc, out, 0f, g.outputSize());
+            fill(enc, out, t, g.outputSize(), 0f);
             return;
         }
-        MetalKernels.Pipeline p = kernels.pipeline("bp_matmul");
-        rt.send(enc, "setComputePipelineState:", p.state());
-        setBuffer(enc, storage(c.input(0)), 0);
-        setBuffer(enc, storage(c.input(1)), 1);
-        setBuffer(enc, out, 2);
-        setLongs(enc, 3, g.m(), g.n(), g.k(), g.strideA(), g.strideB());
-        long gx = Math.min(g.n(), 16);
-        long gy = Math.min(g.m(), Math.max(1, p.maxThreads() / gx / 4));
-        dispatch(enc, g.n(), g.m(), g.batch(), gx, Math.min(gy, 16));
-    }
-
-    private void transpose(MemorySegment enc, Op.Transpose t, Command c, MetalBuffer out, long n) {
-        TransposeGeometry g = TransposeGeometry.of(c.input(0).shape(), t.axes());
-        int rank = g.rank();
-        long[] p = new long[1 + 2 * rank];
-        p[0] = rank;
-        System.arraycopy(g.dims(), 0, p, 1, rank);
-        System.arraycopy(g.strides(), 0, p, 1 + rank, rank);
-        dispatch1d(enc, "bp_transpose", n, buffers(c.input(0), out), p);
-    }
-
-    private void reduce(MemorySegment enc, Op.Reduce r, Command c, MetalBuffer out) {
-        ReductionGeometry g = ReductionGeometry.of(c.input(0).shape(), r.all(), r.axis());
-        dispatch1d(
+        gemm(
                 enc,
-                "bp_reduce",
-                c.output().size(),
-                buffers(c.input(0), out),
-                KernelOps.code(r.op()),
-                g.outer(),
-                g.length(),
-                g.inner());
+                t,
+                storage(c.input(0)),
+                storage(c.input(1)),
+                out,
+                t,
+                g.m(),
+                g.n(),
+                g.k(),
+                g.strideA(),
+                g.strideB(),
+                g.batch(),
+                false,
+                1f);
     }
 
-    private void softmax(MemorySegment enc, Command c, MetalBuffer out) {
-        long total = c.output().size();
-        int n = c.input(0).shape().dim(-1);
-        if (total == 0 || n == 0) {
+    /** Row-major {@code C = alpha A x B} ({@code B} stored {@code [n, k]} when {@code transB}), batched. */
+    private void gemm(
+            MemorySegment enc,
+            DType t,
+            MetalBuffer a,
+            MetalBuffer b,
+            MetalBuffer c,
+            DType ct,
+            int m,
+            int n,
+            int k,
+            long strideA,
+            long strideB,
+            int batch,
+            boolean transB,
+            float alpha) {
+        args.fill((byte) 0);
+        args.set(JAVA_INT, 0, code(t));
+        args.set(JAVA_INT, 4, code(ct));
+        args.set(JAVA_INT, 8, m);
+        args.set(JAVA_INT, 12, n);
+        args.set(JAVA_INT, 16, k);
+        args.set(JAVA_INT, 20, transB ? 1 : 0);
+        args.set(JAVA_FLOAT, 24, alpha);
+        args.set(JAVA_LONG, 32, strideA);
+        args.set(JAVA_LONG, 40, strideB);
+        MetalKernels.Pipeline p = kernels.pipeline("bp_matmul");
+        bind(enc, p, new MetalBuffer[] {a, b, c}, 48);
+        dispatchGroups(enc, Math.ceilDiv(n, TILE), Math.ceilDiv(m, TILE), batch, TILE, TILE);
+    }
+
+    /**
+     * Attention composed from two batched products around a masked softmax: the scores in float32
+     * (never rounded to a half type), the probabilities in the operands' type.
+     */
+    private void attention(MemorySegment enc, Command c, Op.Attention a, MetalBuffer out) {
+        EngineArray q = c.input(0);
+        EngineArray k = c.input(1);
+        EngineArray v = c.input(2);
+        int batch = q.shape().dim(0);
+        int lq = q.shape().dim(1);
+        int d = q.shape().dim(2);
+        int lk = k.shape().dim(1);
+        int dv = v.shape().dim(2);
+        DType t = c.output().dtype();
+        if (c.output().size() == 0) {
             return;
         }
-        long rows = total / n;
-        dispatch1d(enc, "bp_softmax", rows, buffers(c.input(0), out), rows, n);
+        if (lk == 0) {
+            fill(enc, out, t, c.output().size(), 0f); // no keys: an empty sum
+            return;
+        }
+        long count = (long) batch * lq * lk;
+        MetalBuffer scores = scratch.allocate(count * Float.BYTES, c);
+        MetalBuffer probabilities = scratch.allocate(count * t.byteSize(), c);
+        if (d == 0) {
+            fill(enc, scores, DType.FLOAT32, count, 0f);
+        } else {
+            gemm(
+                    enc,
+                    t,
+                    storage(q),
+                    storage(k),
+                    scores,
+                    DType.FLOAT32,
+                    lq,
+                    lk,
+                    d,
+                    (long) lq * d,
+                    (long) lk * d,
+                    batch,
+                    true,
+                    a.scale());
+        }
+        EngineArray mask = a.hasMask() ? c.input(3) : null;
+        args.fill((byte) 0);
+        args.set(JAVA_INT, 0, mask == null ? -1 : code(mask.dtype()));
+        args.set(JAVA_INT, 4, code(t));
+        args.set(JAVA_LONG, 8, (long) batch * lq);
+        args.set(JAVA_LONG, 16, lk);
+        groups(
+                enc,
+                "bp_attention_softmax",
+                (long) batch * lq,
+                new MetalBuffer[] {scores, mask == null ? scores : storage(mask), probabilities},
+                24);
+        gemm(enc, t, probabilities, storage(v), out, t, lq, dv, lk, (long) lq * lk, (long) lk * dv, batch, false, 1f);
     }
 
-    /** A kernel over {@code n} threads with the given buffers at indices 0.. and the parameters after them. */
-    private void dispatch1d(MemorySegment enc, String kernel, long n, MetalBuffer[] bufs, long... p) {
+    // ---------------------------------------------------------------- dispatching
+
+    /** One thread per element: buffers at indices 0.., the arguments after them. */
+    private void threads(MemorySegment enc, String kernel, long n, MetalBuffer[] bufs, long argBytes) {
         if (n == 0) {
             return;
         }
         checkDispatch(n, kernel);
-        MetalKernels.Pipeline pipeline = kernels.pipeline(kernel);
-        rt.send(enc, "setComputePipelineState:", pipeline.state());
-        for (int i = 0; i < bufs.length; i++) {
-            setBuffer(enc, bufs[i], i);
+        MetalKernels.Pipeline p = kernels.pipeline(kernel);
+        bind(enc, p, bufs, argBytes);
+        dispatchThreads(enc, n, Math.min(n, p.maxThreads()));
+    }
+
+    /** One threadgroup per row. */
+    private void groups(MemorySegment enc, String kernel, long rows, MetalBuffer[] bufs, long argBytes) {
+        if (rows == 0) {
+            return;
         }
-        setLongs(enc, bufs.length, p);
-        dispatch(enc, n, 1, 1, Math.min(n, pipeline.maxThreads()), 1);
+        checkDispatch(rows, kernel);
+        MetalKernels.Pipeline p = kernels.pipeline(kernel);
+        bind(enc, p, bufs, argBytes);
+        dispatchGroups(enc, rows, 1, 1, Long.highestOneBit(Math.min(GROUP, p.maxThreads())), 1);
+    }
+
+    private void bind(MemorySegment enc, MetalKernels.Pipeline p, MetalBuffer[] bufs, long argBytes) {
+        rt.send(enc, "setComputePipelineState:", p.state());
+        for (int i = 0; i < bufs.length; i++) {
+            rt.send(enc, "setBuffer:offset:atIndex:", bufs[i].object, 0L, (long) i);
+        }
+        rt.send(enc, "setBytes:length:atIndex:", args, argBytes, (long) bufs.length);
     }
 
     private static void checkDispatch(long n, String what) {
         if (n > MAX_DISPATCH) {
             throw new IllegalArgumentException(
-                    what + " of " + n + " elements is more than one Metal dispatch can index (2^32 - 1)");
+                    what + " over " + n + " elements is more than one Metal dispatch can index (2^32 - 1)");
         }
     }
 
-    private void setBuffer(MemorySegment enc, MetalBuffer buffer, long index) {
-        rt.send(enc, "setBuffer:offset:atIndex:", buffer.object, 0L, index);
-    }
-
-    private void setLongs(MemorySegment enc, long index, long... values) {
-        for (int i = 0; i < values.length; i++) {
-            params.setAtIndex(JAVA_LONG, i, values[i]);
-        }
-        setBytes(enc, (long) values.length * Long.BYTES, index);
-    }
-
-    /** setBytes:length:atIndex: from {@link #params}; Metal copies the bytes at the call. */
-    private void setBytes(MemorySegment enc, long length, long index) {
-        rt.send(enc, "setBytes:length:atIndex:", params, length, index);
-    }
-
-    private void dispatch(MemorySegment enc, long w, long h, long d, long gw, long gh) {
-        grid.set(JAVA_LONG, 0, w);
-        grid.set(JAVA_LONG, 8, h);
-        grid.set(JAVA_LONG, 16, d);
-        group.set(JAVA_LONG, 0, gw);
-        group.set(JAVA_LONG, 8, gh);
-        group.set(JAVA_LONG, 16, 1);
+    private void dispatchThreads(MemorySegment enc, long n, long perGroup) {
+        size(grid, n, 1, 1);
+        size(group, perGroup, 1, 1);
         rt.sendSizes(enc, "dispatchThreads:threadsPerThreadgroup:", grid, group);
+    }
+
+    private void dispatchGroups(MemorySegment enc, long gx, long gy, long gz, long tx, long ty) {
+        size(grid, gx, gy, gz);
+        size(group, tx, ty, 1);
+        rt.sendSizes(enc, "dispatchThreadgroups:threadsPerThreadgroup:", grid, group);
+    }
+
+    private static void size(MemorySegment s, long w, long h, long d) {
+        s.set(JAVA_LONG, 0, w);
+        s.set(JAVA_LONG, 8, h);
+        s.set(JAVA_LONG, 16, d);
     }
 }

@@ -41,6 +41,11 @@ final class MetalMemory {
         return new MetalBuffer(object, rt.id(object, "contents").reinterpret(bytes), bytes, reaper);
     }
 
+    /** Lets the GC find buffers nobody holds any more and releases them with the closed ones (at stop). */
+    void reclaim() {
+        reaper.reclaim(rt::release);
+    }
+
     /** Releases what was closed or became unreachable; on user threads, never for a poisoned stream. */
     void drain() {
         reaper.drain(rt::release);

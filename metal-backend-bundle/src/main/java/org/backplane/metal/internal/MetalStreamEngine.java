@@ -41,12 +41,26 @@ final class MetalStreamEngine implements StreamEngine {
     private final Object idle = new Object();
     private int inFlight;
     private final Set<CommandBatch> unended = ConcurrentHashMap.newKeySet();
+    /**
+     * Shared memory the {@code take} kernels report an out-of-range index in (16-byte slots: flag,
+     * index), read by the completion handler. Allocated at the first {@code take}.
+     */
+    private MetalBuffer indexSlots;
+
+    private int nextIndexSlot;
+    /** The batch being encoded (under the encode lock). */
+    private BatchState encoding;
+
+    private static final int INDEX_SLOTS = 4096;
+
+    private record IndexCheck(int slot, Command command) {}
 
     /** A batch's command buffer and open encoder (both retained by us), and its ops that wait for other streams. */
     private static final class BatchState implements NativeBatch {
         MemorySegment commandBuffer;
         MemorySegment encoder;
         List<Command> waits;
+        final List<IndexCheck> indexChecks = new ArrayList<>();
     }
 
     MetalStreamEngine(
@@ -63,7 +77,22 @@ final class MetalStreamEngine implements StreamEngine {
         this.handlers = handlers;
         this.committer = committer;
         this.sink = sink;
-        this.lowering = new MetalLowering(rt, kernels, arena);
+        this.lowering = new MetalLowering(
+                rt,
+                kernels,
+                this::scratch,
+                new MetalLowering.IndexErrors() {
+                    @Override
+                    public MetalBuffer buffer() {
+                        return indexSlots();
+                    }
+
+                    @Override
+                    public int slotFor(Command take) {
+                        return indexSlot(take);
+                    }
+                },
+                arena);
         MemorySegment pool = rt.pushPool();
         try {
             this.queue = newQueue();
@@ -110,10 +139,15 @@ final class MetalStreamEngine implements StreamEngine {
             EngineArray out = command.output();
             MetalBuffer buffer = allocate(out.byteSize(), command);
             out.bind(buffer);
-            lowering.lower(st.encoder, command, buffer);
+            encoding = st;
+            try {
+                lowering.lower(st.encoder, command, buffer);
+            } finally {
+                encoding = null;
+            }
             FaultRule fault = command.injectedFault();
             if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH && out.size() > 0) {
-                lowering.corrupt(st.encoder, buffer); // silent corruption, for result checking to find
+                lowering.corrupt(st.encoder, out, buffer); // silent corruption, for result checking to find
             }
         } catch (MetalKernels.CompileException e) {
             throw new EngineFailure(
@@ -151,6 +185,28 @@ final class MetalStreamEngine implements StreamEngine {
         st.encoder = encoder;
         batch.attach(st);
         return st;
+    }
+
+    /** Scratch for an op being encoded: the command buffer keeps it alive; ours is released at once. */
+    private MetalBuffer scratch(long bytes, Command command) {
+        MetalBuffer buffer = allocate(bytes, command);
+        buffer.release();
+        return buffer;
+    }
+
+    private MetalBuffer indexSlots() {
+        if (indexSlots == null) {
+            indexSlots = allocate((long) INDEX_SLOTS * 16, null);
+        }
+        return indexSlots;
+    }
+
+    /** A cleared index slot for a {@code take} being encoded, checked when its batch completes. */
+    private int indexSlot(Command take) {
+        int slot = nextIndexSlot++ % INDEX_SLOTS;
+        indexSlots().contents.asSlice(slot * 16L, 16).fill((byte) 0);
+        encoding.indexChecks.add(new IndexCheck(slot, take));
+        return slot;
     }
 
     private MetalBuffer allocate(long bytes, Command command) {
@@ -290,13 +346,33 @@ final class MetalStreamEngine implements StreamEngine {
             } else if (status != MetalError.STATUS_COMPLETED) {
                 throw new IllegalStateException("the completion handler saw MTLCommandBufferStatus " + status
                         + ", which Metal does not define for a finished command buffer");
-            } else if (!sink.failInjected(batch, f -> false)) {
+            } else if (!sink.failInjected(batch, f -> false) && !indexOutOfRange(batch)) {
                 sink.completed(batch);
             }
         } finally {
             rt.release(commandBuffer);
             ended(batch);
         }
+    }
+
+    /** Whether a {@code take} of the batch found an index out of range, failing the batch if so. */
+    private boolean indexOutOfRange(CommandBatch batch) {
+        for (IndexCheck check : batch.attachment(BatchState.class).indexChecks) {
+            MemorySegment slot = indexSlots.contents.asSlice(check.slot * 16L, 16);
+            if (slot.get(java.lang.foreign.ValueLayout.JAVA_INT, 0) != 0) {
+                long index = slot.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 4);
+                sink.failed(
+                        batch,
+                        sink.error(ErrorKind.INVALID_ARGUMENT)
+                                .message("take index " + index + " is out of range for " + check.command.describe()
+                                        + " (found by the kernel; the output holds zeros there)")
+                                .command(check.command)
+                                .batch(batch)
+                                .build());
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The batch's handler has run (or never will): it no longer counts as in flight. */
@@ -325,12 +401,16 @@ final class MetalStreamEngine implements StreamEngine {
         }
     }
 
-    /** Shared storage: the array's bytes are read where the GPU wrote them. */
+    /**
+     * Shared storage: the array's bytes are read where the GPU wrote them. A row-major view (a
+     * leading slice) reads only its own bytes from the start of the storage it shares.
+     */
     @Override
     public void download(EngineArray source, MemorySegment target) {
         MetalBuffer buffer = MetalLowering.storage(source);
-        if (!buffer.isEmpty()) {
-            MemorySegment.copy(buffer.contents, 0, target, 0, buffer.bytes);
+        long bytes = source.byteSize();
+        if (bytes > 0) {
+            MemorySegment.copy(buffer.contents, 0, target, 0, bytes);
         }
     }
 
@@ -394,6 +474,9 @@ final class MetalStreamEngine implements StreamEngine {
             MemorySegment pool = rt.pushPool();
             try {
                 rt.release(queue);
+                if (indexSlots != null) {
+                    indexSlots.release();
+                }
                 memory.drain();
             } finally {
                 rt.popPool(pool);

@@ -1,10 +1,12 @@
 package org.backplane.spi.internal.stream;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import org.backplane.api.DType;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.Shape;
 import org.backplane.api.StreamError;
 import org.backplane.api.StreamId;
+import org.backplane.spi.ArrayLayout;
 import org.backplane.spi.ArrayStorage;
 import org.backplane.spi.CommandBatch;
 import org.backplane.spi.EngineArray;
@@ -13,6 +15,10 @@ import org.backplane.spi.EngineArray;
  * An array's state as the SPI and its engine see it: the generation it belongs to, the batch that
  * produces it, and the engine's storage. Hosts hold a {@link HostArray} in front of it. Knows when
  * its data may be read (S6).
+ *
+ * <p>A view (made by reshape, slice, transpose, ...) has a root: the array whose storage it shares,
+ * with its own shape and layout. Its producer, generation and readiness are the root's, so a view
+ * of failed or stale work is failed or stale too.
  */
 final class ArrayImpl implements EngineArray {
     final Stream owner;
@@ -21,9 +27,14 @@ final class ArrayImpl implements EngineArray {
     private final DType dtype;
     /** The batch whose work writes this array, or null if the data was there at creation (upload). */
     final BatchImpl producer;
+    /** The array whose storage a view shares; null for an array that has its own. */
+    private final ArrayImpl root;
 
+    private final ArrayLayout layout;
     private volatile ArrayStorage storage;
     volatile boolean closed;
+    /** Views made of this (root) array: while there are any, closing it cannot free its storage. */
+    private final AtomicInteger views = new AtomicInteger();
 
     ArrayImpl(Stream owner, Generation generation, Shape shape, DType dtype, BatchImpl producer) {
         this.owner = owner;
@@ -31,6 +42,36 @@ final class ArrayImpl implements EngineArray {
         this.shape = shape;
         this.dtype = dtype;
         this.producer = producer;
+        this.root = null;
+        this.layout = ArrayLayout.rowMajor(shape);
+    }
+
+    /** A view of {@code root} with another shape and layout. */
+    private ArrayImpl(ArrayImpl root, Shape shape, ArrayLayout layout) {
+        this.root = root;
+        this.owner = root.owner;
+        this.generation = root.generation;
+        this.shape = shape;
+        this.dtype = root.dtype;
+        this.producer = root.producer;
+        this.layout = layout;
+    }
+
+    /** A view of this array's data (or its root's) as {@code viewShape} with {@code viewLayout}. */
+    ArrayImpl view(Shape viewShape, ArrayLayout viewLayout) {
+        ArrayImpl r = rootArray();
+        r.views.incrementAndGet();
+        return new ArrayImpl(r, viewShape, viewLayout);
+    }
+
+    /** The array that owns the storage: itself, or the root of a view. */
+    ArrayImpl rootArray() {
+        return root == null ? this : root;
+    }
+
+    /** Whether closing this array may free its storage now: a root nobody made a view of. */
+    boolean mayReleaseStorage() {
+        return root == null && views.get() == 0;
     }
 
     @Override
@@ -41,6 +82,11 @@ final class ArrayImpl implements EngineArray {
     @Override
     public DType dtype() {
         return dtype;
+    }
+
+    @Override
+    public ArrayLayout layout() {
+        return layout;
     }
 
     @Override
@@ -60,7 +106,7 @@ final class ArrayImpl implements EngineArray {
 
     @Override
     public <T extends ArrayStorage> T storage(Class<T> type) {
-        ArrayStorage s = storage;
+        ArrayStorage s = rootArray().storage;
         if (s == null) {
             throw new IllegalStateException("array " + shape + " of " + owner.id + " has no data bound yet");
         }
@@ -74,11 +120,14 @@ final class ArrayImpl implements EngineArray {
 
     @Override
     public boolean hasStorage() {
-        return storage != null;
+        return rootArray().storage != null;
     }
 
     @Override
     public void bind(ArrayStorage value) {
+        if (root != null) {
+            throw new IllegalStateException("a view shares the storage of the array it views; bind that one");
+        }
         this.storage = value;
     }
 
@@ -133,7 +182,7 @@ final class ArrayImpl implements EngineArray {
                         : generation != owner.slot.current()
                                 ? "stale"
                                 : generation.first != null ? "failed" : "pending";
-        return "DeviceArray[" + owner.id + " gen " + generation.number + ", " + shape + " "
-                + dtype.name().toLowerCase(java.util.Locale.ROOT) + ", " + status + "]";
+        return "DeviceArray[" + owner.id + " gen " + generation.number + ", " + shape + " " + dtype.id()
+                + (root != null ? " view" : "") + ", " + status + "]";
     }
 }

@@ -1,5 +1,6 @@
 package org.backplane.spi.internal.stream;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamError;
@@ -142,30 +143,35 @@ final class Completion implements DeferredCompletion.Target {
 
     /** Runs the checker on host copies of an op's data; a checker that fails checks nothing. */
     private static String check(ResultChecker checker, CommandImpl c) {
-        try {
-            float[][] data = new float[c.inputCount()][];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment[] data = new MemorySegment[c.inputCount()];
             for (int i = 0; i < data.length; i++) {
-                data[i] = hostCopy(c.input(i));
-                if (data[i] == null) {
-                    return null;
-                }
+                data[i] = hostCopy(c.input(i), arena);
             }
-            float[] output = hostCopy(c.output());
-            return output == null ? null : checker.check(c, data, output);
+            return checker.check(c, data, hostCopy(c.output(), arena));
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.WARNING, "result checker failed on " + c + "; the op is not checked", t);
             return null;
         }
     }
 
-    /** The array's data on the host, read through its own stream's engine; null if too large. */
-    private static float[] hostCopy(ArrayImpl a) {
-        if (a.size() > HostArray.MAX_JAVA_ARRAY) {
-            return null;
+    /**
+     * The array's elements on the host, row-major, read through its own stream's engine (which reads
+     * whole arrays; a view's elements are then picked from its root's).
+     */
+    private static MemorySegment hostCopy(ArrayImpl a, Arena arena) {
+        ArrayImpl root = a.rootArray();
+        MemorySegment all = arena.allocate(Math.max(1, root.byteSize()), 8).asSlice(0, root.byteSize());
+        root.owner.engine().download(root, all);
+        if (root == a) {
+            return all;
         }
-        float[] data = new float[(int) a.size()];
-        a.owner.engine().download(a, MemorySegment.ofArray(data));
-        return data;
+        int size = a.dtype().byteSize();
+        MemorySegment out = arena.allocate(Math.max(1, a.byteSize()), 8).asSlice(0, a.byteSize());
+        for (long i = 0; i < a.size(); i++) {
+            MemorySegment.copy(all, a.layout().position(a.shape(), i) * size, out, i * size, size);
+        }
+        return out;
     }
 
     /** Ends a committed batch exactly once; a second report of the same batch changes nothing. */

@@ -3,6 +3,8 @@ package org.backplane.spi.internal.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
@@ -261,8 +263,10 @@ class StreamTest {
             }
 
             @Override
-            public String check(Command command, float[][] inputs, float[] output) {
-                return output[0] == -inputs[0][0] ? null : "element 0 is " + output[0] + ", expected " + -inputs[0][0];
+            public String check(Command command, MemorySegment[] inputs, MemorySegment output) {
+                float in = inputs[0].get(ValueLayout.JAVA_FLOAT_UNALIGNED, 0);
+                float out = output.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 0);
+                return out == -in ? null : "element 0 is " + out + ", expected " + -in;
             }
         });
         DeviceArray y = s.facade.neg(s.facade.upload(new float[] {2}, 1));
@@ -287,7 +291,7 @@ class StreamTest {
             }
 
             @Override
-            public String check(Command command, float[][] inputs, float[] output) {
+            public String check(Command command, MemorySegment[] inputs, MemorySegment output) {
                 checking.countDown();
                 try {
                     release.await();
@@ -332,7 +336,7 @@ class StreamTest {
             }
 
             @Override
-            public String check(Command command, float[][] inputs, float[] output) {
+            public String check(Command command, MemorySegment[] inputs, MemorySegment output) {
                 checking.countDown();
                 try {
                     release.await();

@@ -51,15 +51,6 @@ public final class FastKernels implements Kernels {
     // ---------------------------------------------------------------- fill and unary
 
     @Override
-    public float[] fill(float value, Shape shape, Cancel cancel) {
-        float[] out = new float[Math.toIntExact(shape.size())];
-        if (value != 0f || Float.floatToRawIntBits(value) != 0) {
-            Arrays.fill(out, value);
-        }
-        return out;
-    }
-
-    @Override
     public float[] unary(UnaryOp op, float[] x, Cancel cancel) {
         float[] out = new float[x.length];
         chunked(x.length, (from, to) -> unaryRun(op, x, out, from, to), cancel);
@@ -88,7 +79,29 @@ public final class FastKernels implements Kernels {
                     out[i] = Math.max(x[i], 0f);
                 }
             }
-            case EXP, LOG, TANH, SIGMOID -> simd.transcendental(op, x, from, out, from, to - from);
+            case RSQRT -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = 1f / (float) Math.sqrt(x[i]);
+                }
+            }
+            case RECIPROCAL -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = 1f / x[i];
+                }
+            }
+            case SIN -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = (float) StrictMath.sin(x[i]);
+                }
+            }
+            case COS -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = (float) StrictMath.cos(x[i]);
+                }
+            }
+            case EXP, LOG, TANH, SIGMOID, ERF, GELU, GELU_TANH, SILU ->
+                simd.transcendental(op, x, from, out, from, to - from);
+            case LOGICAL_NOT -> throw new IllegalArgumentException("logical not is lowered on truth values");
         }
     }
 
@@ -163,6 +176,11 @@ public final class FastKernels implements Kernels {
                         o[oo + i] = Math.min(a[ao + i], b[bo + i]);
                     }
                 }
+                default -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = apply(op, a[ao + i], b[bo + i]);
+                    }
+                }
             }
         } else if (as == 1) {
             float y = b[bo];
@@ -195,6 +213,11 @@ public final class FastKernels implements Kernels {
                 case MINIMUM -> {
                     for (int i = 0; i < n; i++) {
                         o[oo + i] = Math.min(a[ao + i], y);
+                    }
+                }
+                default -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = apply(op, a[ao + i], y);
                     }
                 }
             }
@@ -231,20 +254,38 @@ public final class FastKernels implements Kernels {
                         o[oo + i] = Math.min(x, b[bo + i]);
                     }
                 }
+                default -> {
+                    for (int i = 0; i < n; i++) {
+                        o[oo + i] = apply(op, x, b[bo + i]);
+                    }
+                }
             }
         } else {
             float x = a[ao];
             float y = b[bo];
-            float v = switch (op) {
-                case ADD -> x + y;
-                case SUB -> x - y;
-                case MUL -> x * y;
-                case DIV -> x / y;
-                case MAXIMUM -> Math.max(x, y);
-                case MINIMUM -> Math.min(x, y);
-            };
-            Arrays.fill(o, oo, oo + n, v);
+            Arrays.fill(o, oo, oo + n, apply(op, x, y));
         }
+    }
+
+    /** One element of a binary op in float32: comparisons give 1 or 0; pow follows C99 (see BinaryOp). */
+    static float apply(BinaryOp op, float x, float y) {
+        return switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> x / y;
+            case MAXIMUM -> Math.max(x, y);
+            case MINIMUM -> Math.min(x, y);
+            case POW -> y == 0 || x == 1 || (x == -1 && Float.isInfinite(y)) ? 1f : (float) StrictMath.pow(x, y);
+            case EQUAL -> x == y ? 1f : 0f;
+            case NOT_EQUAL -> x != y ? 1f : 0f;
+            case LESS -> x < y ? 1f : 0f;
+            case LESS_EQUAL -> x <= y ? 1f : 0f;
+            case GREATER -> x > y ? 1f : 0f;
+            case GREATER_EQUAL -> x >= y ? 1f : 0f;
+            case LOGICAL_AND, LOGICAL_OR ->
+                throw new IllegalArgumentException("logical ops are lowered on truth values");
+        };
     }
 
     /**
@@ -318,9 +359,16 @@ public final class FastKernels implements Kernels {
         int m = as.dim(-2);
         int k = as.dim(-1);
         int n = bs.dim(-1);
-        int batch = out.rank() == 3 ? out.dim(0) : 1;
-        int aStep = as.rank() == 3 && as.dim(0) != 1 ? m * k : 0;
-        int bStep = bs.rank() == 3 && bs.dim(0) != 1 ? k * n : 0;
+        Shape batchShape = Shapes.batchOf(out);
+        int batch = Math.toIntExact(batchShape.size());
+        long[] sa = Shapes.broadcastStrides(Shapes.batchOf(as), batchShape);
+        long[] sb = Shapes.broadcastStrides(Shapes.batchOf(bs), batchShape);
+        int[] aOff = new int[batch];
+        int[] bOff = new int[batch];
+        for (int p = 0; p < batch; p++) {
+            aOff[p] = Math.toIntExact(position(batchShape, sa, p) * m * k);
+            bOff[p] = Math.toIntExact(position(batchShape, sb, p) * k * n);
+        }
         float[] c = new float[Math.toIntExact(out.size())];
         if ((long) m * n * k <= Gemm.SMALL && batch > 1) {
             // Many small matrices: spread the batch, not the matrices.
@@ -329,7 +377,7 @@ public final class FastKernels implements Kernels {
                     Math.ceilDiv(batch, per),
                     chunk -> {
                         for (int p = chunk * per; p < Math.min(batch, (chunk + 1) * per); p++) {
-                            Gemm.multiplySmall(a, p * aStep, b, p * bStep, c, p * m * n, m, n, k);
+                            Gemm.multiplySmall(a, aOff[p], b, bOff[p], c, p * m * n, m, n, k);
                         }
                     },
                     cancel);
@@ -337,59 +385,25 @@ public final class FastKernels implements Kernels {
         }
         for (int p = 0; p < batch; p++) {
             cancel.check();
-            gemm.multiply(a, p * aStep, b, p * bStep, c, p * m * n, m, n, k, cancel);
+            gemm.multiply(a, aOff[p], b, bOff[p], c, p * m * n, m, n, k, cancel);
         }
         return c;
     }
 
-    // ---------------------------------------------------------------- transpose
+    /** The position of row-major index {@code flat} of {@code shape} read through {@code strides}. */
+    static long position(Shape shape, long[] strides, long flat) {
+        long pos = 0;
+        for (int i = shape.rank() - 1; i >= 0; i--) {
+            pos += (flat % shape.dim(i)) * strides[i];
+            flat /= shape.dim(i);
+        }
+        return pos;
+    }
 
     @Override
-    public float[] transpose(float[] x, Shape xs, int[] perm, Shape out, Cancel cancel) {
+    public float[] transposeMatrices(float[] x, int batches, int rows, int cols, Cancel cancel) {
         float[] result = new float[x.length];
-        int rank = perm.length;
-        if (result.length == 0 || rank < 2) {
-            System.arraycopy(x, 0, result, 0, x.length);
-            return result;
-        }
-        // Batched matrix transpose (the common case): leading axes in place, last two swapped.
-        boolean leadingInPlace = true;
-        for (int d = 0; d < rank - 2; d++) {
-            leadingInPlace &= perm[d] == d;
-        }
-        if (leadingInPlace && perm[rank - 2] == rank - 1 && perm[rank - 1] == rank - 2) {
-            int r = xs.dim(-2);
-            int c = xs.dim(-1);
-            int batches = x.length / (r * c);
-            parallel.forEach(batches, p -> transpose2d(x, p * r * c, result, p * r * c, r, c), cancel);
-            return result;
-        }
-        long[] inStrides = Shapes.strides(xs);
-        int[] dims = out.dims();
-        int inner = dims[rank - 1];
-        long innerStride = inStrides[perm[rank - 1]];
-        int rows = result.length / inner;
-        parallel.forEach(
-                Math.ceilDiv(rows, 256),
-                chunk -> {
-                    int r1 = Math.min(rows, (chunk + 1) * 256);
-                    for (int row = chunk * 256; row < r1; row++) {
-                        long src = 0;
-                        for (int d = rank - 2, rem = row; d >= 0; d--) {
-                            src += (rem % dims[d]) * inStrides[perm[d]];
-                            rem /= dims[d];
-                        }
-                        int dst = row * inner;
-                        if (innerStride == 1) {
-                            System.arraycopy(x, (int) src, result, dst, inner);
-                        } else {
-                            for (int i = 0; i < inner; i++) {
-                                result[dst + i] = x[(int) (src + i * innerStride)];
-                            }
-                        }
-                    }
-                },
-                cancel);
+        parallel.forEach(batches, p -> transpose2d(x, p * rows * cols, result, p * rows * cols, rows, cols), cancel);
         return result;
     }
 
@@ -412,7 +426,7 @@ public final class FastKernels implements Kernels {
     // ---------------------------------------------------------------- reductions
 
     @Override
-    public float[] reduce(ReduceOp op, float[] x, Shape xs, boolean all, int axis, Shape out, Cancel cancel) {
+    public float[] reduce(ReduceOp op, float[] x, Shape xs, boolean all, int axis, int outSize, Cancel cancel) {
         if (all) {
             return new float[] {reduceAll(op, x, cancel)};
         }
@@ -421,7 +435,7 @@ public final class FastKernels implements Kernels {
         for (int d = axis + 1; d < xs.rank(); d++) {
             inner *= xs.dim(d);
         }
-        float[] result = new float[Math.toIntExact(out.size())];
+        float[] result = new float[outSize];
         if (result.length == 0) {
             return result;
         }
@@ -444,6 +458,9 @@ public final class FastKernels implements Kernels {
     }
 
     private float reduceAll(ReduceOp op, float[] x, Cancel cancel) {
+        if (op != ReduceOp.SUM && op != ReduceOp.MEAN && op != ReduceOp.MAX) {
+            return reduceRow(op, x, 0, x.length);
+        }
         int chunks = x.length < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(x.length, CHUNK * 4);
         int per = Math.ceilDiv(Math.max(1, x.length), chunks);
         double[] partial = new double[chunks];
@@ -474,41 +491,163 @@ public final class FastKernels implements Kernels {
             case SUM -> (float) simd.sum(x, off, len);
             case MEAN -> (float) (simd.sum(x, off, len) / len);
             case MAX -> simd.max(x, off, len);
+            case MIN, PROD, VAR -> (float) reduceStrided(op, x, off, len, 1);
         };
+    }
+
+    /** MIN, PROD and VAR of {@code len} elements {@code stride} apart, in float64. */
+    private static double reduceStrided(ReduceOp op, float[] x, int off, int len, int stride) {
+        return switch (op) {
+            case MIN -> min(x, off, len, stride);
+            case PROD -> product(x, off, len, stride);
+            case VAR -> variance(x, off, len, stride);
+            default -> throw new IllegalArgumentException(op.toString());
+        };
+    }
+
+    private static float min(float[] x, int off, int len, int stride) {
+        float m = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            m = Math.min(m, x[off + i * stride]);
+        }
+        return m;
+    }
+
+    private static double product(float[] x, int off, int len, int stride) {
+        double p = 1;
+        for (int i = 0; i < len; i++) {
+            p *= x[off + i * stride];
+        }
+        return p;
+    }
+
+    /** Two passes: the mean, then the mean squared deviation (no cancellation of E[x^2] - E[x]^2). */
+    private static double variance(float[] x, int off, int len, int stride) {
+        double sum = 0;
+        for (int i = 0; i < len; i++) {
+            sum += x[off + i * stride];
+        }
+        double mean = sum / len;
+        double sq = 0;
+        for (int i = 0; i < len; i++) {
+            double d = x[off + i * stride] - mean;
+            sq += d * d;
+        }
+        return sq / len;
     }
 
     /** {@code out[j] = op over a of x[base + a * inner + j]}: whole rows at a time, vectorizable. */
     private static void reduceColumns(ReduceOp op, float[] x, int base, int len, int inner, float[] out, int oo) {
-        if (op == ReduceOp.MAX) {
-            Arrays.fill(out, oo, oo + inner, Float.NEGATIVE_INFINITY);
-            for (int a = 0; a < len; a++) {
-                int row = base + a * inner;
-                for (int j = 0; j < inner; j++) {
-                    out[oo + j] = Math.max(out[oo + j], x[row + j]);
+        switch (op) {
+            case MAX -> {
+                Arrays.fill(out, oo, oo + inner, Float.NEGATIVE_INFINITY);
+                for (int a = 0; a < len; a++) {
+                    int row = base + a * inner;
+                    for (int j = 0; j < inner; j++) {
+                        out[oo + j] = Math.max(out[oo + j], x[row + j]);
+                    }
                 }
             }
-            return;
-        }
-        for (int a = 0; a < len; a++) {
-            int row = base + a * inner;
-            for (int j = 0; j < inner; j++) {
-                out[oo + j] += x[row + j];
+            case SUM, MEAN -> {
+                for (int a = 0; a < len; a++) {
+                    int row = base + a * inner;
+                    for (int j = 0; j < inner; j++) {
+                        out[oo + j] += x[row + j];
+                    }
+                }
+                if (op == ReduceOp.MEAN) {
+                    float inv = 1.0f / len;
+                    for (int j = 0; j < inner; j++) {
+                        out[oo + j] = len == 0 ? Float.NaN : out[oo + j] * inv;
+                    }
+                }
             }
-        }
-        if (op == ReduceOp.MEAN) {
-            float inv = 1.0f / len;
-            for (int j = 0; j < inner; j++) {
-                out[oo + j] = len == 0 ? Float.NaN : out[oo + j] * inv;
+            default -> {
+                for (int j = 0; j < inner; j++) {
+                    out[oo + j] = (float) reduceStrided(op, x, base + j, len, inner);
+                }
             }
         }
     }
 
-    // ---------------------------------------------------------------- softmax
+    // ---------------------------------------------------------------- softmax and normalisation
 
     @Override
-    public float[] softmax(float[] x, Shape xs, Cancel cancel) {
+    public float[] softmax(float[] x, Shape xs, int axis, boolean log, Cancel cancel) {
         float[] out = new float[x.length];
-        int n = xs.dim(-1);
+        int n = xs.dim(axis);
+        if (x.length == 0 || n == 0) {
+            return out;
+        }
+        if (axis != xs.rank() - 1) {
+            softmaxStrided(x, xs, axis, log, out);
+            return out;
+        }
+        int rows = x.length / n;
+        int rowsPerChunk = Math.max(1, CHUNK / n);
+        parallel.forEach(
+                Math.ceilDiv(rows, rowsPerChunk),
+                chunk -> {
+                    for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
+                        if (log) {
+                            logSoftmaxRow(x, r * n, out, n);
+                        } else {
+                            simd.softmaxRow(x, r * n, out, r * n, n);
+                        }
+                    }
+                },
+                cancel);
+        return out;
+    }
+
+    /** Log-softmax of one row: {@code x - max - log(sum(exp(x - max)))}. */
+    private void logSoftmaxRow(float[] x, int off, float[] out, int n) {
+        float max = simd.max(x, off, n);
+        float[] shifted = new float[n];
+        for (int i = 0; i < n; i++) {
+            shifted[i] = x[off + i] - max;
+        }
+        float[] e = new float[n];
+        simd.transcendental(org.backplane.api.UnaryOp.EXP, shifted, 0, e, 0, n);
+        float[] sum = {(float) simd.sum(e, 0, n)};
+        float[] logSum = new float[1];
+        simd.transcendental(org.backplane.api.UnaryOp.LOG, sum, 0, logSum, 0, 1);
+        for (int i = 0; i < n; i++) {
+            out[off + i] = shifted[i] - logSum[0];
+        }
+    }
+
+    /** Softmax over an axis that is not the last, in float64 (rare: models reduce the last axis). */
+    private static void softmaxStrided(float[] x, Shape xs, int axis, boolean log, float[] out) {
+        int n = xs.dim(axis);
+        int inner = 1;
+        for (int d = axis + 1; d < xs.rank(); d++) {
+            inner *= xs.dim(d);
+        }
+        int outer = x.length / (n * inner);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < inner; j++) {
+                int base = o * n * inner + j;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < n; i++) {
+                    max = Math.max(max, x[base + i * inner]);
+                }
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    sum += StrictMath.exp(x[base + i * inner] - max);
+                }
+                for (int i = 0; i < n; i++) {
+                    double s = x[base + i * inner] - max;
+                    out[base + i * inner] = (float) (log ? s - StrictMath.log(sum) : StrictMath.exp(s) / sum);
+                }
+            }
+        }
+    }
+
+    @Override
+    public float[] normalize(
+            float[] x, int n, float[] weight, float[] bias, float epsilon, boolean center, Cancel cancel) {
+        float[] out = new float[x.length];
         if (x.length == 0 || n == 0) {
             return out;
         }
@@ -518,11 +657,32 @@ public final class FastKernels implements Kernels {
                 Math.ceilDiv(rows, rowsPerChunk),
                 chunk -> {
                     for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
-                        simd.softmaxRow(x, r * n, out, r * n, n);
+                        normalizeRow(x, r * n, n, weight, bias, epsilon, center, out);
                     }
                 },
                 cancel);
         return out;
+    }
+
+    private void normalizeRow(float[] x, int off, int n, float[] w, float[] b, float eps, boolean center, float[] out) {
+        double mean = center ? simd.sum(x, off, n) / n : 0;
+        double sq = 0;
+        for (int i = 0; i < n; i++) {
+            double d = x[off + i] - mean;
+            sq += d * d;
+        }
+        float scale = (float) (1 / Math.sqrt(sq / n + eps));
+        float m = (float) mean;
+        for (int i = 0; i < n; i++) {
+            float v = (x[off + i] - m) * scale;
+            if (w != null) {
+                v *= w[i];
+            }
+            if (b != null) {
+                v += b[i];
+            }
+            out[off + i] = v;
+        }
     }
 
     // ---------------------------------------------------------------- helpers

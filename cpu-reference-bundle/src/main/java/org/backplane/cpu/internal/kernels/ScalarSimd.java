@@ -1,6 +1,7 @@
 package org.backplane.cpu.internal.kernels;
 
 import org.backplane.api.UnaryOp;
+import org.backplane.cpu.reference.ReferenceMath;
 
 /** Portable implementations of {@link Simd} for runtimes without {@code jdk.incubator.vector}. */
 final class ScalarSimd implements Simd {
@@ -50,6 +51,27 @@ final class ScalarSimd implements Simd {
             case SIGMOID -> {
                 for (int i = 0; i < n; i++) {
                     out[oo + i] = (float) (1.0 / (1.0 + StrictMath.exp(-x[xo + i])));
+                }
+            }
+            case ERF -> {
+                for (int i = 0; i < n; i++) {
+                    out[oo + i] = (float) ReferenceMath.erf(x[xo + i]);
+                }
+            }
+            case GELU -> {
+                for (int i = 0; i < n; i++) {
+                    out[oo + i] = (float) ReferenceMath.gelu(x[xo + i]);
+                }
+            }
+            case GELU_TANH -> {
+                for (int i = 0; i < n; i++) {
+                    out[oo + i] = (float) ReferenceMath.geluTanh(x[xo + i]);
+                }
+            }
+            case SILU -> {
+                for (int i = 0; i < n; i++) {
+                    double v = x[xo + i];
+                    out[oo + i] = (float) (v / (1.0 + StrictMath.exp(-v)));
                 }
             }
             default -> throw new IllegalArgumentException("not a transcendental op: " + op);

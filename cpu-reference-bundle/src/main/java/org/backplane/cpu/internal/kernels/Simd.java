@@ -18,7 +18,7 @@ interface Simd {
     /** Which implementation this is, for device details and logs. */
     String description();
 
-    /** {@code out[oo + i] = op(x[xo + i])} for {@code i < n}; only EXP, LOG, TANH, SIGMOID. */
+    /** {@code out[oo + i] = op(x[xo + i])} for {@code i < n}; EXP, LOG, TANH, SIGMOID, ERF, GELU, GELU_TANH, SILU. */
     void transcendental(UnaryOp op, float[] x, int xo, float[] out, int oo, int n);
 
     /** Sum of {@code x[off, off + n)} (float32 lanes, combined in float64 per block). */

@@ -42,6 +42,10 @@ final class VectorSimd implements Simd {
                 case LOG -> VectorMath.log(v);
                 case TANH -> VectorMath.tanh(v);
                 case SIGMOID -> VectorMath.sigmoid(v);
+                case ERF -> VectorMath.erf(v);
+                case GELU -> VectorMath.gelu(v);
+                case GELU_TANH -> VectorMath.geluTanh(v);
+                case SILU -> VectorMath.silu(v);
                 default -> throw new IllegalArgumentException("not a transcendental op: " + op);
             };
             r.intoArray(out, oo + i, m);
