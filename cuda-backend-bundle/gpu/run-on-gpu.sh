@@ -63,7 +63,7 @@ if wants exit; then
 fi
 if wants tests; then
   echo "=== contract test kit, numerics and gating on CUDA"
-  bounded 100 "$out/tests.log" "$java" $flags -Xmx4g -jar .device/lib/junit-platform-console-standalone-1.14.4.jar execute \
+  bounded 400 "$out/tests.log" "$java" $flags -Xmx4g -jar .device/lib/junit-platform-console-standalone-1.14.4.jar execute \
     --class-path "$cp" --select-package org.backplane.cuda --reports-dir /tmp/junit-reports \
     --details=tree --disable-banner --disable-ansi-colors --config=junit.jupiter.execution.timeout.threaddump.enabled=true || status=1
   {
@@ -114,7 +114,7 @@ if wants scenarios; then
 fi
 if wants benchmarks; then
   echo "=== benchmarks against PyTorch"
-  bounded 200 "$out/benchmarks.log" "$java" $flags -Xms10g -Xmx10g -cp "$cp" org.backplane.benchmarks.CudaBenchmarkReport \
+  bounded 300 "$out/benchmarks.log" "$java" $flags -Xms10g -Xmx10g -cp "$cp" org.backplane.benchmarks.CudaBenchmarkReport \
     --out "$out/cuda-benchmarks.md" || status=1
   tail -70 "$out/benchmarks.log"
   [ -f "$out/cuda-benchmarks.md" ] && cat "$out/cuda-benchmarks.md" >> "$results"

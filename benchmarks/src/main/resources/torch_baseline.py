@@ -2,11 +2,13 @@
 the same GPU. Each measurement mirrors the Java one: same sizes, same repetition counts, same
 synchronisation points, float32 with TF32 off. Prints one `key=value` line per result.
 """
+import math
 import sys
 import threading
 import time
 
 import torch
+import torch.nn.functional as F
 
 
 def timed(fn, reps, rounds):
@@ -29,6 +31,55 @@ def matmul(n, reps, rounds):
     for _ in range(3):
         a @ b
     return 2.0 * n ** 3 / timed(lambda: a @ b, reps, rounds) / 1e9
+
+
+def half_matmul(n, reps, rounds, dtype):
+    g = torch.Generator(device="cuda").manual_seed(n)
+    a = torch.rand((n, n), device="cuda", dtype=torch.float32, generator=g).to(dtype)
+    b = torch.rand((n, n), device="cuda", dtype=torch.float32, generator=g).to(dtype)
+    for _ in range(3):
+        a @ b
+    return 2.0 * n ** 3 / timed(lambda: a @ b, reps, rounds) / 1e9
+
+
+def encoder_ms(batch, seq, hidden, heads, ffn, dtype, reps, rounds):
+    """The encoder layer of Backplane's EncoderLayer (BERT's post-norm layer) in eager PyTorch with
+    F.scaled_dot_product_attention; every forward pass waited for, as Backplane's eval does."""
+    g = torch.Generator(device="cuda").manual_seed(1)
+
+    def r(*shape, scale=0.05):
+        return (torch.randn(shape, device="cuda", generator=g) * scale).to(dtype)
+
+    w = {
+        "wq": r(hidden, hidden), "bq": r(hidden), "wk": r(hidden, hidden), "bk": r(hidden),
+        "wv": r(hidden, hidden), "bv": r(hidden), "wo": r(hidden, hidden), "bo": r(hidden),
+        "g1": 1 + r(hidden), "b1": r(hidden), "w1": r(hidden, ffn), "c1": r(ffn),
+        "w2": r(ffn, hidden), "c2": r(hidden), "g2": 1 + r(hidden), "b2": r(hidden),
+    }
+    x = torch.randn((batch, seq, hidden), device="cuda", generator=g).to(dtype)
+    lengths = torch.tensor([seq - (i * 13) % seq for i in range(batch)], device="cuda")
+    mask = (torch.arange(seq, device="cuda")[None, :] < lengths[:, None])[:, None, None, :]
+    d = hidden // heads
+
+    def split(t):
+        return t.view(batch, seq, heads, d).transpose(1, 2)
+
+    def forward():
+        q = split(x @ w["wq"] + w["bq"])
+        k = split(x @ w["wk"] + w["bk"])
+        v = split(x @ w["wv"] + w["bv"])
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1 / math.sqrt(d))
+        a = a.transpose(1, 2).reshape(batch, seq, hidden)
+        x1 = F.layer_norm(x + a @ w["wo"] + w["bo"], (hidden,), w["g1"], w["b1"], 1e-12)
+        inner = F.gelu(x1 @ w["w1"] + w["c1"])
+        out = F.layer_norm(x1 + inner @ w["w2"] + w["c2"], (hidden,), w["g2"], w["b2"], 1e-12)
+        torch.cuda.synchronize()
+        return out
+
+    with torch.inference_mode():
+        for _ in range(3):
+            forward()
+        return timed(forward, reps, rounds) * 1e3
 
 
 def add_bandwidth(elements, reps, rounds):
@@ -87,6 +138,15 @@ def main():
     for spec in args["matmul"].split(","):
         n, reps = (int(x) for x in spec.split(":"))
         print(f"matmul.{n}={matmul(n, reps, rounds)}", flush=True)
+    if "halfmatmul" in args:
+        n, reps = (int(x) for x in args["halfmatmul"].split(":"))
+        for name, dtype in (("float16", torch.float16), ("bfloat16", torch.bfloat16)):
+            print(f"matmul.{name}.{n}={half_matmul(n, reps, rounds, dtype)}", flush=True)
+    if "encoder" in args:
+        batch, seq, hidden, heads, ffn, reps = (int(x) for x in args["encoder"].split(":"))
+        for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+            ms = encoder_ms(batch, seq, hidden, heads, ffn, dtype, reps, rounds)
+            print(f"encoder.{name}.ms={ms}", flush=True)
     elements, reps = (int(x) for x in args["add"].split(":"))
     print(f"add.gbps={add_bandwidth(elements, reps, rounds)}", flush=True)
     print(f"dispatch.us={dispatch_us(int(args['dispatch']), rounds)}", flush=True)

@@ -166,8 +166,8 @@ __device__ __forceinline__ float unary_f(int op, float x) {
 
 __device__ __forceinline__ long long unary_i(int op, long long x) {
     switch (op) {
-        case U_NEG: return -x;
-        case U_ABS: return x < 0 ? -x : x;
+        case U_NEG: return (long long) (0ULL - (unsigned long long) x);  // wraps, like every integer op here
+        case U_ABS: return x < 0 ? (long long) (0ULL - (unsigned long long) x) : x;
         case U_RELU: return x > 0 ? x : 0;
         default: return x == 0 ? 1 : 0;
     }
@@ -231,14 +231,19 @@ extern "C" __global__ void bp_elementwise(int family, int op, int domain, int ct
             pb += i * b.s[0];
             pc += i * c.s[0];
         } else {
+            // Unrolled so that every index into the parameter structs is a constant: a loop-variable
+            // index would make the compiler copy the structs into local memory for every thread.
             long long rem = i;
-            for (int d = rank - 1; d >= 0; d--) {
-                long long idx = rem % dims.d[d];
-                rem /= dims.d[d];
-                po += idx * out.s[d];
-                pa += idx * a.s[d];
-                pb += idx * b.s[d];
-                pc += idx * c.s[d];
+#pragma unroll
+            for (int d = MAX_RANK - 1; d >= 0; d--) {
+                if (d < rank) {
+                    long long idx = rem % dims.d[d];
+                    rem /= dims.d[d];
+                    po += idx * out.s[d];
+                    pa += idx * a.s[d];
+                    pb += idx * b.s[d];
+                    pc += idx * c.s[d];
+                }
             }
         }
         void* o = (void*) out.p;
@@ -279,12 +284,16 @@ extern "C" __global__ void bp_elementwise(int family, int op, int domain, int ct
             }
             sti(o, out.dtype, po, r);
         } else {
+            // Truth values: only logical not, and, or come here (ElementwiseKernel decides).
             long long x = ldb(a.p, a.dtype, pa);
             long long r;
             switch (family) {
                 case E_UNARY: r = !x; break;
                 case E_BINARY: r = binary_i(op, x, ldb(b.p, b.dtype, pb)); break;
-                default: r = scalarFirst ? binary_i(op, iscalar != 0, x) : binary_i(op, x, iscalar != 0);
+                case E_BINARY_SCALAR:
+                    r = scalarFirst ? binary_i(op, iscalar != 0, x) : binary_i(op, x, iscalar != 0);
+                    break;
+                default: r = 0;
             }
             sti(o, out.dtype, po, r);
         }
@@ -485,7 +494,7 @@ extern "C" __global__ void bp_cumsum(int xt, int ot, const void* x, void* out, l
         if (ints) {
             long long acc = 0;
             for (long long a = 0; a < len; a++) {
-                acc += ldi(x, xt, base + a * inner);
+                acc = (long long) ((unsigned long long) acc + (unsigned long long) ldi(x, xt, base + a * inner));
                 sti(out, ot, base + a * inner, acc);
             }
         } else {
@@ -595,6 +604,165 @@ extern "C" __global__ void bp_take(int bytes, const void* x, const void* idx, in
 }
 
 // ------------------------------------------------------------------ matrix products and attention
+
+// One attention input: element [batch..., row, col] at offset + sum(batch index[i] * s[2 + i]) +
+// row * s[0] + col * s[1] (broadcast batch axes have stride 0; heads split by a transpose are read
+// in place). The same layout as Operand, with the row and column strides first.
+#define ATTENTION_BATCH_RANK 6
+
+__device__ __forceinline__ long long batch_offset(const Operand& o, int rank, const Dims& batch, long long bi) {
+    long long off = o.offset;
+    long long rem = bi;
+    // Unrolled: constant indices into the parameter struct (no local-memory copy of it).
+#pragma unroll
+    for (int d = ATTENTION_BATCH_RANK - 1; d >= 0; d--) {
+        if (d < rank) {
+            long long idx = rem % batch.d[d];
+            rem /= batch.d[d];
+            off += idx * o.s[2 + d];
+        }
+    }
+    return off;
+}
+
+#define ATT_WARPS 4       // warps per block
+#define ATT_ROWS 4        // query rows per warp
+#define ATT_TILE 32       // keys per tile (one per lane)
+#define ATT_MAX_WIDTH 128 // largest d and dv of the fused kernel (4 value columns per lane)
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = java_max(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Fused scaled dot-product attention (d, dv <= 128): a block takes 16 query rows of one batch index
+// and walks the keys in tiles of 32 held in shared memory, keeping an online softmax per row (the
+// running maximum, the sum of exponentials, the weighted sum of values; a warp per 4 rows, a lane
+// per key for the scores and per value column for the sums). Inputs of type t through their strides,
+// the output contiguous [batch, lq, dv] of type t; scores and sums in float32. hasMask: mask.dtype is
+// bool (keep where true) or floating (added). A row with every key masked is 0/0 = NaN, as in the
+// reference; a NaN score makes its row NaN.
+extern "C" __global__ void bp_attention(int rank, Dims batch, long long batches, long long lq, long long lk,
+                                        long long d, long long dv, float scale, Operand q, Operand k, Operand v,
+                                        Operand mask, int hasMask, void* out) {
+    __shared__ float ks[ATT_TILE][ATT_MAX_WIDTH + 1];
+    __shared__ float vs[ATT_TILE][ATT_MAX_WIDTH + 1];
+    __shared__ float qs[ATT_WARPS * ATT_ROWS][ATT_MAX_WIDTH];
+    __shared__ float ps[ATT_WARPS][ATT_ROWS][ATT_TILE];
+    const float NEG_INF = __int_as_float(0xff800000);
+    int warp = threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    long long perBlock = ATT_WARPS * ATT_ROWS;
+    long long queryBlocks = (lq + perBlock - 1) / perBlock;
+    for (long long blk = blockIdx.x; blk < batches * queryBlocks; blk += gridDim.x) {
+        long long bi = blk / queryBlocks;
+        long long q0 = (blk % queryBlocks) * perBlock;
+        long long oq = batch_offset(q, rank, batch, bi);
+        long long ok = batch_offset(k, rank, batch, bi);
+        long long ov = batch_offset(v, rank, batch, bi);
+        long long om = hasMask ? batch_offset(mask, rank, batch, bi) : 0;
+        __syncthreads();  // the previous block's rows are done with qs
+        // Tile indices in 32 bits: 64-bit division costs dozens of instructions per element.
+        int di = (int) d;
+        int dvi = (int) dv;
+        for (int idx = threadIdx.x; idx < ATT_WARPS * ATT_ROWS * di; idx += blockDim.x) {
+            int r = idx / di;
+            int c = idx - r * di;
+            long long i = q0 + r;
+            qs[r][c] = i < lq ? ldf(q.p, q.dtype, oq + i * q.s[0] + c * q.s[1]) : 0.0f;
+        }
+        float m[ATT_ROWS], l[ATT_ROWS], acc[ATT_ROWS][4];
+#pragma unroll
+        for (int r = 0; r < ATT_ROWS; r++) {
+            m[r] = NEG_INF;
+            l[r] = 0.0f;
+#pragma unroll
+            for (int t = 0; t < 4; t++) acc[r][t] = 0.0f;
+        }
+        for (long long j0 = 0; j0 < lk; j0 += ATT_TILE) {
+            __syncthreads();
+            for (int idx = threadIdx.x; idx < ATT_TILE * di; idx += blockDim.x) {
+                int jj = idx / di;
+                int c = idx - jj * di;
+                ks[jj][c] = j0 + jj < lk ? ldf(k.p, k.dtype, ok + (j0 + jj) * k.s[0] + c * k.s[1]) : 0.0f;
+            }
+            for (int idx = threadIdx.x; idx < ATT_TILE * dvi; idx += blockDim.x) {
+                int jj = idx / dvi;
+                int c = idx - jj * dvi;
+                vs[jj][c] = j0 + jj < lk ? ldf(v.p, v.dtype, ov + (j0 + jj) * v.s[0] + c * v.s[1]) : 0.0f;
+            }
+            __syncthreads();
+            long long j = j0 + lane;
+            bool valid = j < lk;
+            // This lane's key against the warp's rows (each key element read once for all rows).
+            float sc[ATT_ROWS];
+#pragma unroll
+            for (int r = 0; r < ATT_ROWS; r++) sc[r] = 0.0f;
+            if (valid) {
+                for (int c = 0; c < di; c++) {
+                    float kc = ks[lane][c];
+#pragma unroll
+                    for (int r = 0; r < ATT_ROWS; r++) sc[r] = fmaf(qs[warp * ATT_ROWS + r][c], kc, sc[r]);
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < ATT_ROWS; r++) {
+                long long i = q0 + warp * ATT_ROWS + r;
+                float s = NEG_INF;
+                if (valid) {
+                    s = sc[r] * scale;
+                    if (hasMask && i < lq) {
+                        long long mi = om + i * mask.s[0] + j * mask.s[1];
+                        if (mask.dtype == BOOL) s = ((const unsigned char*) mask.p)[mi] ? s : NEG_INF;
+                        else s += ldf(mask.p, mask.dtype, mi);
+                    }
+                }
+                float mNew = java_max(m[r], warp_max(s));
+                float p = mNew == NEG_INF ? 0.0f : expf(s - mNew);
+                float correction = m[r] == NEG_INF ? 0.0f : expf(m[r] - mNew);
+                l[r] = l[r] * correction + warp_sum(p);
+#pragma unroll
+                for (int t = 0; t < 4; t++) acc[r][t] *= correction;
+                ps[warp][r][lane] = p;
+                m[r] = mNew;
+            }
+            __syncwarp();
+            // The weighted values: each value element read once for all rows, the weights broadcast.
+            int keys = lk - j0 < ATT_TILE ? (int) (lk - j0) : ATT_TILE;
+            for (int jj = 0; jj < keys; jj++) {
+                float vv[4];
+#pragma unroll
+                for (int t = 0; t < 4; t++) {
+                    int c = lane + 32 * t;
+                    vv[t] = c < dvi ? vs[jj][c] : 0.0f;
+                }
+#pragma unroll
+                for (int r = 0; r < ATT_ROWS; r++) {
+                    float pj = ps[warp][r][jj];
+#pragma unroll
+                    for (int t = 0; t < 4; t++) acc[r][t] = fmaf(pj, vv[t], acc[r][t]);
+                }
+            }
+            __syncwarp();
+        }
+#pragma unroll
+        for (int r = 0; r < ATT_ROWS; r++) {
+            long long i = q0 + warp * ATT_ROWS + r;
+            if (i >= lq) break;
+            float inv = 1.0f / l[r];
+#pragma unroll
+            for (int t = 0; t < 4; t++) {
+                int c = lane + 32 * t;
+                if (c < dv) stf(out, v.dtype, (bi * lq + i) * dv + c, acc[r][t] * inv);
+            }
+        }
+    }
+}
 
 // The masked softmax of attention: rows of float32 scores S [rows, n] (already scaled), plus an
 // optional mask of the same rows (mt < 0: none; bool: keep where true; else added), written as P in

@@ -5,6 +5,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -237,6 +238,25 @@ public interface ComputeStream extends AutoCloseable {
      * of range fails the stream with {@link ErrorKind#INVALID_ARGUMENT} when the work runs.
      */
     DeviceArray take(DeviceArray x, DeviceArray indices, int axis);
+
+    /**
+     * {@link #take(DeviceArray, DeviceArray, int)} with indices known on the host: an index out of
+     * range fails at once, on the caller's thread, with {@link IllegalArgumentException}, and
+     * nothing is queued.
+     */
+    default DeviceArray take(DeviceArray x, int[] indices, int axis) {
+        Objects.requireNonNull(x, "x must not be null");
+        Objects.requireNonNull(indices, "indices must not be null");
+        int a = x.shape().normalizeAxis(axis);
+        int n = x.shape().dim(a);
+        for (int i = 0; i < indices.length; i++) {
+            if (indices[i] < -n || indices[i] >= n) {
+                throw new IllegalArgumentException("take index " + indices[i] + " (position " + i
+                        + ") is out of range for axis " + axis + " of " + x.shape() + " (size " + n + ")");
+            }
+        }
+        return take(x, upload(indices, indices.length), axis);
+    }
 
     /** Same as {@link #take}: ONNX's and PyTorch's name for it. */
     default DeviceArray gather(DeviceArray x, DeviceArray indices, int axis) {

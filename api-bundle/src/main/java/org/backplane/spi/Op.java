@@ -153,9 +153,13 @@ public sealed interface Op {
     }
 
     /**
-     * Scaled dot-product attention: inputs {@code q [B, Lq, D]}, {@code k [B, Lk, D]}, {@code v
-     * [B, Lk, Dv]} (batch flattened, contiguous, of the output's type), then, if {@code hasMask}, a
-     * mask {@code [B, Lq, Lk]} (contiguous; {@code bool}, or additive of the output's type).
+     * Scaled dot-product attention, {@code softmax(q k^T * scale + mask) v}: inputs {@code q [...,
+     * Lq, D]}, {@code k [..., Lk, D]}, {@code v [..., Lk, Dv]} of the output's type, then, if
+     * {@code hasMask}, a mask that broadcasts to {@code [..., Lq, Lk]} ({@code bool}: keep where true;
+     * or additive, of the output's type). The batch axes broadcast to the output's; every input may be
+     * a strided or broadcast view ({@link org.backplane.spi.device.AttentionGeometry} gives each one's
+     * strides over the output's batch), so that a fused kernel reads heads split by a transpose
+     * without copies. A row whose keys are all masked is NaN; no keys at all give zeros.
      */
     record Attention(float scale, boolean hasMask) implements Op {
         @Override

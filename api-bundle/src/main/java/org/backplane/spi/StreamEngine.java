@@ -60,6 +60,16 @@ public interface StreamEngine {
      */
     default void discarded(CommandBatch batch) {}
 
+    /**
+     * A user thread is about to wait for {@code batch} (committed). An engine that can learn of the
+     * batch's end sooner than its completion callback would bring the news (by polling the device
+     * briefly) may report it here, on this thread, through the sink as usual (a later report of the
+     * same batch changes nothing). It must return promptly either way, within a millisecond or so,
+     * and never block on work that may not finish. Default: nothing; the waiter waits for the
+     * callback.
+     */
+    default void expediteCompletion(CommandBatch batch) {}
+
     /** Frees an array's storage early: it was closed by its owner. Default: leave it to the GC. */
     default void release(EngineArray array) {}
 }

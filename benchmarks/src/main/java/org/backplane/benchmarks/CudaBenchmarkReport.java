@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import org.backplane.api.ComputeStream;
+import org.backplane.api.DType;
 import org.backplane.api.DeviceArray;
 import org.backplane.cuda.CudaBackend;
 import org.backplane.cuda.CudaSettings;
@@ -30,6 +31,11 @@ import org.backplane.cuda.CudaSettings;
 public final class CudaBenchmarkReport {
     static final String COMMAND = "cuda-backend-bundle/gpu/run-on-gpu.sh benchmarks";
     private static final int[][] MATMUL = {{1024, 500}, {4096, 20}, {8192, 5}};
+    private static final int HALF_MATMUL = 4096;
+    private static final int HALF_MATMUL_REPS = 20;
+    private static final int ENCODER_REPS = 20;
+    private static final DType[] HALF_TYPES = {DType.FLOAT16, DType.BFLOAT16};
+    private static final DType[] ENCODER_TYPES = {DType.FLOAT32, DType.BFLOAT16};
     private static final int ADD_ELEMENTS = 64 << 20; // 256 MiB of float32
     private static final int ADD_REPS = 50;
     private static final int DISPATCH_OPS = 1000;
@@ -72,6 +78,25 @@ public final class CudaBenchmarkReport {
                         ours.get("matmul." + m[0]),
                         Double.parseDouble(torch.get("matmul." + m[0]))));
             }
+            for (DType t : HALF_TYPES) {
+                ours.put("matmul." + t.id() + "." + HALF_MATMUL, halfMatmul(s, t));
+                progress(String.format(
+                        Locale.ROOT,
+                        "   %s %d: %.0f GFLOP/s (torch %.0f)",
+                        t.id(),
+                        HALF_MATMUL,
+                        ours.get("matmul." + t.id() + "." + HALF_MATMUL),
+                        Double.parseDouble(torch.get("matmul." + t.id() + "." + HALF_MATMUL))));
+            }
+            for (DType t : ENCODER_TYPES) {
+                ours.put("encoder." + t.id() + ".ms", EncoderLayerTiming.bestMillis(s, t, ENCODER_REPS, ROUNDS));
+                progress(String.format(
+                        Locale.ROOT,
+                        "   encoder layer %s: %.3f ms (torch %.3f)",
+                        t.id(),
+                        ours.get("encoder." + t.id() + ".ms"),
+                        Double.parseDouble(torch.get("encoder." + t.id() + ".ms"))));
+            }
             progress("3/5 Backplane add of 256 MiB arrays");
             ours.put("add.gbps", add(s));
             progress("4/5 Backplane dispatch");
@@ -110,6 +135,10 @@ public final class CudaBenchmarkReport {
                 List.of(
                         "rounds=" + ROUNDS,
                         "matmul=" + matmul,
+                        "halfmatmul=" + HALF_MATMUL + ":" + HALF_MATMUL_REPS,
+                        "encoder=" + EncoderLayerTiming.BATCH + ":" + EncoderLayerTiming.SEQ + ":"
+                                + EncoderLayerTiming.HIDDEN + ":" + EncoderLayerTiming.HEADS + ":"
+                                + EncoderLayerTiming.FFN + ":" + ENCODER_REPS,
                         "add=" + ADD_ELEMENTS + ":" + ADD_REPS,
                         "dispatch=" + DISPATCH_OPS,
                         "scenario=" + THREADS + ":" + ITERATIONS + ":" + SCENARIO_N + ":" + SCENARIO_ROUNDS));
@@ -158,6 +187,22 @@ public final class CudaBenchmarkReport {
             body.run();
         }
         double seconds = timed(s, body, reps);
+        a.close();
+        b.close();
+        return 2.0 * n * n * n / seconds / 1e9;
+    }
+
+    /** GFLOP/s of an n x n product in a half type (cuBLAS GEMM on tensor cores, float32 accumulation). */
+    private static double halfMatmul(ComputeStream s, DType type) {
+        int n = HALF_MATMUL;
+        Random r = new Random(n);
+        DeviceArray a = s.astype(s.upload(MatmulBenchmark.random(r, n * n), n, n), type);
+        DeviceArray b = s.astype(s.upload(MatmulBenchmark.random(r, n * n), n, n), type);
+        Body body = () -> s.matmul(a, b).close();
+        for (int i = 0; i < 3; i++) {
+            body.run();
+        }
+        double seconds = timed(s, body, HALF_MATMUL_REPS);
         a.close();
         b.close();
         return 2.0 * n * n * n / seconds / 1e9;
@@ -239,6 +284,48 @@ public final class CudaBenchmarkReport {
                 "%nTarget: at least 90%% of torch.matmul at 4096. Measured: %.0f%% (%s).%n%n",
                 ratio4096 * 100,
                 ratio4096 >= 0.9 ? "met" : "NOT met"));
+
+        md.append("### Half-precision matmul (n = ")
+                .append(HALF_MATMUL)
+                .append(", cuBLAS tensor cores, float32 accumulation)\n\n");
+        md.append("| type | Backplane GFLOP/s | torch.matmul GFLOP/s | ratio |\n|---|---:|---:|---:|\n");
+        StringBuilder halfVerdicts = new StringBuilder();
+        for (DType t : HALF_TYPES) {
+            double b = ours.get("matmul." + t.id() + "." + HALF_MATMUL);
+            double th = Double.parseDouble(torch.get("matmul." + t.id() + "." + HALF_MATMUL));
+            md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f |%n", t.id(), b, th, b / th));
+            halfVerdicts.append(String.format(
+                    Locale.ROOT, " %s %.0f%% (%s);", t.id(), b / th * 100, b / th >= 0.9 ? "met" : "NOT met"));
+        }
+        md.append("\nTarget: at least 90% of torch.matmul in the same type. Measured:")
+                .append(halfVerdicts)
+                .append("\n\n");
+
+        md.append("### Transformer encoder layer (batch ")
+                .append(EncoderLayerTiming.BATCH)
+                .append(", sequence ")
+                .append(EncoderLayerTiming.SEQ)
+                .append(", width ")
+                .append(EncoderLayerTiming.HIDDEN)
+                .append(", ")
+                .append(EncoderLayerTiming.HEADS)
+                .append(" heads, MLP ")
+                .append(EncoderLayerTiming.FFN)
+                .append("; every forward pass waited for)\n\n");
+        md.append("Backplane: `EncoderLayer` (public API only). PyTorch: the same layer in eager mode with "
+                + "`F.scaled_dot_product_attention`, `F.layer_norm`, `F.gelu`, under `torch.inference_mode()`.\n\n");
+        md.append("| type | Backplane ms | PyTorch ms | ratio (PyTorch / Backplane) |\n|---|---:|---:|---:|\n");
+        StringBuilder encoderVerdicts = new StringBuilder();
+        for (DType t : ENCODER_TYPES) {
+            double b = ours.get("encoder." + t.id() + ".ms");
+            double th = Double.parseDouble(torch.get("encoder." + t.id() + ".ms"));
+            md.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.2f |%n", t.id(), b, th, th / b));
+            encoderVerdicts.append(
+                    String.format(Locale.ROOT, " %s %.2f (%s);", t.id(), th / b, th / b >= 1.0 ? "met" : "NOT met"));
+        }
+        md.append("\nTarget: no slower than PyTorch (ratio at least 1.0). Measured:")
+                .append(encoderVerdicts)
+                .append("\n\n");
 
         double addOurs = ours.get("add.gbps");
         double addTorch = Double.parseDouble(torch.get("add.gbps"));

@@ -7,9 +7,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.backplane.api.ComputeStream;
+import org.backplane.api.DType;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.ReduceOp;
@@ -85,6 +87,52 @@ public abstract class BadInputContractTests extends ContractTestSupport {
         assertThat(s.snapshot().opsFailed()).isZero();
         DeviceArray ok = s.add(m23, s.full(1f, 3));
         assertThat(ok.download()).containsOnly(1f);
+    }
+
+    @Test
+    void badInputOfTheArrayApiFailsAtOnceAndLeavesTheStreamUsable() {
+        ComputeStream s = backend.openStream("bad-array-input");
+        DeviceArray m23 = s.upload(new float[6], 2, 3);
+        DeviceArray ints = s.upload(new int[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        DeviceArray q = s.upload(new float[2 * 4 * 8], 2, 4, 8);
+        DeviceArray k = s.upload(new float[2 * 4 * 6], 2, 4, 6);
+
+        Map<String, ThrowingCallable> cases = new LinkedHashMap<>();
+        cases.put("matmul of integers", () -> s.matmul(ints, s.transpose(ints)));
+        cases.put("take with floating indices", () -> s.take(m23, m23, 0));
+        cases.put("take index out of range, known on the host", () -> s.take(m23, new int[] {0, 2}, 0));
+        cases.put("take from an empty axis", () -> s.take(s.full(0f, 0, 3), s.upload(new int[] {0}, 1), 0));
+        cases.put("reshape to another size", () -> s.reshape(m23, 4, 2));
+        cases.put("reshape with two inferred axes", () -> s.reshape(m23, -1, -1));
+        cases.put("slice with step 0", () -> s.slice(m23, 1, 0, 3, 0));
+        cases.put("broadcast to an incompatible shape", () -> s.broadcastTo(m23, 3, 3));
+        cases.put("squeeze of an axis that is not 1", () -> s.squeeze(m23, 0));
+        cases.put("expandDims beyond the rank", () -> s.expandDims(m23, 4));
+        cases.put("concatenate of mismatched shapes", () -> s.concatenate(List.of(m23, s.full(0f, 3, 2)), 0));
+        cases.put("concatenate of nothing", () -> s.concatenate(List.of(), 0));
+        cases.put("split that does not divide", () -> s.split(m23, 2, 1));
+        cases.put("where of incompatible shapes", () -> s.where(s.full(DType.BOOL, 1, 3, 3), m23, m23));
+        cases.put("layerNorm weight of the wrong length", () -> s.layerNorm(m23, s.full(1f, 2), null, 1e-5f));
+        cases.put("layerNorm with a negative epsilon", () -> s.layerNorm(m23, null, null, -1f));
+        cases.put("attention with different q and k widths", () -> s.scaledDotProductAttention(q, k, k, null, 1f));
+        cases.put(
+                "attention with an integer mask",
+                () -> s.scaledDotProductAttention(q, q, q, s.full(DType.INT32, 0, 4, 4), 1f));
+        cases.put("argmax of an empty axis", () -> s.argmax(s.full(0f, 2, 0), 1));
+        cases.put("16-bit patterns as float32", () -> s.upload(new short[4], DType.FLOAT32, 4));
+        cases.put("astype to null", () -> s.astype(m23, null));
+
+        for (Map.Entry<String, ThrowingCallable> c : cases.entrySet()) {
+            assertThatThrownBy(c.getValue())
+                    .as(c.getKey())
+                    .isInstanceOfAny(IllegalArgumentException.class, NullPointerException.class)
+                    .satisfies(e -> assertThat(e.getMessage())
+                            .as(c.getKey() + " message")
+                            .isNotBlank());
+            assertThat(s.snapshot().state()).as("after " + c.getKey()).isEqualTo(StreamState.ACTIVE);
+        }
+        assertThat(s.snapshot().opsFailed()).isZero();
+        assertThat(s.take(s.add(m23, 1f), new int[] {-1}, 0).download()).containsOnly(1f);
     }
 
     @Test

@@ -752,6 +752,35 @@ public abstract class NumericConformanceTests extends ContractTestSupport {
         }
     }
 
+    @Test
+    void attentionOverLongRowsAndWideHeads() {
+        // 12,300 keys in tiles; and heads wider than the fused CUDA kernel takes (160), which the CUDA
+        // backend copies and composes from two products.
+        for (DType type : new DType[] {DType.FLOAT32, DType.BFLOAT16}) {
+            int lk = 12_300;
+            Tensor q = data.tensor(type, Shape.of(1, 2, 3, 4), -1, 1);
+            Tensor k = data.tensor(type, Shape.of(1, 2, lk, 4), -1, 1);
+            Tensor v = data.tensor(type, Shape.of(1, 2, lk, 3), -1, 1);
+            Tensor mask = keepSome(data.tensor(DType.BOOL, Shape.of(1, 1, 1, lk), 0, 1));
+            Tensor expected = ReferenceKernels.attention(q, k, v, mask, 0.5f);
+            Tensor magnitude = ReferenceKernels.attention(q, k, TestArrays.abs(v), mask, 0.5f);
+            DeviceArray out = s.scaledDotProductAttention(
+                    data.input(s, q, true),
+                    data.input(s, k, false),
+                    data.input(s, v, true),
+                    TestArrays.upload(s, mask),
+                    0.5f);
+            assertClose(
+                    expected,
+                    download(out),
+                    TestArrays.retyped(magnitude, type),
+                    (4 * 4 + lk + 64) * U,
+                    1e-37,
+                    3,
+                    "attention over " + lk + " keys, " + type.id());
+        }
+    }
+
     /** A bool mask with at least one key kept in every row (a row with none is NaN, tested on its own). */
     private static Tensor keepSome(Tensor mask) {
         double[] m = mask.data().clone();

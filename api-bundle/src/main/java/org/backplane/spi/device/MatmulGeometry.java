@@ -19,6 +19,11 @@ public record MatmulGeometry(int m, int n, int k, int batch, long strideA, long 
         int batch = Math.toIntExact(Shapes.batchOf(out).size());
         long strideA = Shapes.batchOf(a).size() == 1 ? 0 : (long) m * k;
         long strideB = Shapes.batchOf(b).size() == 1 ? 0 : (long) k * n;
+        if (strideB == 0 && strideA != 0 && (long) batch * m <= Integer.MAX_VALUE) {
+            // A batch of A against one B (x @ W in every layer of a model): contiguous A's batch is one
+            // taller matrix, a single product instead of many small ones.
+            return new MatmulGeometry(batch * m, n, k, 1, 0, 0);
+        }
         return new MatmulGeometry(m, n, k, batch, strideA, strideB);
     }
 

@@ -16,6 +16,7 @@ import org.backplane.spi.DTypes;
 import org.backplane.spi.EngineArray;
 import org.backplane.spi.Op;
 import org.backplane.spi.Scalar;
+import org.backplane.spi.device.AttentionGeometry;
 
 /**
  * Each op of the CPU backend lowered onto the fast kernels: one case per op. Floating-point work
@@ -313,30 +314,28 @@ final class CpuLowering implements CpuOps {
 
     /** Composed from the kernels: scores in float32 (never rounded to a half type), a masked softmax, the product with v. */
     private HostData attention(Command c, Op.Attention a, DType type, Cancel cancel) {
-        EngineArray q = c.input(0);
-        EngineArray k = c.input(1);
-        EngineArray v = c.input(2);
-        int batch = q.shape().dim(0);
-        int lq = q.shape().dim(1);
-        int d = q.shape().dim(2);
-        int lk = k.shape().dim(1);
-        int dv = v.shape().dim(2);
-        float[] kt = kernels.transposeMatrices(floats(k), batch, lk, d, cancel);
+        AttentionGeometry g = AttentionGeometry.of(c);
+        int batch = Math.toIntExact(g.batchSize());
+        int lq = g.lq();
+        int d = g.d();
+        int lk = g.lk();
+        int dv = g.dv();
+        // Each input gathered (through its strides, broadcast over the batch) into [batch, rows, cols].
+        float[] qv = operand(c.input(0), g, g.q(), lq, d);
+        float[] kv = operand(c.input(1), g, g.k(), lk, d);
+        float[] vv = operand(c.input(2), g, g.v(), lk, dv);
+        float[] kt = kernels.transposeMatrices(kv, batch, lk, d, cancel);
         Shape scoresShape = Shape.of(batch, lq, lk);
-        float[] scores = kernels.matmul(floats(q), q.shape(), kt, Shape.of(batch, d, lk), scoresShape, cancel);
+        float[] scores = kernels.matmul(qv, Shape.of(batch, lq, d), kt, Shape.of(batch, d, lk), scoresShape, cancel);
         float scale = a.scale();
         if (a.hasMask()) {
             EngineArray m = c.input(3);
-            if (m.dtype() == DType.BOOL) {
-                byte[] keep = truths(m);
-                for (int i = 0; i < scores.length; i++) {
-                    scores[i] = keep[i] != 0 ? scores[i] * scale : Float.NEGATIVE_INFINITY;
-                }
-            } else {
-                float[] add = floats(m);
-                for (int i = 0; i < scores.length; i++) {
-                    scores[i] = scores[i] * scale + add[i];
-                }
+            float[] mask = operand(m, g, g.mask(), lq, lk);
+            boolean keep = m.dtype() == DType.BOOL;
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = keep
+                        ? (mask[i] != 0 ? scores[i] * scale : Float.NEGATIVE_INFINITY)
+                        : scores[i] * scale + mask[i];
             }
         } else {
             for (int i = 0; i < scores.length; i++) {
@@ -344,7 +343,12 @@ final class CpuLowering implements CpuOps {
             }
         }
         float[] p = kernels.softmax(scores, scoresShape, 2, false, cancel);
-        float[] r = kernels.matmul(p, scoresShape, floats(v), v.shape(), Shape.of(batch, lq, dv), cancel);
+        float[] r = kernels.matmul(p, scoresShape, vv, Shape.of(batch, lk, dv), Shape.of(batch, lq, dv), cancel);
         return HostData.ofFloats(r, type);
+    }
+
+    private static float[] operand(
+            EngineArray x, AttentionGeometry g, AttentionGeometry.Operand o, int rows, int cols) {
+        return HostReads.floats(x, g.shape(rows, cols), AttentionGeometry.layout(o));
     }
 }

@@ -1,7 +1,9 @@
 package org.backplane.cpu.internal;
 
 import org.backplane.api.DType;
+import org.backplane.api.Shape;
 import org.backplane.cpu.reference.Tensor;
+import org.backplane.spi.ArrayLayout;
 import org.backplane.spi.DTypes;
 import org.backplane.spi.EngineArray;
 
@@ -20,15 +22,20 @@ final class HostReads {
 
     /** The values as floats ({@code int64} rounds, {@code bool} is 0 or 1). Do not modify the result. */
     static float[] floats(EngineArray a) {
+        return floats(a, a.shape(), a.layout());
+    }
+
+    /** The elements of {@code a}'s storage at {@code layout} (a broadcast of it, say), as floats of {@code shape}. */
+    static float[] floats(EngineArray a, Shape shape, ArrayLayout layout) {
         HostData d = storage(a);
-        int size = Math.toIntExact(a.size());
-        if (d.array() instanceof float[] f && a.isRowMajor() && f.length == size) {
+        int size = Math.toIntExact(shape.size());
+        if (d.array() instanceof float[] f && layout.isRowMajor(shape) && f.length == size) {
             return f;
         }
         float[] out = new float[size];
         Object src = d.array();
         boolean half = a.dtype() == DType.FLOAT16;
-        StridedRuns.forEach(a.shape(), a.layout(), (o, p, s, n) -> {
+        StridedRuns.forEach(shape, layout, (o, p, s, n) -> {
             switch (src) {
                 case float[] v -> {
                     for (int i = 0; i < n; i++) {

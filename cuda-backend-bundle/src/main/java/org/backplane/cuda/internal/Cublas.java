@@ -51,6 +51,8 @@ final class Cublas {
      * on tensor cores with float32 accumulation (cuBLAS picks them for these types on its own).
      */
     final MethodHandle gemmStridedBatchedEx;
+    /** {@code cublasGemmEx}: the same for one product, with less host overhead per call. */
+    final MethodHandle gemmEx;
 
     private Cublas(String library, SymbolLookup lib) {
         this.library = library;
@@ -83,6 +85,32 @@ final class Cublas {
                 JAVA_INT, // ldc
                 JAVA_LONG, // strideC
                 JAVA_INT, // batchCount
+                JAVA_INT, // computeType
+                JAVA_INT); // algo
+        gemmEx = bindGemmEx(lib);
+    }
+
+    private static MethodHandle bindGemmEx(SymbolLookup lib) {
+        return bind(
+                lib,
+                "cublasGemmEx",
+                ADDRESS, // handle
+                JAVA_INT, // transa
+                JAVA_INT, // transb
+                JAVA_INT, // m
+                JAVA_INT, // n
+                JAVA_INT, // k
+                ADDRESS, // alpha (host)
+                JAVA_LONG, // A
+                JAVA_INT, // Atype
+                JAVA_INT, // lda
+                JAVA_LONG, // B
+                JAVA_INT, // Btype
+                JAVA_INT, // ldb
+                ADDRESS, // beta (host)
+                JAVA_LONG, // C
+                JAVA_INT, // Ctype
+                JAVA_INT, // ldc
                 JAVA_INT, // computeType
                 JAVA_INT); // algo
     }

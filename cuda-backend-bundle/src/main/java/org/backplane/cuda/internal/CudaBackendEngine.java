@@ -59,7 +59,7 @@ final class CudaBackendEngine implements BackendEngine {
                             + "backend's native memory is left allocated rather than risk a callback into freed memory");
             return;
         }
-        dev.close(() -> memory.drain(MemorySegment.NULL));
+        dev.close(() -> memory.release(MemorySegment.NULL));
     }
 
     public String name() {

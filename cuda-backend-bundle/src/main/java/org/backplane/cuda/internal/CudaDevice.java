@@ -38,6 +38,7 @@ final class CudaDevice {
             "bp_take",
             "bp_attention_softmax",
             "bp_matmul",
+            "bp_attention",
             "bp_illegal_address");
 
     final Arena arena = Arena.ofShared();

@@ -11,6 +11,7 @@ import org.backplane.spi.Command;
 import org.backplane.spi.EngineArray;
 import org.backplane.spi.Op;
 import org.backplane.spi.Shapes;
+import org.backplane.spi.device.AttentionGeometry;
 import org.backplane.spi.device.ElementwiseGeometry;
 import org.backplane.spi.device.ElementwiseKernel;
 import org.backplane.spi.device.KernelOps;
@@ -484,6 +485,30 @@ final class CudaLowering {
         MemorySegment h = cublasHandle;
         MemorySegment al = alpha;
         MemorySegment be = beta;
+        if (batch == 1) {
+            int one = CudaDevice.invoke(() -> (int) dev.cublas.gemmEx.invokeExact(
+                    h,
+                    transB ? Cublas.OP_T : Cublas.OP_N,
+                    Cublas.OP_N,
+                    n,
+                    m,
+                    k,
+                    al,
+                    b,
+                    type,
+                    transB ? k : n,
+                    a,
+                    type,
+                    k,
+                    be,
+                    c,
+                    cType,
+                    n,
+                    compute,
+                    Cublas.GEMM_DEFAULT));
+            Cublas.check(one, "cublasGemmEx " + t.id() + " " + m + "x" + k + "x" + n);
+            return;
+        }
         int status = CudaDevice.invoke(() -> (int) dev.cublas.gemmStridedBatchedEx.invokeExact(
                 h,
                 transB ? Cublas.OP_T : Cublas.OP_N,
@@ -522,38 +547,87 @@ final class CudaLowering {
         };
     }
 
+    /** The fused attention kernel's limits: widths of q, k and v, and query rows per block. */
+    private static final int ATTENTION_MAX_WIDTH = 128;
+
+    private static final int ATTENTION_ROWS_PER_BLOCK = 16;
+    private static final int ATTENTION_THREADS = 128;
+
     /**
-     * Attention composed from two batched products around a masked softmax: the scores in float32
-     * (never rounded to a half type), the probabilities in the operands' type (cuBLAS takes both
-     * operands of one type).
+     * Attention: one fused kernel (an online softmax over tiles of keys) reading q, k, v and the mask
+     * through their strides (heads split by a transpose, a mask broadcast over heads and queries: no
+     * copies) for widths up to 128; wider heads are made contiguous and attention is composed from
+     * two batched cuBLAS products around a masked softmax.
      */
     private void attention(Command c, Op.Attention a, long out, MemorySegment stream) {
-        EngineArray q = c.input(0);
-        EngineArray k = c.input(1);
-        EngineArray v = c.input(2);
-        int batch = q.shape().dim(0);
-        int lq = q.shape().dim(1);
-        int d = q.shape().dim(2);
-        int lk = k.shape().dim(1);
-        int dv = v.shape().dim(2);
+        AttentionGeometry g = AttentionGeometry.of(c);
         DType t = c.output().dtype();
-        if (c.output().size() == 0) {
+        long rows = g.batchSize() * g.lq();
+        if (rows == 0 || g.dv() == 0) {
             return;
         }
-        if (lk == 0) {
+        if (g.lk() == 0) {
             zero(out, c.output().size(), t, stream); // no keys: an empty sum
             return;
         }
-        long scoresCount = (long) batch * lq * lk;
-        DeviceBuffer scores = scratch.allocate(scoresCount * Float.BYTES, stream);
-        DeviceBuffer probabilities = scratch.allocate(scoresCount * t.byteSize(), stream);
+        if (g.d() > ATTENTION_MAX_WIDTH || g.dv() > ATTENTION_MAX_WIDTH) {
+            composedAttention(c, g, a, out, stream);
+            return;
+        }
+        EngineArray mask = a.hasMask() ? c.input(3) : null;
+        Launcher args = launcher.begin()
+                .i32(g.batch().rank())
+                .dims(Shapes.dims(g.batch()))
+                .i64(g.batchSize())
+                .i64(g.lq())
+                .i64(g.lk())
+                .i64(g.d())
+                .i64(g.dv())
+                .f32(a.scale());
+        attentionOperand(args, c.input(0), g.q());
+        attentionOperand(args, c.input(1), g.k());
+        attentionOperand(args, c.input(2), g.v());
+        if (mask == null) {
+            args.operand(0, 0, new long[0], 0);
+        } else {
+            attentionOperand(args, mask, g.mask());
+        }
+        args.i32(mask == null ? 0 : 1).ptr(out);
+        long blocks = g.batchSize() * Math.ceilDiv(g.lq(), ATTENTION_ROWS_PER_BLOCK);
+        launch("bp_attention", (int) Math.min(blocks, Integer.MAX_VALUE), 1, 1, ATTENTION_THREADS, 1, args, stream);
+    }
+
+    private static void attentionOperand(Launcher args, EngineArray x, AttentionGeometry.Operand o) {
+        args.operand(ptr(x), o.offset(), o.kernelStrides(), code(x.dtype()));
+    }
+
+    /**
+     * Rows too long for shared memory: q, k, v (and the mask) copied contiguous into scratch, then
+     * the scores in float32 (never rounded to a half type) and the probabilities in the operands'
+     * type (cuBLAS takes both operands of one type).
+     */
+    private void composedAttention(Command c, AttentionGeometry g, Op.Attention a, long out, MemorySegment stream) {
+        DType t = c.output().dtype();
+        int batch = Math.toIntExact(g.batchSize());
+        int lq = g.lq();
+        int lk = g.lk();
+        int d = g.d();
+        int dv = g.dv();
+        long q = contiguous(c.input(0), g, g.q(), lq, d, stream);
+        long k = contiguous(c.input(1), g, g.k(), lk, d, stream);
+        long v = contiguous(c.input(2), g, g.v(), lk, dv, stream);
+        EngineArray mask = a.hasMask() ? c.input(3) : null;
+        long m = mask == null ? 0 : contiguous(mask, g, g.mask(), lq, lk, stream);
+        long count = (long) batch * lq * lk;
+        DeviceBuffer scores = scratch.allocate(count * Float.BYTES, stream);
+        DeviceBuffer probabilities = scratch.allocate(count * t.byteSize(), stream);
         if (d == 0) {
-            zero(scores.pointer, scoresCount, DType.FLOAT32, stream);
+            zero(scores.pointer, count, DType.FLOAT32, stream);
         } else {
             gemm(
                     t,
-                    ptr(q),
-                    ptr(k),
+                    q,
+                    k,
                     scores.pointer,
                     DType.FLOAT32,
                     lq,
@@ -566,7 +640,6 @@ final class CudaLowering {
                     a.scale(),
                     stream);
         }
-        EngineArray mask = a.hasMask() ? c.input(3) : null;
         launch(
                 "bp_attention_softmax",
                 (int) Math.min((long) batch * lq, 65535),
@@ -576,28 +649,39 @@ final class CudaLowering {
                 1,
                 launcher.begin()
                         .ptr(scores.pointer)
-                        .ptr(mask == null ? 0 : ptr(mask))
+                        .ptr(m)
                         .i32(mask == null ? -1 : code(mask.dtype()))
                         .ptr(probabilities.pointer)
                         .i32(code(t))
                         .i64((long) batch * lq)
                         .i64(lk),
                 stream);
-        gemm(
-                t,
-                probabilities.pointer,
-                ptr(v),
-                out,
-                t,
-                lq,
-                dv,
-                lk,
-                (long) lq * lk,
-                (long) lk * dv,
-                batch,
-                false,
-                1f,
+        gemm(t, probabilities.pointer, v, out, t, lq, dv, lk, (long) lq * lk, (long) lk * dv, batch, false, 1f, stream);
+    }
+
+    /** An attention input copied into scratch as contiguous {@code [batch..., rows, cols]}. */
+    private long contiguous(
+            EngineArray x, AttentionGeometry g, AttentionGeometry.Operand o, int rows, int cols, MemorySegment stream) {
+        Shape full = g.shape(rows, cols);
+        DeviceBuffer copy = scratch.allocate(full.size() * x.dtype().byteSize(), stream);
+        var k = new ElementwiseKernel(
+                ElementwiseKernel.FAMILY_COPY,
+                0,
+                x.dtype().isFloatingPoint() ? ElementwiseKernel.DOMAIN_FLOAT : ElementwiseKernel.DOMAIN_INT,
+                0,
+                0,
+                0,
+                false);
+        elementwise(
+                k,
+                ElementwiseGeometry.of(full, ArrayLayout.rowMajor(full), new Shape[] {full}, new ArrayLayout[] {
+                    AttentionGeometry.layout(o)
+                }),
+                copy.pointer,
+                x.dtype(),
+                new EngineArray[] {x},
                 stream);
+        return copy.pointer;
     }
 
     private void zero(long out, long n, DType t, MemorySegment stream) {
@@ -629,10 +713,15 @@ final class CudaLowering {
     }
 
     private void launch(String fn, int gx, int gy, int gz, int bx, int by, Launcher args, MemorySegment stream) {
+        launch(fn, gx, gy, gz, bx, by, 0, args, stream);
+    }
+
+    private void launch(
+            String fn, int gx, int gy, int gz, int bx, int by, int sharedBytes, Launcher args, MemorySegment stream) {
         MemorySegment f = dev.function(fn);
         MemorySegment params = args.params();
-        int r = CudaDevice.invoke(() -> (int)
-                dev.driver.cuLaunchKernel.invokeExact(f, gx, gy, gz, bx, by, 1, 0, stream, params, MemorySegment.NULL));
+        int r = CudaDevice.invoke(() -> (int) dev.driver.cuLaunchKernel.invokeExact(
+                f, gx, gy, gz, bx, by, 1, sharedBytes, stream, params, MemorySegment.NULL));
         dev.check(r, "cuLaunchKernel " + fn + " grid(" + gx + "," + gy + "," + gz + ") block(" + bx + "," + by + ")");
     }
 

@@ -37,6 +37,9 @@ final class CudaStreamEngine implements StreamEngine {
     private static final long HEAP_COPY_MAX = 1L << 20;
 
     private static final long STAGING_CHUNK = 32L << 20;
+    /** How long a waiting thread polls its batch's event before leaving the news to the callback. */
+    private static final long EXPEDITE_NANOS = 2_000_000;
+
     /** Slots (16 bytes each) where {@code take} kernels report an out-of-range index. */
     private static final int INDEX_SLOTS = 4096;
 
@@ -83,6 +86,10 @@ final class CudaStreamEngine implements StreamEngine {
         final List<DeviceBuffer> used = new ArrayList<>();
         /** The {@code take} commands of the batch and their index slots. */
         final List<IndexCheck> indexChecks = new ArrayList<>();
+        /** Whether the commit recorded the event (before, querying it would say "done" at once). */
+        volatile boolean recorded;
+        /** Set once, by whichever learns first of the batch's end: its callback or a waiter polling the event. */
+        final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
 
         BatchResources(MemorySegment event) {
             this.event = event;
@@ -223,13 +230,17 @@ final class CudaStreamEngine implements StreamEngine {
     }
 
     /** The batch's ops have ended (either way): buffers of closed arrays that nothing else uses can go. */
-    private void ended(BatchResources resources) {
+    private boolean ended(BatchResources resources) {
+        if (!resources.ended.compareAndSet(false, true)) {
+            return false; // already ended: the other of callback and waiter got there first
+        }
         for (DeviceBuffer b : resources.used) {
             if (b.done()) {
                 b.free();
             }
         }
         retiredEvents.add(resources.event);
+        return true;
     }
 
     @Override
@@ -243,6 +254,7 @@ final class CudaStreamEngine implements StreamEngine {
             fail(batch, r, "cuEventRecord");
             return;
         }
+        resources.recorded = true;
         MemorySegment n = notifyStream;
         r = CudaDevice.invoke(() -> (int) dev.driver.cuStreamWaitEvent.invokeExact(n, event, 0));
         if (r != 0) {
@@ -301,7 +313,9 @@ final class CudaStreamEngine implements StreamEngine {
      * one would surface.
      */
     private void completed(CommandBatch batch, int status) {
-        ended(batch.attachment(BatchResources.class));
+        if (!ended(batch.attachment(BatchResources.class))) {
+            return;
+        }
         if (status != 0) {
             sink.failed(
                     batch,
@@ -330,6 +344,42 @@ final class CudaStreamEngine implements StreamEngine {
             }
         }
         sink.completed(batch);
+    }
+
+    /**
+     * A thread waits for the batch: poll its event for up to {@link #EXPEDITE_NANOS} and, if the
+     * GPU is done, report the end from here, sooner than the callback (which then finds it ended).
+     * Errors are left to the callback, which sees the stream's status.
+     */
+    @Override
+    public void expediteCompletion(CommandBatch batch) {
+        BatchResources resources = batch.attachment(BatchResources.class);
+        if (resources == null || !resources.recorded || resources.ended.get()) {
+            return;
+        }
+        if (!copyLock.readLock().tryLock()) {
+            return; // closing: the events are about to go
+        }
+        try {
+            if (closed) {
+                return;
+            }
+            MemorySegment event = resources.event;
+            long deadline = System.nanoTime() + EXPEDITE_NANOS;
+            while (!resources.ended.get()) {
+                int q = CudaDevice.invoke(() -> (int) dev.driver.cuEventQuery.invokeExact(event));
+                if (q == 0) {
+                    completed(batch, 0);
+                    return;
+                }
+                if (q != CudaError.NOT_READY || System.nanoTime() > deadline) {
+                    return;
+                }
+                Thread.onSpinWait();
+            }
+        } finally {
+            copyLock.readLock().unlock();
+        }
     }
 
     private MemorySegment takeEvent() {

@@ -13,16 +13,16 @@ final class DeviceBuffer implements ArrayStorage {
     final long pointer;
     final long bytes;
     /** Null for an empty buffer (nothing to free). */
-    final NativeReaper<Long>.Allocation allocation;
+    final NativeReaper<CudaMemory.Block>.Allocation allocation;
     /** Ops encoded on any stream that read or write this buffer and have not completed yet. */
     private final AtomicInteger uses = new AtomicInteger();
 
     private volatile boolean closed;
 
-    DeviceBuffer(long pointer, long bytes, NativeReaper<Long> reaper) {
-        this.pointer = pointer;
+    DeviceBuffer(CudaMemory.Block block, long bytes, NativeReaper<CudaMemory.Block> reaper) {
+        this.pointer = block == null ? 0 : block.pointer();
         this.bytes = bytes;
-        this.allocation = pointer == 0 ? null : reaper.track(this, pointer);
+        this.allocation = block == null ? null : reaper.track(this, block);
     }
 
     @Override

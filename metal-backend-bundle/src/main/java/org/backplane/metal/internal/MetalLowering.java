@@ -13,6 +13,7 @@ import org.backplane.spi.Command;
 import org.backplane.spi.EngineArray;
 import org.backplane.spi.Op;
 import org.backplane.spi.Shapes;
+import org.backplane.spi.device.AttentionGeometry;
 import org.backplane.spi.device.ElementwiseGeometry;
 import org.backplane.spi.device.ElementwiseKernel;
 import org.backplane.spi.device.KernelOps;
@@ -361,19 +362,18 @@ final class MetalLowering {
     }
 
     /**
-     * Attention composed from two batched products around a masked softmax: the scores in float32
-     * (never rounded to a half type), the probabilities in the operands' type.
+     * Attention composed from two batched products around a masked softmax: the inputs copied into
+     * contiguous scratch first where they are views (heads split by a transpose, a broadcast mask),
+     * the scores in float32 (never rounded to a half type), the probabilities in the operands' type.
      */
     private void attention(MemorySegment enc, Command c, Op.Attention a, MetalBuffer out) {
-        EngineArray q = c.input(0);
-        EngineArray k = c.input(1);
-        EngineArray v = c.input(2);
-        int batch = q.shape().dim(0);
-        int lq = q.shape().dim(1);
-        int d = q.shape().dim(2);
-        int lk = k.shape().dim(1);
-        int dv = v.shape().dim(2);
+        AttentionGeometry g = AttentionGeometry.of(c);
         DType t = c.output().dtype();
+        int batch = Math.toIntExact(g.batchSize());
+        int lq = g.lq();
+        int d = g.d();
+        int lk = g.lk();
+        int dv = g.dv();
         if (c.output().size() == 0) {
             return;
         }
@@ -381,29 +381,19 @@ final class MetalLowering {
             fill(enc, out, t, c.output().size(), 0f); // no keys: an empty sum
             return;
         }
+        MetalBuffer q = contiguous(enc, c, c.input(0), g, g.q(), lq, d);
+        MetalBuffer k = contiguous(enc, c, c.input(1), g, g.k(), lk, d);
+        MetalBuffer v = contiguous(enc, c, c.input(2), g, g.v(), lk, dv);
+        EngineArray mask = a.hasMask() ? c.input(3) : null;
+        MetalBuffer m = mask == null ? null : contiguous(enc, c, mask, g, g.mask(), lq, lk);
         long count = (long) batch * lq * lk;
         MetalBuffer scores = scratch.allocate(count * Float.BYTES, c);
         MetalBuffer probabilities = scratch.allocate(count * t.byteSize(), c);
         if (d == 0) {
             fill(enc, scores, DType.FLOAT32, count, 0f);
         } else {
-            gemm(
-                    enc,
-                    t,
-                    storage(q),
-                    storage(k),
-                    scores,
-                    DType.FLOAT32,
-                    lq,
-                    lk,
-                    d,
-                    (long) lq * d,
-                    (long) lk * d,
-                    batch,
-                    true,
-                    a.scale());
+            gemm(enc, t, q, k, scores, DType.FLOAT32, lq, lk, d, (long) lq * d, (long) lk * d, batch, true, a.scale());
         }
-        EngineArray mask = a.hasMask() ? c.input(3) : null;
         args.fill((byte) 0);
         args.set(JAVA_INT, 0, mask == null ? -1 : code(mask.dtype()));
         args.set(JAVA_INT, 4, code(t));
@@ -413,9 +403,44 @@ final class MetalLowering {
                 enc,
                 "bp_attention_softmax",
                 (long) batch * lq,
-                new MetalBuffer[] {scores, mask == null ? scores : storage(mask), probabilities},
+                new MetalBuffer[] {scores, m == null ? scores : m, probabilities},
                 24);
-        gemm(enc, t, probabilities, storage(v), out, t, lq, dv, lk, (long) lq * lk, (long) lk * dv, batch, false, 1f);
+        gemm(enc, t, probabilities, v, out, t, lq, dv, lk, (long) lq * lk, (long) lk * dv, batch, false, 1f);
+    }
+
+    /** An attention input as contiguous {@code [batch..., rows, cols]}: its own buffer when it is one, else a copy. */
+    private MetalBuffer contiguous(
+            MemorySegment enc,
+            Command c,
+            EngineArray x,
+            AttentionGeometry g,
+            AttentionGeometry.Operand o,
+            int rows,
+            int cols) {
+        Shape full = g.shape(rows, cols);
+        ArrayLayout layout = AttentionGeometry.layout(o);
+        if (layout.isRowMajor(full)) {
+            return storage(x);
+        }
+        MetalBuffer copy = scratch.allocate(full.size() * x.dtype().byteSize(), c);
+        var k = new ElementwiseKernel(
+                ElementwiseKernel.FAMILY_COPY,
+                0,
+                x.dtype().isFloatingPoint() ? ElementwiseKernel.DOMAIN_FLOAT : ElementwiseKernel.DOMAIN_INT,
+                0,
+                0,
+                0,
+                false);
+        elementwise(
+                enc,
+                k,
+                ElementwiseGeometry.of(
+                        full, ArrayLayout.rowMajor(full), new Shape[] {full}, new ArrayLayout[] {layout}),
+                copy,
+                x.dtype(),
+                new EngineArray[] {x},
+                new MetalBuffer[] {storage(x)});
+        return copy;
     }
 
     // ---------------------------------------------------------------- dispatching

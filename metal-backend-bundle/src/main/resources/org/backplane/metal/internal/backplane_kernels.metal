@@ -245,8 +245,8 @@ static float unary_f(int op, float x) {
 
 static long unary_i(int op, long x) {
     switch (op) {
-        case U_NEG: return -x;
-        case U_ABS: return x < 0 ? -x : x;
+        case U_NEG: return long(0ul - ulong(x));  // wraps, like every integer op here
+        case U_ABS: return x < 0 ? long(0ul - ulong(x)) : x;
         case U_RELU: return x > 0 ? x : 0;
         default: return x == 0 ? 1 : 0;
     }
@@ -375,15 +375,15 @@ kernel void bp_elementwise(device uchar *out [[buffer(0)]], device const uchar *
         }
         sti(out, args.out.dtype, po, r);
     } else {
+        // Truth values: only logical not, and, or come here (ElementwiseKernel decides).
         long x = ldb(a, at, pa) ? 1 : 0;
+        long s = args.iscalar != 0 ? 1 : 0;
         long r;
         switch (args.family) {
             case E_UNARY: r = x == 0 ? 1 : 0; break;
             case E_BINARY: r = binary_i(op, x, ldb(b, args.b.dtype, pb) ? 1 : 0); break;
-            default: {
-                long s = args.iscalar != 0 ? 1 : 0;
-                r = args.scalar_first ? binary_i(op, s, x) : binary_i(op, x, s);
-            }
+            case E_BINARY_SCALAR: r = args.scalar_first ? binary_i(op, s, x) : binary_i(op, x, s); break;
+            default: r = 0;
         }
         sti(out, args.out.dtype, po, r);
     }
@@ -568,7 +568,7 @@ kernel void bp_cumsum(device const uchar *x [[buffer(0)]], device uchar *out [[b
     if (p.xt == I32 || p.xt == I64 || p.xt == BOOL_T) {
         long acc = 0;
         for (long a = 0; a < p.len; a++) {
-            acc += ldi(x, p.xt, base + a * p.inner);
+            acc = long(ulong(acc) + ulong(ldi(x, p.xt, base + a * p.inner)));  // wraps
             sti(out, p.ot, base + a * p.inner, acc);
         }
     } else {
@@ -687,8 +687,8 @@ kernel void bp_take(device const uchar *x [[buffer(0)]], device const uchar *idx
     bool bad = kk < 0 || kk >= p.n;
     if (bad) {
         device atomic_uint *slot = errors + p.slot * 4;
-        uint expected = 0;
-        if (atomic_compare_exchange_weak_explicit(slot, &expected, 1u, memory_order_relaxed, memory_order_relaxed)) {
+        // An exchange, not a weak compare-exchange: that may fail spuriously and lose the error.
+        if (atomic_exchange_explicit(slot, 1u, memory_order_relaxed) == 0u) {
             atomic_store_explicit(slot + 1, uint(ulong(k) & 0xffffffffu), memory_order_relaxed);
             atomic_store_explicit(slot + 2, uint(ulong(k) >> 32), memory_order_relaxed);
         }
@@ -718,7 +718,7 @@ struct MatmulArgs {
 };
 
 // C[b] = alpha A[b] x op(B[b]), row-major, float accumulation, 16x16 threadgroup tiles; the grid is
-// (n / 16, m / 16, batch) threadgroups.
+// (ceil(n / 16), ceil(m / 16), batch) threadgroups.
 kernel void bp_matmul(device const uchar *a [[buffer(0)]], device const uchar *b [[buffer(1)]],
                       device uchar *c [[buffer(2)]], constant MatmulArgs &p [[buffer(3)]],
                       uint3 group [[threadgroup_position_in_grid]], uint3 tid [[thread_position_in_threadgroup]]) {

@@ -111,10 +111,13 @@ final class Lifecycle {
                             : slot.error(ErrorKind.INTERNAL)
                                     .message("the stream was closed before its work finished")
                                     .build();
+            slot.hostCopies.writeLock().lock(); // waits for uploads already inside the engine
             try {
                 owner.engine().close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), abort);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "engine failed to close stream " + owner.id, e);
+            } finally {
+                slot.hostCopies.writeLock().unlock();
             }
             completion.failUnreported(
                     g,

@@ -268,7 +268,7 @@ final class Ops {
         return submit(new Op.Concatenate(a), out, type, inputs);
     }
 
-    ArrayImpl attention(ArrayImpl q, ArrayImpl k, ArrayImpl v, ArrayImpl mask, float scale, Views views) {
+    ArrayImpl attention(ArrayImpl q, ArrayImpl k, ArrayImpl v, ArrayImpl mask, float scale) {
         for (ArrayImpl t : new ArrayImpl[] {q, k, v}) {
             if (t.shape().rank() < 2) {
                 throw new IllegalArgumentException("attention takes q, k, v of rank 2 or more, but got " + t.shape());
@@ -292,35 +292,36 @@ final class Ops {
         Shape batch = Shapes.broadcast(
                 Shapes.broadcast(Shapes.batchOf(q.shape()), Shapes.batchOf(k.shape())), Shapes.batchOf(v.shape()));
         DType type = DType.promote(DType.promote(floating(q.dtype()), floating(k.dtype())), floating(v.dtype()));
-        int b = Math.toIntExact(batch.size());
-        ArrayImpl q3 = flatBatch(q, batch, lq, d, type, b, views);
-        ArrayImpl k3 = flatBatch(k, batch, lk, d, type, b, views);
-        ArrayImpl v3 = flatBatch(v, batch, lk, dv, type, b, views);
         int[] outDims = Arrays.copyOf(batch.dims(), batch.rank() + 2);
         outDims[batch.rank()] = lq;
         outDims[batch.rank() + 1] = dv;
-        ArrayImpl out;
+        // Views are passed as they are (a fused kernel reads them through their strides): only a
+        // change of type makes a copy.
         if (mask == null) {
-            out = submit(new Op.Attention(scale, false), Shape.of(b, lq, dv), type, q3, k3, v3);
-        } else {
-            if (mask.dtype().isInteger()) {
-                throw new IllegalArgumentException(
-                        "attention mask must be bool (keep where true) or floating (added), not "
-                                + mask.dtype().id());
-            }
-            DType maskType = mask.dtype() == DType.BOOL ? DType.BOOL : type;
-            ArrayImpl m3 = flatBatch(mask, batch, lq, lk, maskType, b, views);
-            out = submit(new Op.Attention(scale, true), Shape.of(b, lq, dv), type, q3, k3, v3, m3);
+            return submit(
+                    new Op.Attention(scale, false),
+                    Shape.of(outDims),
+                    type,
+                    cast(q, type),
+                    cast(k, type),
+                    cast(v, type));
         }
-        return views.reshape(out, outDims);
-    }
-
-    /** {@code t} broadcast to {@code batch + [rows, cols]}, contiguous in {@code type}, as {@code [b, rows, cols]}. */
-    private ArrayImpl flatBatch(ArrayImpl t, Shape batch, int rows, int cols, DType type, int b, Views views) {
-        int[] dims = Arrays.copyOf(batch.dims(), batch.rank() + 2);
-        dims[batch.rank()] = rows;
-        dims[batch.rank() + 1] = cols;
-        ArrayImpl full = t.shape().equals(Shape.of(dims)) ? t : views.broadcastTo(t, dims);
-        return views.reshape(prepared(full, type), new int[] {b, rows, cols});
+        if (mask.dtype().isInteger()) {
+            throw new IllegalArgumentException("attention mask must be bool (keep where true) or floating (added), not "
+                    + mask.dtype().id());
+        }
+        int[] scoreDims = Arrays.copyOf(batch.dims(), batch.rank() + 2);
+        scoreDims[batch.rank()] = lq;
+        scoreDims[batch.rank() + 1] = lk;
+        Shapes.broadcastTo(mask.shape(), Shape.of(scoreDims)); // the mask must broadcast to the scores
+        DType maskType = mask.dtype() == DType.BOOL ? DType.BOOL : type;
+        return submit(
+                new Op.Attention(scale, true),
+                Shape.of(outDims),
+                type,
+                cast(q, type),
+                cast(k, type),
+                cast(v, type),
+                cast(mask, maskType));
     }
 }

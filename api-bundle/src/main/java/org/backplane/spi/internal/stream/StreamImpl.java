@@ -107,14 +107,19 @@ final class StreamImpl implements ComputeStream {
                     + shape + " needs " + shape.size());
         }
         owner.backend.checkCapacity(shape, dtype);
-        Generation g = slot.enter();
-        ArrayImpl out = new ArrayImpl(owner, g, shape, dtype, null);
+        slot.hostCopies.readLock().lock();
         try {
-            owner.engine().upload(out, data.asSlice(0, out.byteSize()));
-        } catch (EngineFailure e) {
-            throw report(g, e);
+            Generation g = slot.enter(); // under the lock: a close that began is seen, one to come waits
+            ArrayImpl out = new ArrayImpl(owner, g, shape, dtype, null);
+            try {
+                owner.engine().upload(out, data.asSlice(0, out.byteSize()));
+            } catch (EngineFailure e) {
+                throw report(g, e);
+            }
+            return new HostArray(out);
+        } finally {
+            slot.hostCopies.readLock().unlock();
         }
-        return new HostArray(out);
     }
 
     /** An engine failure met on the caller's thread: captured with its scope and reported at once (S3). */
@@ -318,7 +323,7 @@ final class StreamImpl implements ComputeStream {
     @Override
     public DeviceArray scaledDotProductAttention(
             DeviceArray q, DeviceArray k, DeviceArray v, DeviceArray mask, float scale) {
-        return host(ops.attention(input(q, "q"), input(k, "k"), input(v, "v"), optional(mask, "mask"), scale, views));
+        return host(ops.attention(input(q, "q"), input(k, "k"), input(v, "v"), optional(mask, "mask"), scale));
     }
 
     private static DeviceArray host(ArrayImpl a) {
@@ -420,6 +425,9 @@ final class StreamImpl implements ComputeStream {
     }
 
     private void awaitArray(ArrayImpl a) {
+        if (a.producer != null && !a.isSettled()) {
+            owner.engine().expediteCompletion(a.producer);
+        }
         if (!slot.waiters.await(a::isSettled)) {
             throw new StreamInterruptedException(owner.id, "array " + a.shape());
         }

@@ -1,6 +1,7 @@
 package org.backplane.spi.internal.stream;
 
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StaleGenerationException;
 import org.backplane.api.StreamClosedException;
@@ -33,6 +34,12 @@ final class StreamSlot {
     private final BackendContext backend;
     private final Transitions transitions;
     final ReentrantLock encodeLock = new ReentrantLock();
+    /**
+     * Held (shared) by uploads while they are inside the engine, and (exclusive) by the close that
+     * ends the engine: a GPU engine's upload uses native queues that closing destroys.
+     */
+    final ReentrantReadWriteLock hostCopies = new ReentrantReadWriteLock();
+
     final Waiters waiters = new Waiters();
     private volatile Generation current = new Generation(1, 0);
 

@@ -36,6 +36,10 @@ final class ManualEngine implements BackendEngine {
     final Map<StreamId, StreamSink> sinks = new ConcurrentHashMap<>();
     /** A well-behaved engine fails its unfinished batches when aborted; a buggy one forgets them. */
     volatile boolean forgetsBatchesOnClose;
+    /** When set, uploads signal {@code uploading} and wait for {@code releaseUploads} inside the engine. */
+    volatile java.util.concurrent.CountDownLatch uploading;
+
+    volatile java.util.concurrent.CountDownLatch releaseUploads;
 
     /** Float data on the heap. */
     @SuppressWarnings("ArrayRecordComponent") // storage, not a value: never compared
@@ -89,6 +93,16 @@ final class ManualEngine implements BackendEngine {
 
             @Override
             public void upload(EngineArray target, MemorySegment source) {
+                if (uploading != null) {
+                    calls.add("upload begins " + sink.id());
+                    uploading.countDown();
+                    try {
+                        releaseUploads.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    calls.add("upload ends " + sink.id());
+                }
                 float[] data = new float[(int) target.size()];
                 MemorySegment.copy(source, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, data, 0, data.length);
                 target.bind(new Floats(data));

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StaleGenerationException;
+import org.backplane.api.StreamClosedException;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamPoisonedException;
 import org.backplane.api.StreamState;
@@ -251,6 +252,27 @@ class StreamTest {
             assertThat(e.error().kind()).isEqualTo(ErrorKind.UPSTREAM_FAILURE);
             assertThat(e.error().upstream().message()).isEqualTo("lost while x was computed");
         });
+    }
+
+    @Test
+    void theEngineIsNeverClosedWhileAnUploadIsInsideIt() throws Exception {
+        // A GPU engine's upload uses the stream's native copy queue; closing it under the upload crashed
+        // the JVM in libcuda (s11_stopWhileThreadsSubmitNeverHangsOrLosesWorkSilently on an H200).
+        Stream s = open("uploading");
+        engine.uploading = new CountDownLatch(1);
+        engine.releaseUploads = new CountDownLatch(1);
+        Thread uploader = Thread.ofPlatform().start(() -> s.facade.upload(new float[] {1}, 1));
+        assertThat(engine.uploading.await(5, TimeUnit.SECONDS)).isTrue();
+        Thread closer = Thread.ofPlatform().start(s.facade::close);
+        Thread.sleep(200); // the close would have reached the engine by now
+        engine.releaseUploads.countDown();
+        uploader.join(5000);
+        closer.join(5000);
+        List<String> order = engine.calls.stream()
+                .filter(c -> c.startsWith("upload") || c.startsWith("close"))
+                .toList();
+        assertThat(order).containsExactly("upload begins " + s.id, "upload ends " + s.id, "close " + s.id);
+        assertThatThrownBy(() -> s.facade.upload(new float[] {1}, 1)).isInstanceOf(StreamClosedException.class);
     }
 
     @Test

@@ -361,6 +361,12 @@ public final class FastKernels implements Kernels {
         int n = bs.dim(-1);
         Shape batchShape = Shapes.batchOf(out);
         int batch = Math.toIntExact(batchShape.size());
+        if (batch > 1 && Shapes.batchOf(bs).size() == 1 && Shapes.batchOf(as).size() == batch) {
+            // A batch of A against one B: one taller product, split over the threads as a whole.
+            float[] c = new float[Math.toIntExact(out.size())];
+            gemm.multiply(a, 0, b, 0, c, 0, batch * m, n, k, cancel);
+            return c;
+        }
         long[] sa = Shapes.broadcastStrides(Shapes.batchOf(as), batchShape);
         long[] sb = Shapes.broadcastStrides(Shapes.batchOf(bs), batchShape);
         int[] aOff = new int[batch];
