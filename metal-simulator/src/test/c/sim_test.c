@@ -7,6 +7,7 @@
 #include <Block.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -884,30 +885,766 @@ static void test_compile_errors(void) {
 
 // ------------------------------------------------------------------ the backend's kernels
 
-enum { U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU };
+// A smoke test of every kernel family of backplane_kernels.metal through the simulator, dispatched as
+// MetalLowering dispatches them, against straightforward CPU computations: exact where the math is
+// exact (the same operations in the same order, or integers), within a relative tolerance where the
+// kernel sums in a tree or the reference is computed in double. The full numeric proof of the ops is
+// the Java conformance suite; this checks the MSL through the simulator.
 
-static float ref_unary(long op, float x) {
-    switch (op) {
-        case U_NEG: return -x;
-        case U_ABS: return fabsf(x);
-        case U_EXP: return expf(x);
-        case U_LOG: return logf(x);
-        case U_SQRT: return sqrtf(x);
-        case U_TANH: return tanhf(x);
-        case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
-        default: return java_max(x, 0.0f);
+// The type, family, domain and op codes at the top of the .metal file (org.backplane.spi.device.KernelOps).
+enum { T_F32, T_F16, T_BF16, T_I32, T_I64, T_BOOL };
+enum { FAM_UNARY, FAM_BINARY, FAM_BINARY_SCALAR, FAM_WHERE, FAM_COPY, FAM_FILL };
+enum { DOM_FLOAT, DOM_INT, DOM_BOOL };
+enum { UN_NEG, UN_ABS, UN_EXP, UN_LOG, UN_SQRT, UN_TANH, UN_SIGMOID, UN_RELU, UN_RSQRT, UN_ERF, UN_GELU, UN_GELU_TANH, UN_SILU, UN_SIN,
+       UN_COS, UN_RECIPROCAL };
+enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAXIMUM, BIN_MINIMUM, BIN_POW, BIN_EQUAL, BIN_NOT_EQUAL, BIN_LESS, BIN_LESS_EQUAL, BIN_GREATER,
+       BIN_GREATER_EQUAL };
+enum { RED_SUM, RED_MAX, RED_MEAN, RED_MIN, RED_PROD, RED_VAR };
+
+// The argument structs of the .metal file, laid out as MSL lays them out; the sizes are those
+// MetalLowering passes to setBytes:length:atIndex:.
+typedef struct {
+    int64_t offset;
+    int64_t s[8];
+    int32_t dtype, unused;
+} Operand;
+
+typedef struct {
+    int32_t family, op, domain, ctype;
+    int64_t n;
+    int32_t rank, scalar_first;
+    float fscalar;
+    int32_t unused;
+    int64_t iscalar;
+    int64_t dims[8];
+    Operand out, a, b, c;
+} ElementwiseArgs;
+
+typedef struct {
+    int32_t op, xt, ot, unused;
+    int64_t outer, len, inner;
+} AxisArgs;
+
+typedef struct {
+    int32_t t, center, has_weight, has_bias;
+    int64_t rows, n;
+    float epsilon;
+    int32_t unused;
+} NormArgs;
+
+typedef struct {
+    int32_t bytes, it;
+    uint32_t slot;
+    int32_t unused;
+    int64_t outer, n, nidx, inner;
+} TakeArgs;
+
+typedef struct {
+    int32_t t, ct, m, n, k, trans_b;
+    float alpha;
+    int32_t unused;
+    int64_t stride_a, stride_b;
+} MatmulArgs;
+
+typedef struct {
+    int32_t mt, t;
+    int64_t rows, n;
+} AttentionArgs;
+
+_Static_assert(sizeof(Operand) == 80 && offsetof(Operand, dtype) == 72, "Operand layout");
+_Static_assert(sizeof(ElementwiseArgs) == 432 && offsetof(ElementwiseArgs, iscalar) == 40 && offsetof(ElementwiseArgs, dims) == 48 &&
+                       offsetof(ElementwiseArgs, out) == 112 && offsetof(ElementwiseArgs, a) == 192,
+               "ElementwiseArgs layout");
+_Static_assert(sizeof(AxisArgs) == 40 && offsetof(AxisArgs, outer) == 16, "AxisArgs layout");
+_Static_assert(sizeof(NormArgs) == 40 && offsetof(NormArgs, epsilon) == 32, "NormArgs layout");
+_Static_assert(sizeof(TakeArgs) == 48 && offsetof(TakeArgs, outer) == 16, "TakeArgs layout");
+_Static_assert(sizeof(MatmulArgs) == 48 && offsetof(MatmulArgs, alpha) == 24 && offsetof(MatmulArgs, stride_a) == 32, "MatmulArgs layout");
+_Static_assert(sizeof(AttentionArgs) == 24, "AttentionArgs layout");
+
+static id bk_lib, bk_queue;
+
+// One dispatch in its own command buffer: buffers at 0.., the argument struct after them (as
+// MetalLowering.bind does). groups: dispatchThreadgroups (grid counts threadgroups), else dispatchThreads.
+static int run_kernel(const char *kernel, id *bufs, int nbufs, const void *args, unsigned long arg_bytes, MTLSize grid, MTLSize group,
+                      int groups) {
+    id pso = pipeline(bk_lib, kernel);
+    if (pso == NULL) return 0;
+    Batch b = begin(bk_queue);
+    use(&b, pso);
+    for (int i = 0; i < nbufs; i++) buffer_at(&b, bufs[i], 0, (unsigned long) i);
+    bytes_at(&b, args, arg_bytes, (unsigned long) nbufs);
+    if (groups) dispatch_groups(&b, grid, group);
+    else dispatch(&b, grid, group);
+    unsigned long status = finish(&b);
+    CHECK(status == 4, "%s status %lu", kernel, status);
+    return status == 4;
+}
+
+// One thread per element, in groups of min(n, 1024) (MetalLowering.threads).
+static int run_threads(const char *kernel, id *bufs, int nbufs, const void *args, unsigned long arg_bytes, unsigned long n) {
+    return run_kernel(kernel, bufs, nbufs, args, arg_bytes, size1(n), size1(n < 1024 ? n : 1024), 0);
+}
+
+// One threadgroup of 256 threads per row (MetalLowering.groups).
+static int run_rows(const char *kernel, id *bufs, int nbufs, const void *args, unsigned long arg_bytes, unsigned long rows) {
+    return run_kernel(kernel, bufs, nbufs, args, arg_bytes, size1(rows), size1(256), 1);
+}
+
+static id filled_buffer(unsigned long bytes, int byte) {
+    id b = new_buffer(bytes);
+    memset(contents(b), byte, bytes);
+    return b;
+}
+
+// got within tol * scale of want (scale: the error's natural magnitude; |want| where scale is NULL);
+// a NaN wanted must be a NaN, an infinity the same infinity. Reports the first difference.
+static void expect_near(const char *what, const float *got, const double *want, const double *scale, long n, double tol) {
+    for (long i = 0; i < n; i++) {
+        double g = got[i], w = want[i], s = scale ? scale[i] : fabs(w);
+        int ok = isnan(w) ? isnan(g) : isinf(w) ? g == w : fabs(g - w) <= tol * s;
+        if (!ok) {
+            CHECK(0, "%s[%ld]: got %.9g, want %.9g (within %.3g)", what, i, g, w, tol * s);
+            return;
+        }
     }
 }
 
-static float ref_binary(long op, float a, float b) {
-    switch (op) {
-        case 0: return a + b;
-        case 1: return a - b;
-        case 2: return a * b;
-        case 3: return a / b;
-        case 4: return java_max(a, b);
-        default: return java_min(a, b);
+static void expect_longs(const char *what, const int64_t *got, const int64_t *want, long n) {
+    for (long i = 0; i < n; i++) {
+        if (got[i] != want[i]) {
+            CHECK(0, "%s[%ld]: got %lld, want %lld", what, i, (long long) got[i], (long long) want[i]);
+            return;
+        }
     }
+}
+
+// halves bit for bit, any NaN for a NaN
+static void expect_halves(const char *what, const uint16_t *got, const uint16_t *want, long n) {
+    for (long i = 0; i < n; i++) {
+        int nan_w = (want[i] & 0x7fff) > 0x7c00, nan_g = (got[i] & 0x7fff) > 0x7c00;
+        if (nan_w ? !nan_g : got[i] != want[i]) {
+            CHECK(0, "%s[%ld]: got %04x, want %04x", what, i, got[i], want[i]);
+            return;
+        }
+    }
+}
+
+static Operand operand(int64_t offset, int dtype, int64_t s0, int64_t s1) {
+    Operand o;
+    memset(&o, 0, sizeof o);
+    o.offset = offset;
+    o.s[0] = s0;
+    o.s[1] = s1;
+    o.dtype = dtype;
+    return o;
+}
+
+// bp_elementwise over a [d0, d1] index space; unused operand buffers are the output (as the backend binds them).
+static int elementwise(ElementwiseArgs *p, int64_t d0, int64_t d1, id out, id a, id b, id c) {
+    p->n = d0 * d1;
+    p->rank = 2;
+    p->dims[0] = d0;
+    p->dims[1] = d1;
+    id bufs[4] = {out, a ? a : out, b ? b : out, c ? c : out};
+    return run_threads("bp_elementwise", bufs, 4, p, sizeof *p, (unsigned long) p->n);
+}
+
+static float ref_unary_f(int op, float x) {
+    switch (op) {
+        case UN_NEG: return -x;
+        case UN_ABS: return fabsf(x);
+        case UN_EXP: return expf(x);
+        case UN_LOG: return logf(x);
+        case UN_SQRT: return sqrtf(x);
+        case UN_TANH: return tanhf(x);
+        case UN_SIGMOID: return 1.0f / (1.0f + expf(-x));
+        case UN_RELU: return java_max(x, 0.0f);
+        case UN_RSQRT: return 1.0f / sqrtf(x);
+        case UN_SILU: return x / (1.0f + expf(-x));
+        case UN_SIN: return sinf(x);
+        case UN_COS: return cosf(x);
+        default: return 1.0f / x; // UN_RECIPROCAL
+    }
+}
+
+// Java's (int) of a float: truncation, saturation, NaN to 0.
+static int32_t ref_f2i(float v) {
+    if (v != v) return 0;
+    if (v >= 2147483648.0f) return INT32_MAX;
+    if (v <= -2147483648.0f) return INT32_MIN;
+    return (int32_t) v;
+}
+
+static void test_elementwise(void) {
+    // float32 add, out [30, 100] = a^T (a stored [100, 30] at element offset 7, read transposed) + b [1, 100] broadcast
+    {
+        const int64_t r = 30, c = 100;
+        id a = new_buffer((7 + r * c) * 4), b = new_buffer((3 + c) * 4), out = filled_buffer(r * c * 4 + 64, 0x5a);
+        float *as = contents(a), *bs = contents(b), want[3000];
+        float special[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -1e-40f, 3.4e38f, -104.0f, 1.0f};
+        for (int64_t i = 0; i < 7 + r * c; i++) as[i] = i >= 7 && i < 17 ? special[i - 7] : rnd(-4, 4);
+        for (int64_t j = 0; j < 3 + c; j++) bs[j] = j >= 3 && j < 13 ? special[(j + 4) % 10] : rnd(-4, 4);
+        ElementwiseArgs p;
+        memset(&p, 0, sizeof p);
+        p.family = FAM_BINARY;
+        p.op = BIN_ADD;
+        p.domain = DOM_FLOAT;
+        p.ctype = T_F32;
+        p.out = operand(0, T_F32, c, 1);
+        p.a = operand(7, T_F32, 1, r);
+        p.b = operand(3, T_F32, 0, 1);
+        if (elementwise(&p, r, c, out, a, b, NULL)) {
+            for (int64_t i = 0; i < r; i++)
+                for (int64_t j = 0; j < c; j++) want[i * c + j] = as[7 + i + j * r] + bs[3 + j];
+            float *o = contents(out);
+            expect_floats("bp_elementwise f32 add", o, want, r * c);
+            CHECK(same(o[0], NAN) && o[r * c - 1] == as[7 + r * c - 1] + bs[3 + c - 1], "bp_elementwise f32 add corners");
+            CHECK(((uint32_t *) o)[r * c] == 0x5a5a5a5au, "bp_elementwise wrote past its output");
+        }
+    }
+    // float16 unary ops, [8, 256] halves covering every exponent, NaN, infinities, zeros and subnormals
+    {
+        const int64_t n = 2048;
+        uint16_t specials[] = {0x0000, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x0001, 0x03ff, 0x7bff, 0xfbff, 0x3c00, 0xbc00, 0x4900, 0xc900};
+        id x = new_buffer(n * 2), out = new_buffer(n * 2);
+        uint16_t *xs = contents(x), want[2048];
+        for (int64_t i = 0; i < n; i++) xs[i] = i < 13 ? specials[i] : (uint16_t) (i * 32 + (i * 7) % 32);
+        int ops[] = {UN_NEG, UN_ABS, UN_EXP, UN_LOG, UN_SQRT, UN_TANH, UN_SIGMOID, UN_RELU, UN_RSQRT, UN_SILU, UN_SIN, UN_COS, UN_RECIPROCAL};
+        for (unsigned k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            ElementwiseArgs p;
+            memset(&p, 0, sizeof p);
+            p.family = FAM_UNARY;
+            p.op = ops[k];
+            p.domain = DOM_FLOAT;
+            p.ctype = T_F32;
+            p.out = operand(0, T_F16, 256, 1);
+            p.a = operand(0, T_F16, 256, 1);
+            if (!elementwise(&p, 8, 256, out, x, NULL, NULL)) continue;
+            for (int64_t i = 0; i < n; i++) want[i] = ref_half(ref_unary_f(ops[k], half_to_float(xs[i])));
+            char what[48];
+            snprintf(what, sizeof what, "bp_elementwise f16 unary op %d", ops[k]);
+            expect_halves(what, contents(out), want, n);
+        }
+    }
+    // int32 comparisons giving bool: a [40, 50] against b [1, 50] broadcast along rows, with the int32 extremes
+    {
+        const int64_t r = 40, c = 50;
+        id a = new_buffer(r * c * 4), b = new_buffer(c * 4), out = filled_buffer(r * c, 0x77);
+        int32_t *as = contents(a), *bs = contents(b);
+        int32_t extremes[] = {INT32_MIN, INT32_MAX, 0, -1, 1};
+        for (int64_t i = 0; i < r * c; i++) as[i] = i % 11 == 0 ? extremes[(i / 11) % 5] : (int32_t) floorf(rnd(-3, 4));
+        for (int64_t j = 0; j < c; j++) bs[j] = j % 7 == 0 ? extremes[(j / 7) % 5] : (int32_t) floorf(rnd(-3, 4));
+        int64_t got[2000], want[2000];
+        for (int op = BIN_EQUAL; op <= BIN_GREATER_EQUAL; op++) {
+            ElementwiseArgs p;
+            memset(&p, 0, sizeof p);
+            p.family = FAM_BINARY;
+            p.op = op;
+            p.domain = DOM_INT;
+            p.ctype = T_I32;
+            p.out = operand(0, T_BOOL, c, 1);
+            p.a = operand(0, T_I32, c, 1);
+            p.b = operand(0, T_I32, 0, 1);
+            if (!elementwise(&p, r, c, out, a, b, NULL)) continue;
+            uint8_t *o = contents(out);
+            for (int64_t i = 0; i < r * c; i++) {
+                int32_t x = as[i], y = bs[i % c];
+                switch (op) {
+                    case BIN_EQUAL: want[i] = x == y; break;
+                    case BIN_NOT_EQUAL: want[i] = x != y; break;
+                    case BIN_LESS: want[i] = x < y; break;
+                    case BIN_LESS_EQUAL: want[i] = x <= y; break;
+                    case BIN_GREATER: want[i] = x > y; break;
+                    default: want[i] = x >= y;
+                }
+                got[i] = o[i];
+            }
+            char what[48];
+            snprintf(what, sizeof what, "bp_elementwise i32 compare op %d", op);
+            expect_longs(what, got, want, r * c);
+        }
+    }
+    // cast float32 -> int32: truncation toward zero, saturation, NaN to 0 (a copy in the float domain)
+    {
+        static const struct {
+            float in;
+            int32_t out;
+        } table[] = {{NAN, 0},
+                     {-NAN, 0},
+                     {INFINITY, INT32_MAX},
+                     {-INFINITY, INT32_MIN},
+                     {3e9f, INT32_MAX},
+                     {-3e9f, INT32_MIN},
+                     {2147483648.0f, INT32_MAX},
+                     {2147483520.0f, 2147483520},
+                     {-2147483648.0f, INT32_MIN},
+                     {-2147483520.0f, -2147483520},
+                     {1.9f, 1},
+                     {-1.9f, -1},
+                     {-0.5f, 0},
+                     {-0.0f, 0},
+                     {1e-40f, 0},
+                     {16777217.0f, 16777216},
+                     {1e38f, INT32_MAX},
+                     {-1e38f, INT32_MIN}};
+        const int64_t nt = sizeof table / sizeof table[0], n = 1000;
+        id x = new_buffer(n * 4), out = filled_buffer(n * 4, 0x33);
+        float *xs = contents(x);
+        int64_t got[1000], want[1000];
+        for (int64_t i = 0; i < n; i++) {
+            xs[i] = i < nt ? table[i].in : rnd(-3e9f, 3e9f) * (i % 3 == 0 ? 1e-6f : 1.0f);
+            want[i] = i < nt ? table[i].out : ref_f2i(xs[i]);
+        }
+        ElementwiseArgs p;
+        memset(&p, 0, sizeof p);
+        p.family = FAM_COPY;
+        p.domain = DOM_FLOAT;
+        p.ctype = T_F32;
+        p.out = operand(0, T_I32, 100, 1);
+        p.a = operand(0, T_F32, 100, 1);
+        if (elementwise(&p, 10, 100, out, x, NULL, NULL)) {
+            int32_t *o = contents(out);
+            for (int64_t i = 0; i < n; i++) got[i] = o[i];
+            expect_longs("bp_elementwise cast f32->i32", got, want, n);
+        }
+    }
+    printf("  bp_elementwise: f32 add (transposed and broadcast operands), f16 unary x13, i32 comparisons -> bool x6, "
+           "f32 -> i32 cast\n");
+}
+
+// float sums of rows: bp_reduce_rows sums in a tree of 256 threads, so against double within a tolerance
+// (exactly on a row of small integers, where every order gives the same float).
+static void test_reductions(void) {
+    // bp_reduce_rows, float32: rows of 1000 (several elements per thread) and of 37 (idle threads)
+    int64_t shapes[][2] = {{5, 1000}, {3, 37}};
+    for (int s = 0; s < 2; s++) {
+        const int64_t rows = shapes[s][0], len = shapes[s][1];
+        id x = new_buffer(rows * len * 4), out = filled_buffer(64, 0x11);
+        float *xs = contents(x);
+        for (int64_t i = 0; i < rows * len; i++) xs[i] = rnd(-4, 4) + 1.5f;
+        for (int64_t i = 0; i < len; i++) xs[len + i] = floorf(rnd(-100, 100)); // row 1: small integers
+        if (rows > 4) xs[4 * len + 777] = NAN;                                 // row 4: a NaN
+        int ops[] = {RED_SUM, RED_MAX, RED_VAR};
+        for (int k = 0; k < 3; k++) {
+            AxisArgs p = {ops[k], T_F32, T_F32, 0, rows, len, 1};
+            id bufs[2] = {x, out};
+            if (!run_rows("bp_reduce_rows", bufs, 2, &p, sizeof p, (unsigned long) rows)) continue;
+            float *o = contents(out);
+            char what[64];
+            snprintf(what, sizeof what, "bp_reduce_rows op %d [%lld, %lld]", ops[k], (long long) rows, (long long) len);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *row = xs + r * len;
+                double sum = 0, abs_sum = 0, sq = 0, mx = -INFINITY;
+                int nan = 0;
+                for (int64_t i = 0; i < len; i++) {
+                    sum += row[i];
+                    abs_sum += fabs(row[i]);
+                    nan |= isnan(row[i]);
+                    if (row[i] > mx) mx = row[i];
+                }
+                double mean = sum / len;
+                for (int64_t i = 0; i < len; i++) sq += (row[i] - mean) * (row[i] - mean);
+                double want = nan ? NAN : ops[k] == RED_SUM ? sum : ops[k] == RED_MAX ? mx : sq / len;
+                double scale = ops[k] == RED_SUM ? abs_sum : fabs(want);
+                if (ops[k] == RED_MAX || (ops[k] == RED_SUM && r == 1)) {
+                    float w = (float) want; // exact: a maximum, or a sum of small integers
+                    expect_floats(what, o + r, &w, 1);
+                } else {
+                    expect_near(what, o + r, &want, &scale, 1, 1e-5);
+                }
+            }
+        }
+    }
+    // bp_reduce_rows, int32: sums in 64 bits (int64 output), minimum (int32 output)
+    {
+        const int64_t rows = 4, len = 300;
+        id x = new_buffer(rows * len * 4), out = filled_buffer(rows * 8, 0x11);
+        int32_t *xs = contents(x);
+        for (int64_t i = 0; i < rows * len; i++) xs[i] = i % 5 == 0 ? INT32_MAX - (int32_t) i : (int32_t) rnd(-2e9f, 2e9f);
+        xs[2 * len + 123] = INT32_MIN;
+        int64_t got[4], want[4];
+        AxisArgs p = {RED_SUM, T_I32, T_I64, 0, rows, len, 1};
+        id bufs[2] = {x, out};
+        if (run_rows("bp_reduce_rows", bufs, 2, &p, sizeof p, rows)) {
+            for (int64_t r = 0; r < rows; r++) {
+                want[r] = 0;
+                for (int64_t i = 0; i < len; i++) want[r] += xs[r * len + i];
+            }
+            expect_longs("bp_reduce_rows i32 sum -> i64", contents(out), want, rows);
+        }
+        p.op = RED_MIN;
+        p.ot = T_I32;
+        if (run_rows("bp_reduce_rows", bufs, 2, &p, sizeof p, rows)) {
+            int32_t *o = contents(out);
+            for (int64_t r = 0; r < rows; r++) {
+                want[r] = INT32_MAX;
+                for (int64_t i = 0; i < len; i++) want[r] = xs[r * len + i] < want[r] ? xs[r * len + i] : want[r];
+                got[r] = o[r];
+            }
+            expect_longs("bp_reduce_rows i32 min", got, want, rows);
+            CHECK(got[2] == INT32_MIN, "bp_reduce_rows i32 min of a row holding INT32_MIN");
+        }
+    }
+    // bp_reduce_columns: every op over the middle axis of [4, 50, 30], one thread per output, in the
+    // natural order: a plain loop gives the same bits
+    {
+        const int64_t outer = 4, len = 50, inner = 30;
+        id x = new_buffer(outer * len * inner * 4), out = new_buffer(outer * inner * 4);
+        float *xs = contents(x), want[120];
+        for (int64_t i = 0; i < outer * len * inner; i++) xs[i] = rnd(-2, 2);
+        xs[1 * len * inner + 17 * inner + 5] = NAN;
+        xs[2 * len * inner + 3 * inner + 9] = INFINITY;
+        for (int op = RED_SUM; op <= RED_VAR; op++) {
+            AxisArgs p = {op, T_F32, T_F32, 0, outer, len, inner};
+            id bufs[2] = {x, out};
+            if (!run_threads("bp_reduce_columns", bufs, 2, &p, sizeof p, outer * inner)) continue;
+            for (int64_t i = 0; i < outer * inner; i++) {
+                const float *col = xs + (i / inner) * len * inner + i % inner;
+                float acc = op == RED_MAX ? -INFINITY : op == RED_MIN ? INFINITY : op == RED_PROD ? 1.0f : 0.0f;
+                for (int64_t a = 0; a < len; a++) {
+                    float v = col[a * inner];
+                    acc = op == RED_MAX ? java_max(acc, v) : op == RED_MIN ? java_min(acc, v) : op == RED_PROD ? acc * v : acc + v;
+                }
+                if (op == RED_MEAN || op == RED_VAR) acc /= (float) len;
+                if (op == RED_VAR) {
+                    float mean = acc, sq = 0.0f;
+                    for (int64_t a = 0; a < len; a++) sq += (col[a * inner] - mean) * (col[a * inner] - mean);
+                    acc = sq / (float) len;
+                }
+                want[i] = acc;
+            }
+            char what[48];
+            snprintf(what, sizeof what, "bp_reduce_columns op %d", op);
+            expect_floats(what, contents(out), want, outer * inner);
+        }
+    }
+    printf("  bp_reduce_rows: f32 sum, max, var over rows of 1000 and 37; i32 sum -> i64, min; bp_reduce_columns: every op\n");
+}
+
+// The first index of the extreme along the middle axis of [outer, len, inner]; the first NaN if any.
+static int64_t ref_arg(const float *x, int64_t len, int64_t inner, int max) {
+    for (int64_t a = 0; a < len; a++)
+        if (isnan(x[a * inner])) return a;
+    float m = x[0];
+    for (int64_t a = 1; a < len; a++) m = max ? fmaxf(m, x[a * inner]) : fminf(m, x[a * inner]);
+    for (int64_t a = 0;; a++)
+        if (x[a * inner] == m) return a;
+}
+
+static void test_along_axis(void) {
+    // bp_argreduce: float32 [3, 40, 7] of small integers (many ties), two NaNs in one line; int32 [2, 30, 5]
+    {
+        const int64_t outer = 3, len = 40, inner = 7;
+        id x = new_buffer(outer * len * inner * 4), xi = new_buffer(2 * 30 * 5 * 4), out = new_buffer(outer * inner * 8);
+        float *xs = contents(x);
+        int32_t *xis = contents(xi);
+        for (int64_t i = 0; i < outer * len * inner; i++) xs[i] = floorf(rnd(-5, 5));
+        xs[1 * len * inner + 12 * inner + 4] = NAN;
+        xs[1 * len * inner + 30 * inner + 4] = NAN;
+        xs[2 * len * inner + 0 * inner + 2] = -0.0f;
+        for (int64_t i = 0; i < 300; i++) xis[i] = (int32_t) floorf(rnd(-6, 6));
+        xis[17] = INT32_MAX;
+        xis[5 * 5 + 3] = INT32_MIN;
+        for (int max = 0; max <= 1; max++) {
+            AxisArgs p = {max, T_F32, T_I64, 0, outer, len, inner};
+            id bufs[2] = {x, out};
+            int64_t want[21];
+            if (run_threads("bp_argreduce", bufs, 2, &p, sizeof p, outer * inner)) {
+                for (int64_t i = 0; i < outer * inner; i++) want[i] = ref_arg(xs + (i / inner) * len * inner + i % inner, len, inner, max);
+                CHECK(want[1 * inner + 4] == 12, "the first NaN wins");
+                expect_longs(max ? "bp_argreduce f32 max" : "bp_argreduce f32 min", contents(out), want, outer * inner);
+            }
+            AxisArgs pi = {max, T_I32, T_I64, 0, 2, 30, 5};
+            id bufs_i[2] = {xi, out};
+            if (run_threads("bp_argreduce", bufs_i, 2, &pi, sizeof pi, 10)) {
+                for (int64_t i = 0; i < 10; i++) {
+                    const int32_t *line = xis + (i / 5) * 150 + i % 5;
+                    int64_t best = 0;
+                    for (int64_t a = 1; a < 30; a++)
+                        if (max ? line[a * 5] > line[best * 5] : line[a * 5] < line[best * 5]) best = a;
+                    want[i] = best;
+                }
+                expect_longs(max ? "bp_argreduce i32 max" : "bp_argreduce i32 min", contents(out), want, 10);
+            }
+        }
+    }
+    // bp_cumsum: float32 [3, 40, 7] (a running float sum: the plain loop's bits), int32 [2, 30, 5] -> int64
+    {
+        const int64_t outer = 3, len = 40, inner = 7, n = outer * len * inner;
+        id x = new_buffer(n * 4), out = new_buffer(n * 4), xi = new_buffer(300 * 4), outi = new_buffer(300 * 8);
+        float *xs = contents(x), want[840];
+        int32_t *xis = contents(xi);
+        int64_t wanti[300];
+        for (int64_t i = 0; i < n; i++) xs[i] = rnd(-3, 3);
+        xs[2 * len * inner + 20 * inner + 1] = NAN;
+        for (int64_t i = 0; i < 300; i++) xis[i] = i % 4 == 0 ? INT32_MAX - (int32_t) i : (int32_t) rnd(-2e9f, 2e9f);
+        AxisArgs p = {0, T_F32, T_F32, 0, outer, len, inner};
+        id bufs[2] = {x, out};
+        if (run_threads("bp_cumsum", bufs, 2, &p, sizeof p, outer * inner)) {
+            for (int64_t i = 0; i < outer * inner; i++) {
+                int64_t base = (i / inner) * len * inner + i % inner;
+                float acc = 0.0f;
+                for (int64_t a = 0; a < len; a++) want[base + a * inner] = acc += xs[base + a * inner];
+            }
+            expect_floats("bp_cumsum f32", contents(out), want, n);
+        }
+        AxisArgs pi = {0, T_I32, T_I64, 0, 2, 30, 5};
+        id bufs_i[2] = {xi, outi};
+        if (run_threads("bp_cumsum", bufs_i, 2, &pi, sizeof pi, 10)) {
+            for (int64_t i = 0; i < 10; i++) {
+                int64_t base = (i / 5) * 150 + i % 5, acc = 0;
+                for (int64_t a = 0; a < 30; a++) wanti[base + a * 5] = acc += xis[base + a * 5];
+            }
+            expect_longs("bp_cumsum i32 -> i64", contents(outi), wanti, 300);
+        }
+    }
+    printf("  bp_argreduce: f32 (ties, NaN) and i32, max and min; bp_cumsum: f32, i32 -> i64\n");
+}
+
+// Softmax of a line in double: probabilities, or log-probabilities (log_scale gets max(|want|, 1)).
+static void ref_softmax(const float *x, int64_t len, int64_t stride, int log_softmax, double *want, int64_t out_stride) {
+    double m = -INFINITY, sum = 0;
+    int nan = 0;
+    for (int64_t i = 0; i < len; i++) {
+        nan |= isnan(x[i * stride]);
+        if (x[i * stride] > m) m = x[i * stride];
+    }
+    for (int64_t i = 0; i < len; i++) sum += exp((double) x[i * stride] - m);
+    for (int64_t i = 0; i < len; i++) {
+        double s = (double) x[i * stride] - m;
+        want[i * out_stride] = nan ? NAN : log_softmax ? s - log(sum) : exp(s) / sum;
+    }
+}
+
+static void test_softmax_norm(void) {
+    // bp_softmax over rows of 700: random rows, a row with -inf entries (exactly 0, or -inf as log), a row with a NaN (all NaN)
+    {
+        const int64_t rows = 5, len = 700, n = rows * len;
+        id x = new_buffer(n * 4), out = new_buffer(n * 4);
+        float *xs = contents(x);
+        double *want = malloc(n * sizeof(double)), *scale = malloc(n * sizeof(double));
+        for (int64_t i = 0; i < n; i++) xs[i] = rnd(-8, 8) * (i < len ? 2.0f : 1.0f);
+        for (int64_t i = 0; i < len; i += 3) xs[3 * len + i] = -INFINITY;
+        xs[4 * len + 500] = NAN;
+        for (int log_softmax = 0; log_softmax <= 1; log_softmax++) {
+            AxisArgs p = {log_softmax, T_F32, T_F32, 0, rows, len, 1};
+            id bufs[2] = {x, out};
+            if (!run_rows("bp_softmax", bufs, 2, &p, sizeof p, rows)) continue;
+            for (int64_t r = 0; r < rows; r++) ref_softmax(xs + r * len, len, 1, log_softmax, want + r * len, 1);
+            for (int64_t i = 0; i < n; i++) scale[i] = log_softmax ? fmax(fabs(want[i]), 1.0) : fabs(want[i]);
+            float *o = contents(out);
+            expect_near(log_softmax ? "bp_softmax log" : "bp_softmax", o, want, scale, n, 1e-5);
+            CHECK(log_softmax ? o[3 * len] == -INFINITY : o[3 * len] == 0.0f && !signbit(o[3 * len]), "bp_softmax of -inf");
+        }
+        free(want);
+        free(scale);
+    }
+    // bp_softmax_columns along the middle axis of [3, 20, 10]
+    {
+        const int64_t outer = 3, len = 20, inner = 10, n = outer * len * inner;
+        id x = new_buffer(n * 4), out = new_buffer(n * 4);
+        float *xs = contents(x);
+        double want[600], scale[600];
+        for (int64_t i = 0; i < n; i++) xs[i] = rnd(-10, 10);
+        for (int log_softmax = 0; log_softmax <= 1; log_softmax++) {
+            AxisArgs p = {log_softmax, T_F32, T_F32, 0, outer, len, inner};
+            id bufs[2] = {x, out};
+            if (!run_threads("bp_softmax_columns", bufs, 2, &p, sizeof p, outer * inner)) continue;
+            for (int64_t i = 0; i < outer * inner; i++) {
+                int64_t base = (i / inner) * len * inner + i % inner;
+                ref_softmax(xs + base, len, inner, log_softmax, want + base, inner);
+            }
+            for (int64_t i = 0; i < n; i++) scale[i] = log_softmax ? fmax(fabs(want[i]), 1.0) : fabs(want[i]);
+            expect_near(log_softmax ? "bp_softmax_columns log" : "bp_softmax_columns", contents(out), want, scale, n, 1e-5);
+        }
+    }
+    // bp_normalize: layer norm with weight and bias, and RMS norm with a weight, over rows of 600
+    {
+        const int64_t rows = 6, len = 600, n = rows * len;
+        const float eps = 1e-2f; // large enough that a lost epsilon shows
+        id x = new_buffer(n * 4), w = new_buffer(len * 4), bias = new_buffer(len * 4), out = new_buffer(n * 4);
+        float *xs = contents(x), *ws = contents(w), *bs = contents(bias);
+        double *want = malloc(n * sizeof(double)), *scale = malloc(n * sizeof(double));
+        for (int64_t i = 0; i < n; i++) xs[i] = rnd(-3, 5) * (float) (1 + i / len);
+        for (int64_t i = 0; i < len; i++) {
+            ws[i] = rnd(0.5f, 1.5f);
+            bs[i] = rnd(-1, 1);
+        }
+        for (int center = 1; center >= 0; center--) {
+            NormArgs p = {T_F32, center, 1, center, rows, len, eps, 0};
+            id bufs[4] = {x, w, center ? bias : x, out};
+            if (!run_rows("bp_normalize", bufs, 4, &p, sizeof p, rows)) continue;
+            for (int64_t r = 0; r < rows; r++) {
+                const float *row = xs + r * len;
+                double mean = 0, sq = 0;
+                if (center) {
+                    for (int64_t i = 0; i < len; i++) mean += row[i];
+                    mean /= len;
+                }
+                for (int64_t i = 0; i < len; i++) sq += (row[i] - mean) * (row[i] - mean);
+                double inv = 1.0 / sqrt(sq / len + eps);
+                for (int64_t i = 0; i < len; i++) {
+                    double b = center ? bs[i] : 0.0;
+                    want[r * len + i] = (row[i] - mean) * inv * ws[i] + b;
+                    scale[r * len + i] = (fabs(row[i]) + fabs(mean)) * inv * ws[i] + fabs(b);
+                }
+            }
+            expect_near(center ? "bp_normalize layer norm" : "bp_normalize rms norm", contents(out), want, scale, n, 1e-5);
+        }
+        free(want);
+        free(scale);
+    }
+    printf("  bp_softmax, bp_softmax_columns: softmax and log-softmax; bp_normalize: layer norm (weight, bias), RMS norm\n");
+}
+
+// One bp_take case: element bytes, index type, error slot; x is [outer, n, inner] of distinct bytes.
+// Out-of-range elements must be zero; the error slots are checked by the caller.
+static void take_case(id errors, int bytes, int it, uint32_t slot, int64_t outer, int64_t n, int64_t inner, const int64_t *idx, int64_t nidx) {
+    int64_t total = outer * nidx * inner;
+    id x = new_buffer(outer * n * inner * bytes), ib = new_buffer(nidx * 8), out = filled_buffer(total * bytes, 0xee);
+    uint8_t *xs = contents(x), want[4096];
+    for (int64_t i = 0; i < outer * n * inner * bytes; i++) xs[i] = (uint8_t) (i * 13 + 1 + i / 251);
+    for (int64_t j = 0; j < nidx; j++) {
+        if (it == T_I32) ((int32_t *) contents(ib))[j] = (int32_t) idx[j];
+        else ((int64_t *) contents(ib))[j] = idx[j];
+    }
+    TakeArgs p = {bytes, it, slot, 0, outer, n, nidx, inner};
+    id bufs[4] = {x, ib, out, errors};
+    if (!run_threads("bp_take", bufs, 4, &p, sizeof p, total)) return;
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t j = 0; j < nidx; j++) {
+            int64_t k = idx[j] < 0 ? idx[j] + n : idx[j];
+            for (int64_t in = 0; in < inner; in++) {
+                uint8_t *dst = want + ((o * nidx + j) * inner + in) * bytes;
+                if (k < 0 || k >= n) memset(dst, 0, bytes);
+                else memcpy(dst, xs + ((o * n + k) * inner + in) * bytes, bytes);
+            }
+        }
+    }
+    uint8_t *got = contents(out);
+    for (int64_t i = 0; i < total * bytes; i++) {
+        if (got[i] != want[i]) {
+            CHECK(0, "bp_take (%d-byte elements, slot %u): byte %lld is %02x, want %02x", bytes, slot, (long long) i, got[i], want[i]);
+            break;
+        }
+    }
+}
+
+static void test_take(void) {
+    id errors = filled_buffer(6 * 16, 0);
+    const int64_t bad = -7000000001LL; // out of range, with both 32-bit halves in use
+    int64_t a[] = {0, 9, -1, -10, bad, 5};
+    int64_t b[] = {6, -7, 3, -1, 0};
+    int64_t c[] = {4, 0, 2, -5};
+    int64_t d[] = {2, -3, 1, 0};
+    int64_t e[] = {7, 1, -6, 4}; // two different indices out of range: one of them is reported
+    take_case(errors, 4, T_I64, 2, 3, 10, 4, a, 6);
+    take_case(errors, 2, T_I32, 1, 2, 7, 3, b, 5);
+    take_case(errors, 8, T_I32, 0, 1, 5, 1, c, 4);
+    take_case(errors, 1, T_I64, 4, 4, 3, 2, d, 4);
+    take_case(errors, 4, T_I32, 3, 2, 5, 3, e, 4);
+    uint32_t *s = contents(errors);
+    uint32_t lo = (uint32_t) ((uint64_t) bad & 0xffffffffu), hi = (uint32_t) ((uint64_t) bad >> 32);
+    CHECK(s[2 * 4] == 1 && s[2 * 4 + 1] == lo && s[2 * 4 + 2] == hi && s[2 * 4 + 3] == 0, "bp_take error slot 2: %u %08x %08x %u, want 1 %08x %08x 0",
+          s[8], s[9], s[10], s[11], lo, hi);
+    int64_t reported = (int64_t) ((uint64_t) s[3 * 4 + 1] | (uint64_t) s[3 * 4 + 2] << 32);
+    CHECK(s[3 * 4] == 1 && (reported == 7 || reported == -6) && s[3 * 4 + 3] == 0, "bp_take error slot 3: %u %lld", s[12], (long long) reported);
+    for (int k = 0; k < 6; k++) {
+        if (k == 2 || k == 3) continue;
+        CHECK(s[k * 4] == 0 && s[k * 4 + 1] == 0 && s[k * 4 + 2] == 0 && s[k * 4 + 3] == 0, "bp_take error slot %d written", k);
+    }
+    printf("  bp_take: 1-, 2-, 4- and 8-byte elements, int32 and int64 indices, negative indices, out of range (error slots)\n");
+}
+
+// bp_matmul as MetalLowering.gemm dispatches it: (ceil(n / 16), ceil(m / 16), batch) threadgroups of 16 x 16.
+static int matmul(id a, id b, id c, MatmulArgs *p, int64_t batch) {
+    id bufs[3] = {a, b, c};
+    MTLSize grid = {(unsigned long) (p->n + 15) / 16, (unsigned long) (p->m + 15) / 16, (unsigned long) batch}, group = {16, 16, 1};
+    return run_kernel("bp_matmul", bufs, 3, p, sizeof *p, grid, group, 1);
+}
+
+static void test_matmul_attention(void) {
+    // [37, 45] x [45, 29], float32: against double, within 1e-5 of sum |a b|; nothing written past C
+    {
+        const int64_t m = 37, k = 45, n = 29;
+        id a = new_buffer(m * k * 4), b = new_buffer(k * n * 4), c = filled_buffer((m * n + 64) * 4, 0x5a);
+        float *as = contents(a), *bs = contents(b);
+        double want[37 * 29], scale[37 * 29];
+        for (int64_t i = 0; i < m * k; i++) as[i] = rnd(-2, 2);
+        for (int64_t i = 0; i < k * n; i++) bs[i] = rnd(-2, 2);
+        MatmulArgs p = {T_F32, T_F32, (int32_t) m, (int32_t) n, (int32_t) k, 0, 1.0f, 0, m * k, k * n};
+        if (matmul(a, b, c, &p, 1)) {
+            for (int64_t i = 0; i < m; i++) {
+                for (int64_t j = 0; j < n; j++) {
+                    double s = 0, abs_s = 0;
+                    for (int64_t q = 0; q < k; q++) {
+                        s += (double) as[i * k + q] * bs[q * n + j];
+                        abs_s += fabs((double) as[i * k + q] * bs[q * n + j]);
+                    }
+                    want[i * n + j] = s;
+                    scale[i * n + j] = abs_s;
+                }
+            }
+            float *cs = contents(c);
+            expect_near("bp_matmul [37, 45] x [45, 29]", cs, want, scale, m * n, 1e-5);
+            int untouched = 1;
+            for (int64_t i = m * n; i < m * n + 64; i++) untouched &= ((uint32_t *) cs)[i] == 0x5a5a5a5au;
+            CHECK(untouched, "bp_matmul wrote past C");
+        }
+    }
+    // transB (B stored [n, k], as attention's q k^T), batch 2 with batch strides, alpha 0.125; small
+    // integers, so every order of the sums gives the same float
+    {
+        const int64_t m = 20, k = 33, n = 18, batch = 2;
+        id a = new_buffer(batch * m * k * 4), b = new_buffer(batch * n * k * 4), c = new_buffer(batch * m * n * 4);
+        float *as = contents(a), *bs = contents(b), want[2 * 20 * 18];
+        for (int64_t i = 0; i < batch * m * k; i++) as[i] = floorf(rnd(-8, 8));
+        for (int64_t i = 0; i < batch * n * k; i++) bs[i] = floorf(rnd(-8, 8));
+        MatmulArgs p = {T_F32, T_F32, (int32_t) m, (int32_t) n, (int32_t) k, 1, 0.125f, 0, m * k, n * k};
+        if (matmul(a, b, c, &p, batch)) {
+            for (int64_t z = 0; z < batch; z++) {
+                for (int64_t i = 0; i < m; i++) {
+                    for (int64_t j = 0; j < n; j++) {
+                        float s = 0.0f;
+                        for (int64_t q = 0; q < k; q++) s += as[z * m * k + i * k + q] * bs[z * n * k + j * k + q];
+                        want[(z * m + i) * n + j] = 0.125f * s;
+                    }
+                }
+            }
+            expect_floats("bp_matmul transB", contents(c), want, batch * m * n);
+        }
+    }
+    // bp_attention_softmax with a bool mask over rows of 300: masked keys exactly 0, a row with every key masked NaN
+    {
+        const int64_t rows = 5, len = 300, n = rows * len;
+        id scores = new_buffer(n * 4), mask = new_buffer(n), probs = new_buffer(n * 4);
+        float *ss = contents(scores);
+        uint8_t *ms = contents(mask);
+        double *want = malloc(n * sizeof(double));
+        for (int64_t i = 0; i < n; i++) {
+            ss[i] = rnd(-6, 6);
+            ms[i] = i < len ? 1 : i >= 3 * len && i < 4 * len ? 0 : (i * 7) % 10 < 7;
+        }
+        AttentionArgs p = {T_BOOL, T_F32, rows, len};
+        id bufs[3] = {scores, mask, probs};
+        if (run_rows("bp_attention_softmax", bufs, 3, &p, sizeof p, rows)) {
+            for (int64_t r = 0; r < rows; r++) {
+                double m = -INFINITY, sum = 0;
+                for (int64_t i = r * len; i < (r + 1) * len; i++)
+                    if (ms[i] && ss[i] > m) m = ss[i];
+                for (int64_t i = r * len; i < (r + 1) * len; i++) sum += ms[i] ? exp(ss[i] - m) : 0.0;
+                for (int64_t i = r * len; i < (r + 1) * len; i++) want[i] = m == -INFINITY ? NAN : ms[i] ? exp(ss[i] - m) / sum : 0.0;
+            }
+            float *o = contents(probs);
+            expect_near("bp_attention_softmax", o, want, NULL, n, 1e-5);
+            int zeros = 1;
+            for (int64_t i = 0; i < n; i++)
+                if (!ms[i] && (i < 3 * len || i >= 4 * len)) zeros &= bits(o[i]) == 0;
+            CHECK(zeros, "bp_attention_softmax: masked keys are +0");
+        }
+        free(want);
+    }
+    printf("  bp_matmul: [37, 45] x [45, 29], transB batch 2 with alpha; bp_attention_softmax: bool mask, a fully masked row\n");
 }
 
 static void test_backend_kernels(const char *path) {
@@ -925,147 +1662,14 @@ static void test_backend_kernels(const char *path) {
     id again = library(src, &err);
     printf("  backplane_kernels.metal again (in-process cache): %.6f s\n", now() - t2);
     CHECK(again != NULL, "second compile");
-    id q = queue("backend");
-    const int n = 3001;
-    float special[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -1e-40f, 88.8f, -104.0f, 1.0f};
-    id x = new_buffer(n * 4), y = new_buffer(n * 4), out = new_buffer(n * 4);
-    float *xs = contents(x), *ys = contents(y), want[4096];
-    for (int i = 0; i < n; i++) {
-        xs[i] = i < 10 ? special[i] : rnd(-4, 4);
-        ys[i] = i % 10 == 3 ? special[(i / 10) % 10] : rnd(-4, 4);
-    }
-    // bp_fill
-    {
-        float v = -2.5f;
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_fill"));
-        buffer_at(&b, out, 0, 0);
-        bytes_at(&b, &v, 4, 1);
-        dispatch(&b, size1(n), size1(1024));
-        CHECK(finish(&b) == 4, "bp_fill status");
-        for (int i = 0; i < n; i++) want[i] = v;
-        expect_floats("bp_fill", contents(out), want, n);
-    }
-    // bp_unary, every op
-    for (long op = 0; op <= U_RELU; op++) {
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_unary"));
-        buffer_at(&b, x, 0, 0);
-        buffer_at(&b, out, 0, 1);
-        bytes_at(&b, &op, 8, 2);
-        dispatch(&b, size1(n), size1(1024));
-        CHECK(finish(&b) == 4, "bp_unary status");
-        for (int i = 0; i < n; i++) want[i] = ref_unary(op, xs[i]);
-        char what[32];
-        snprintf(what, sizeof what, "bp_unary op %ld", op);
-        expect_floats(what, contents(out), want, n);
-    }
-    // bp_binary with broadcasting: a [3001] (as [1, 3001]) op b [3001] read as [7, 3001 / 7 ...]: use [n] x [n] and [r, c] x [1, c]
-    for (long op = 0; op <= 5; op++) {
-        const long r = 30, c = 100; // out [30, 100]; a [30, 100]; b [1, 100] broadcast along rows
-        long p[2 + 3 * 2] = {op, 2, r, c, c, 1, 0, 1};
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_binary"));
-        buffer_at(&b, x, 0, 0);
-        buffer_at(&b, y, 0, 1);
-        buffer_at(&b, out, 0, 2);
-        bytes_at(&b, p, sizeof p, 3);
-        dispatch(&b, size1(r * c), size1(1024));
-        CHECK(finish(&b) == 4, "bp_binary status");
-        for (long i = 0; i < r * c; i++) want[i] = ref_binary(op, xs[i], ys[i % c]);
-        char what[32];
-        snprintf(what, sizeof what, "bp_binary op %ld", op);
-        expect_floats(what, contents(out), want, r * c);
-    }
-    // bp_matmul: batch 2 of [5, 7] x [7, 9] (b broadcast: batch stride 0), as the backend dispatches it
-    {
-        const long m = 5, nn = 9, k = 7, batch = 2;
-        long p[5] = {m, nn, k, m * k, 0};
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_matmul"));
-        buffer_at(&b, x, 0, 0);
-        buffer_at(&b, y, 100 * 4, 1);
-        buffer_at(&b, out, 0, 2);
-        bytes_at(&b, p, sizeof p, 3);
-        MTLSize grid = {nn, m, batch}, group = {9, 5, 1};
-        dispatch(&b, grid, group);
-        CHECK(finish(&b) == 4, "bp_matmul status");
-        const float *bb = ys + 100; // (a starts with the special values: some outputs are NaN, as they should be)
-        for (long z = 0; z < batch; z++) {
-            for (long row = 0; row < m; row++) {
-                for (long col = 0; col < nn; col++) {
-                    float acc = 0.0f;
-                    for (long q2 = 0; q2 < k; q2++) acc = fmaf(xs[z * m * k + row * k + q2], bb[q2 * nn + col], acc);
-                    want[z * m * nn + row * nn + col] = acc;
-                }
-            }
-        }
-        expect_floats("bp_matmul", contents(out), want, batch * m * nn);
-    }
-    // bp_transpose: [20, 30, 5] -> axes (2, 0, 1): out [5, 20, 30]
-    {
-        const long d0 = 20, d1 = 30, d2 = 5;
-        long p[1 + 2 * 3] = {3, d2, d0, d1, 1, d1 * d2, d2};
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_transpose"));
-        buffer_at(&b, x, 0, 0);
-        buffer_at(&b, out, 0, 1);
-        bytes_at(&b, p, sizeof p, 2);
-        dispatch(&b, size1(d0 * d1 * d2), size1(1024));
-        CHECK(finish(&b) == 4, "bp_transpose status");
-        for (long c = 0; c < d2; c++)
-            for (long a = 0; a < d0; a++)
-                for (long bq = 0; bq < d1; bq++) want[(c * d0 + a) * d1 + bq] = xs[(a * d1 + bq) * d2 + c];
-        expect_floats("bp_transpose", contents(out), want, d0 * d1 * d2);
-    }
-    // bp_reduce: sum, max, mean over the middle axis of [6, 50, 10]
-    for (long op = 0; op <= 2; op++) {
-        const long outer = 6, len = 50, inner = 10;
-        long p[4] = {op, outer, len, inner};
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_reduce"));
-        buffer_at(&b, x, 0, 0);
-        buffer_at(&b, out, 0, 1);
-        bytes_at(&b, p, sizeof p, 2);
-        dispatch(&b, size1(outer * inner), size1(32));
-        CHECK(finish(&b) == 4, "bp_reduce status");
-        for (long i = 0; i < outer * inner; i++) {
-            long o = i / inner, j = i % inner;
-            float acc = op == 1 ? -INFINITY : 0.0f;
-            for (long q2 = 0; q2 < len; q2++) {
-                float v = xs[o * len * inner + j + q2 * inner];
-                acc = op == 1 ? java_max(acc, v) : acc + v;
-            }
-            want[i] = op == 2 ? acc / (float) len : acc;
-        }
-        char what[32];
-        snprintf(what, sizeof what, "bp_reduce op %ld", op);
-        expect_floats(what, contents(out), want, outer * inner);
-    }
-    // bp_softmax: rows of 37 (from index 20: no special values), one thread per row
-    {
-        const long rows = 50, cols = 37;
-        long p[2] = {rows, cols};
-        Batch b = begin(q);
-        use(&b, pipeline(lib, "bp_softmax"));
-        buffer_at(&b, x, 20 * 4, 0);
-        buffer_at(&b, out, 0, 1);
-        bytes_at(&b, p, sizeof p, 2);
-        dispatch(&b, size1(rows), size1(rows));
-        CHECK(finish(&b) == 4, "bp_softmax status");
-        for (long r = 0; r < rows; r++) {
-            const float *in = xs + 20 + r * cols;
-            float mx = -INFINITY, sum = 0.0f;
-            for (long i = 0; i < cols; i++) mx = java_max(mx, in[i]);
-            for (long i = 0; i < cols; i++) {
-                want[r * cols + i] = expf(in[i] - mx);
-                sum += want[r * cols + i];
-            }
-            float inv = 1.0f / sum;
-            for (long i = 0; i < cols; i++) want[r * cols + i] *= inv;
-        }
-        expect_floats("bp_softmax", contents(out), want, rows * cols);
-    }
+    bk_lib = lib;
+    bk_queue = queue("backend");
+    test_elementwise();
+    test_reductions();
+    test_along_axis();
+    test_softmax_norm();
+    test_take();
+    test_matmul_attention();
     free(src);
 }
 
