@@ -19,7 +19,7 @@
 enum DType { F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, BOOL = 5 };
 enum Unary {
     U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_TANH, U_SIGMOID, U_RELU, U_RSQRT, U_ERF, U_GELU, U_GELU_TANH,
-    U_SILU, U_SIN, U_COS, U_RECIPROCAL, U_LOGICAL_NOT
+    U_SILU, U_SIN, U_COS, U_RECIPROCAL, U_LOGICAL_NOT, U_FLOOR
 };
 enum Binary {
     B_ADD, B_SUB, B_MUL, B_DIV, B_MAXIMUM, B_MINIMUM, B_POW, B_EQUAL, B_NOT_EQUAL, B_LESS, B_LESS_EQUAL,
@@ -160,6 +160,7 @@ __device__ __forceinline__ float unary_f(int op, float x) {
         case U_SIN: return sinf(x);
         case U_COS: return cosf(x);
         case U_RECIPROCAL: return 1.0f / x;
+        case U_FLOOR: return floorf(x);
         default: return x == 0.0f ? 1.0f : 0.0f;
     }
 }
@@ -169,6 +170,7 @@ __device__ __forceinline__ long long unary_i(int op, long long x) {
         case U_NEG: return (long long) (0ULL - (unsigned long long) x);  // wraps, like every integer op here
         case U_ABS: return x < 0 ? (long long) (0ULL - (unsigned long long) x) : x;
         case U_RELU: return x > 0 ? x : 0;
+        case U_FLOOR: return x;
         default: return x == 0 ? 1 : 0;
     }
 }

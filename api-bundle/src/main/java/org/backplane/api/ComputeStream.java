@@ -426,6 +426,11 @@ public interface ComputeStream extends AutoCloseable {
         return unary(UnaryOp.LOGICAL_NOT, x);
     }
 
+    /** {@link UnaryOp#FLOOR}. */
+    default DeviceArray floor(DeviceArray x) {
+        return unary(UnaryOp.FLOOR, x);
+    }
+
     // ---------------------------------------------------------------- binary conveniences
 
     default DeviceArray add(DeviceArray a, DeviceArray b) {

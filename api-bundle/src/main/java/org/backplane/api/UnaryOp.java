@@ -41,7 +41,12 @@ public enum UnaryOp {
     /** {@code 1 / x}; floating. */
     RECIPROCAL,
     /** Logical not: {@code true} where {@code x} is zero; gives {@code bool}. */
-    LOGICAL_NOT;
+    LOGICAL_NOT,
+    /**
+     * The largest integer not above {@code x}, in {@code x}'s type ({@code -0} stays {@code -0}, NaN
+     * and the infinities stay; integers are their own floor; {@code bool} gives {@code int32}).
+     */
+    FLOOR;
 
     /** The op's lower-case name as used in op descriptions ({@code "exp"}). */
     public String opName() {
@@ -51,7 +56,7 @@ public enum UnaryOp {
     /** Whether the op computes in floating point (integer inputs give {@code float32}). */
     public boolean isFloating() {
         return switch (this) {
-            case NEG, ABS, RELU, LOGICAL_NOT -> false;
+            case NEG, ABS, RELU, LOGICAL_NOT, FLOOR -> false;
             default -> true;
         };
     }

@@ -33,6 +33,7 @@ public final class KernelOps {
             case COS -> 14;
             case RECIPROCAL -> 15;
             case LOGICAL_NOT -> 16;
+            case FLOOR -> 17;
         };
     }
 

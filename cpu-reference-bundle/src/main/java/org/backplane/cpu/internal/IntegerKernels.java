@@ -24,6 +24,7 @@ final class IntegerKernels {
                 case ABS -> Math.abs(v);
                 case RELU -> Math.max(v, 0);
                 case LOGICAL_NOT -> v == 0 ? 1 : 0;
+                case FLOOR -> v;
                 default -> throw new IllegalArgumentException(op + " does not compute on integers");
             };
         }

@@ -58,6 +58,7 @@ public final class ReferenceKernels {
                 case NEG -> out == DType.INT32 ? (int) -v : -v;
                 case ABS -> out == DType.INT32 ? Math.abs((int) v) : Math.abs(v);
                 case RELU -> Math.max(v, 0);
+                case FLOOR -> v;
                 default -> throw new IllegalArgumentException(op + " on integers");
             };
         }
@@ -79,6 +80,7 @@ public final class ReferenceKernels {
             case COS -> StrictMath.cos(x);
             case RECIPROCAL -> 1 / x;
             case LOGICAL_NOT -> x == 0 ? 1 : 0;
+            case FLOOR -> Math.floor(x);
         };
     }
 

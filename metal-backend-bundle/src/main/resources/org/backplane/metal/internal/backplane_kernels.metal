@@ -39,6 +39,7 @@ constant int U_SILU = 12;
 constant int U_SIN = 13;
 constant int U_COS = 14;
 constant int U_RECIPROCAL = 15;
+constant int U_FLOOR = 17;
 
 constant int B_ADD = 0;
 constant int B_SUB = 1;
@@ -239,6 +240,7 @@ static float unary_f(int op, float x) {
         case U_SIN: return sin(x);
         case U_COS: return cos(x);
         case U_RECIPROCAL: return 1.0f / x;
+        case U_FLOOR: return floor(x);
         default: return x == 0.0f ? 1.0f : 0.0f;
     }
 }
@@ -248,6 +250,7 @@ static long unary_i(int op, long x) {
         case U_NEG: return long(0ul - ulong(x));  // wraps, like every integer op here
         case U_ABS: return x < 0 ? long(0ul - ulong(x)) : x;
         case U_RELU: return x > 0 ? x : 0;
+        case U_FLOOR: return x;
         default: return x == 0 ? 1 : 0;
     }
 }

@@ -101,6 +101,11 @@ public final class FastKernels implements Kernels {
             }
             case EXP, LOG, TANH, SIGMOID, ERF, GELU, GELU_TANH, SILU ->
                 simd.transcendental(op, x, from, out, from, to - from);
+            case FLOOR -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = (float) Math.floor(x[i]);
+                }
+            }
             case LOGICAL_NOT -> throw new IllegalArgumentException("logical not is lowered on truth values");
         }
     }
