@@ -50,6 +50,8 @@ final class MetalStreamEngine implements StreamEngine {
     private int nextIndexSlot;
     /** The batch being encoded (under the encode lock). */
     private BatchState encoding;
+    /** Scratch buffers of the op being encoded, released once it is encoded (bound, so retained). */
+    private final List<MetalBuffer> encodingScratch = new ArrayList<>();
 
     private static final int INDEX_SLOTS = 4096;
 
@@ -144,6 +146,8 @@ final class MetalStreamEngine implements StreamEngine {
                 lowering.lower(st.encoder, command, buffer);
             } finally {
                 encoding = null;
+                encodingScratch.forEach(MetalBuffer::release);
+                encodingScratch.clear();
             }
             FaultRule fault = command.injectedFault();
             if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH && out.size() > 0) {
@@ -187,10 +191,14 @@ final class MetalStreamEngine implements StreamEngine {
         return st;
     }
 
-    /** Scratch for an op being encoded: the command buffer keeps it alive; ours is released at once. */
+    /**
+     * Scratch for an op being encoded. The command buffer keeps it alive once it is bound, so ours is
+     * released when the op's encoding ends — not before: another stream's drain would free it while
+     * this op is still being encoded (a crash in objc_msg_lookup, found with four worker streams).
+     */
     private MetalBuffer scratch(long bytes, Command command) {
         MetalBuffer buffer = allocate(bytes, command);
-        buffer.release();
+        encodingScratch.add(buffer);
         return buffer;
     }
 

@@ -1,0 +1,184 @@
+package org.backplane.embeddings.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.backplane.api.ComputeStream;
+import org.backplane.api.ExecutionBackend;
+import org.backplane.api.StreamErrorException;
+import org.backplane.api.StreamException;
+import org.backplane.api.StreamState;
+import org.backplane.embeddings.EmbeddingException;
+
+/**
+ * Worker streams that embed batches: a caller borrows one per batch. A batch whose stream fails
+ * (a fault mid-model) is run again once after the stream is reset; the error goes to the log and
+ * into the counters, and only a second failure reaches the caller, as an
+ * {@link EmbeddingException} with the stream's error. Streams are opened on the backend the
+ * supplier gives at the time, so a backend switch is followed without a restart.
+ */
+public final class WorkerPool implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(WorkerPool.class.getName());
+
+    private final Supplier<ExecutionBackend> backend;
+    private final Embedder embedder;
+    private final int batchSize;
+    private final BlockingQueue<Worker> idle;
+    private final List<Worker> all = new ArrayList<>();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong recovered = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private volatile boolean closed;
+
+    /** A worker: its stream, opened on demand, and the backend that stream belongs to. */
+    private static final class Worker {
+        final int index;
+        ComputeStream stream;
+        /** The backend object the stream was opened on (as the supplier gave it). */
+        ExecutionBackend backend;
+
+        Worker(int index) {
+            this.index = index;
+        }
+    }
+
+    public WorkerPool(Supplier<ExecutionBackend> backend, Embedder embedder, int workers, int batchSize) {
+        if (workers < 1 || batchSize < 1) {
+            throw new IllegalArgumentException(
+                    "workers and batchSize must be at least 1, not " + workers + " and " + batchSize);
+        }
+        this.backend = backend;
+        this.embedder = embedder;
+        this.batchSize = batchSize;
+        this.idle = new ArrayBlockingQueue<>(workers);
+        for (int i = 0; i < workers; i++) {
+            Worker w = new Worker(i);
+            all.add(w);
+            idle.add(w);
+        }
+    }
+
+    public Embedder embedder() {
+        return embedder;
+    }
+
+    /** How many worker streams the pool has (opened on demand). */
+    public int workers() {
+        return all.size();
+    }
+
+    /** The vectors of {@code texts}, in order. */
+    public List<float[]> embed(List<String> texts) {
+        List<float[]> out = new ArrayList<>(texts.size());
+        for (int from = 0; from < texts.size(); from += batchSize) {
+            out.addAll(embedBatch(texts.subList(from, Math.min(texts.size(), from + batchSize))));
+        }
+        return out;
+    }
+
+    private List<float[]> embedBatch(List<String> batch) {
+        Worker w = borrow();
+        try {
+            batches.incrementAndGet();
+            try {
+                return embedder.embed(stream(w), batch);
+            } catch (StreamException e) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        () -> "embedding worker " + w.index + " failed (" + e.getMessage() + "); resetting its stream "
+                                + "and running the batch again");
+                reset(w, e);
+            }
+            try {
+                List<float[]> again = embedder.embed(stream(w), batch);
+                recovered.incrementAndGet();
+                return again;
+            } catch (StreamException e) {
+                failed.incrementAndGet();
+                reset(w, e);
+                throw new EmbeddingException(
+                        "a batch of " + batch.size() + " texts failed on worker stream " + e.stream()
+                                + " twice, also after a reset: " + e.getMessage(),
+                        e instanceof StreamErrorException se ? se.error() : null,
+                        e);
+            }
+        } finally {
+            idle.add(w);
+        }
+    }
+
+    private Worker borrow() {
+        if (closed) {
+            throw new EmbeddingException("the embedding service is closed", null, null);
+        }
+        try {
+            return idle.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EmbeddingException("interrupted while waiting for a worker stream", null, e);
+        }
+    }
+
+    /** The worker's stream, (re)opened on the current backend when it has none, or another backend's, or a closed one. */
+    private ComputeStream stream(Worker w) {
+        ExecutionBackend b = backend.get();
+        if (b == null) {
+            throw new EmbeddingException("no backend is available", null, null);
+        }
+        ComputeStream s = w.stream;
+        if (s == null || w.backend != b || s.snapshot().state() == StreamState.CLOSED) {
+            if (s != null) {
+                s.close();
+            }
+            s = b.openStream("embeddings-worker-" + w.index);
+            w.stream = s;
+            w.backend = b;
+        }
+        return s;
+    }
+
+    /** A failed stream is reset; a closed one (its backend stopped) is replaced at the next batch. */
+    private void reset(Worker w, StreamException e) {
+        ComputeStream s = w.stream;
+        if (s == null || !(e instanceof StreamErrorException)) {
+            w.stream = null;
+            return;
+        }
+        try {
+            s.backend().reset(s.id());
+        } catch (RuntimeException r) {
+            LOG.log(System.Logger.Level.WARNING, "resetting " + s.id() + " failed; a new stream will be opened", r);
+            s.close();
+            w.stream = null;
+        }
+    }
+
+    /** Batches run, batches recovered by a reset and a second run, and batches that failed twice. */
+    public long[] counters() {
+        return new long[] {batches.get(), recovered.get(), failed.get()};
+    }
+
+    /** The worker streams (those opened), for the demo and tests. */
+    public List<ComputeStream> streams() {
+        List<ComputeStream> s = new ArrayList<>();
+        for (Worker w : all) {
+            if (w.stream != null) {
+                s.add(w.stream);
+            }
+        }
+        return s;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker w : all) {
+            if (w.stream != null) {
+                w.stream.close();
+            }
+        }
+    }
+}
