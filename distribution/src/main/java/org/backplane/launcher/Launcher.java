@@ -35,7 +35,12 @@ import org.osgi.framework.launch.FrameworkFactory;
  */
 public final class Launcher implements AutoCloseable {
     /** Started last, after the configuration is in place. */
-    static final List<String> BACKPLANE = List.of("org.backplane.api", "org.backplane.cpu", "org.backplane.runtime");
+    static final List<String> BACKPLANE = List.of(
+            "org.backplane.api",
+            "org.backplane.cpu",
+            "org.backplane.runtime",
+            "org.backplane.onnx",
+            "org.backplane.embeddings");
     /** The CPU backend's configuration in this launcher: fault injection on, so that the demo can inject its fault. */
     static final Map<String, Map<String, Object>> CONFIGURATION =
             Map.of("org.backplane.backend.cpu", Map.of("faultInjection.enabled", true));
@@ -59,6 +64,8 @@ public final class Launcher implements AutoCloseable {
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         config.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "jdk.incubator.vector");
         config.put("felix.log.level", "1");
+        // The embedding model, beside the bundles (target/models): the embeddings service reads it from there.
+        modelArchive(bundles).ifPresent(m -> config.put("backplane.embeddings.model", m.toString()));
         config.put(
                 "gosh.args",
                 "--noshutdown"); // `exit` in the shell closes the session; the launcher stops the framework
@@ -75,6 +82,19 @@ public final class Launcher implements AutoCloseable {
             throw e;
         }
         return launcher;
+    }
+
+    /** The model archive in the {@code models} folder beside the bundles' folder, if there is one. */
+    static java.util.Optional<Path> modelArchive(Path bundles) {
+        Path models = bundles.toAbsolutePath().resolveSibling("models");
+        if (!Files.isDirectory(models)) {
+            return java.util.Optional.empty();
+        }
+        try (Stream<Path> files = Files.list(models)) {
+            return files.filter(p -> p.toString().endsWith(".jar")).sorted().findFirst();
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private void installAndStart(Path dir) throws Exception {

@@ -39,13 +39,14 @@ public final class Main {
             }
         }));
         if (interactive) {
-            System.out.println("Backplane is running on its CPU backend. Try: backplane:demo, backplane:streams, "
-                    + "backplane:backend, lb. Type 'stop 0' to exit.");
+            System.out.println(
+                    "Backplane is running on its CPU backend. Try: backplane:demo, backplane:embed \"a text\" "
+                            + "\"another\", backplane:streams, backplane:backend, lb. Type 'stop 0' to exit.");
             launcher.startShell();
             launcher.awaitStop();
             System.exit(0);
         }
-        String command = args[0].contains(":") ? String.join(" ", args) : "backplane:" + String.join(" ", args);
+        String command = commandLine(args);
         int status;
         try {
             // Not System.out itself: Gogo redirects System.out to the session's stream, which would then be itself.
@@ -58,6 +59,22 @@ public final class Main {
         }
         launcher.close();
         System.exit(status);
+    }
+
+    /**
+     * The Gogo command line for the arguments: the first names the command ({@code backplane:} is
+     * implied), the others are quoted as needed, so {@code backplane embed "A cat." "A kitten."}
+     * passes two texts.
+     */
+    static String commandLine(String[] args) {
+        StringBuilder line = new StringBuilder(args[0].contains(":") ? args[0] : "backplane:" + args[0]);
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            boolean plain =
+                    !a.isEmpty() && a.chars().allMatch(c -> Character.isLetterOrDigit(c) || "-_.:/=,".indexOf(c) >= 0);
+            line.append(' ').append(plain ? a : "\"" + a.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+        }
+        return line.toString();
     }
 
     /** Warnings and errors only on the console, unless -Dbackplane.log=INFO (or another level) asks for more. */
@@ -74,7 +91,10 @@ public final class Main {
         System.out.println("""
                 usage: backplane [command [args...]]
                   (no command)      start Backplane with an interactive Gogo shell
-                  demo              four streams, a fault injected into one: isolation, report once, refusal, reset, recovery
+                  demo              four streams embedding sentences (all-MiniLM-L6-v2), a fault injected mid-model
+                                    into one: isolation, report once, refusal, reset, recovery
+                  embed <text>...   sentence embeddings: dimensions and first values, or pairwise similarities
+                  similar <q> <c>.. candidates ranked by similarity to a query
                   streams           the open streams of every backend
                   stream <id>       one stream in detail, with its captured error
                   reset <id>        reset a stream; resetall resets every failed stream

@@ -59,7 +59,7 @@ public class CommandsIT extends ItestSupport {
     @Test
     public void demoRunsOnTheActiveBackendAndReportsEachStep() throws Exception {
         activeCpuWithFaultInjection();
-        String report = gogo("backplane:demo");
+        String report = gogo("backplane:matmuldemo");
         assertThat(report)
                 .contains("bit-identical to the fault-free run")
                 .contains("failed, reported once: PAGE_FAULT")

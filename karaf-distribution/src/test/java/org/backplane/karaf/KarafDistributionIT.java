@@ -3,6 +3,7 @@ package org.backplane.karaf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -110,19 +111,39 @@ class KarafDistributionIT {
     @Test
     @Order(3)
     void theDemoRunsOnceFaultInjectionIsTurnedOn() throws Exception {
-        KarafInstance.Exec refused = as(ADMIN, "backplane:demo");
+        KarafInstance.Exec refused = as(ADMIN, "backplane:matmuldemo");
         assertThat(refused.status()).isNotZero();
         assertThat(refused.all()).contains("fault injection is off");
         assertThat(as(ADMIN, "config:property-set -p org.backplane.backend.cpu faultInjection.enabled true")
                         .status())
                 .isZero();
-        KarafInstance.Exec demo = until(ADMIN, "backplane:demo", out -> out.contains("Demo passed"));
+        KarafInstance.Exec demo = until(ADMIN, "backplane:matmuldemo", out -> out.contains("Demo passed"));
         assertThat(demo.status()).as("%s", demo).isZero();
         assertThat(demo.out()).contains("Backplane demo on backend 'cpu'").contains("Demo passed");
     }
 
     @Test
     @Order(4)
+    void theEmbeddingsFeatureRunsTheRealWorkload() throws Exception {
+        KarafInstance.Exec install = as(ADMIN, "feature:install backplane-embeddings");
+        assertThat(install.status()).as("%s", install).isZero();
+        KarafInstance.Exec embed = until(
+                VIEWER,
+                "backplane:embed \"A cat sits on the mat.\" \"A kitten is sitting on a rug.\" \"The stock market fell.\"",
+                out -> out.contains("384 dimensions"));
+        assertThat(embed.status()).as("%s", embed).isZero();
+        List<String> pairs = embed.out().lines().filter(l -> l.contains("~")).toList();
+        assertThat(pairs).as("%s", embed).hasSize(3);
+        double catKitten = Double.parseDouble(pairs.get(0).trim().split("\\s+")[0]);
+        double catMarket = Double.parseDouble(pairs.get(1).trim().split("\\s+")[0]);
+        assertThat(catKitten).as("%s", embed).isGreaterThan(catMarket + 0.3);
+        KarafInstance.Exec demo = until(ADMIN, "backplane:demo", out -> out.contains("Demo passed"));
+        assertThat(demo.status()).as("%s", demo).isZero();
+        assertThat(demo.out()).contains("model all-minilm-l6-v2.onnx").contains("recovered by a reset");
+    }
+
+    @Test
+    @Order(5)
     void backendsSwitchThroughConfigPropertySet() throws Exception {
         boolean gpu = java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidiactl"));
         assertThat(as(ADMIN, "config:property-set -p org.backplane.backend backend cuda,cpu")
@@ -149,7 +170,7 @@ class KarafDistributionIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void theViewerSeesStreamsBackendsAndHealth() throws Exception {
         assertThat(as(VIEWER, "backplane:streams").status()).isZero();
         assertThat(as(VIEWER, "backplane:backend").out()).contains("active     cpu");
@@ -160,11 +181,11 @@ class KarafDistributionIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void theViewerIsRefusedEverythingThatChangesState() throws Exception {
         assertRefused(as(VIEWER, "backplane:reset cpu:1"));
         assertRefused(as(VIEWER, "backplane:resetall"));
-        assertRefused(as(VIEWER, "backplane:demo"));
+        assertRefused(as(VIEWER, "backplane:matmuldemo"));
         assertRefused(as(VIEWER, "backplane:backend cuda"));
         assertRefused(as(VIEWER, "backplane:verify on"));
         assertRefused(as(VIEWER, "config:property-set -p org.backplane.backend backend cuda"));
@@ -178,7 +199,7 @@ class KarafDistributionIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void theAdminResetsAndTogglesResultChecking() throws Exception {
         assertThat(as(ADMIN, "backplane:resetall").out()).contains("stream(s)");
         assertThat(as(ADMIN, "backplane:verify on").out()).contains("result checking is on");
@@ -187,7 +208,7 @@ class KarafDistributionIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void stopsCleanlyWithNoSubjectErrorsLogged() throws Exception {
         String log = karaf.log();
         assertThat(log).doesNotContain("getSubject is not supported").doesNotContain("UnsupportedOperationException");

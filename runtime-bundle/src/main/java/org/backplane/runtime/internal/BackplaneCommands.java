@@ -40,7 +40,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
             "osgi.command.function=resetall",
             "osgi.command.function=backend",
             "osgi.command.function=verify",
-            "osgi.command.function=demo"
+            "osgi.command.function=matmuldemo"
         })
 public final class BackplaneCommands {
     static final Duration SWITCH_WAIT = Duration.ofSeconds(10);
@@ -238,10 +238,12 @@ public final class BackplaneCommands {
     }
 
     /**
-     * {@code backplane:demo}: four streams on the active backend, a fault injected into one; shows
-     * isolation, the report, the refusal, the reset and the recovery. Fails if the contract did not hold.
+     * {@code backplane:matmuldemo}: four streams on the active backend running synthetic matmuls, a
+     * fault injected into one; shows isolation, the report, the refusal, the reset and the recovery.
+     * Fails if the contract did not hold. ({@code backplane:demo}, in the embeddings bundle, shows the
+     * same on the real workload.)
      */
-    public void demo() {
+    public void matmuldemo() {
         ActiveBackend backend = active;
         if (backend == null) {
             throw new IllegalStateException("no backend is active: " + backendStatus());
