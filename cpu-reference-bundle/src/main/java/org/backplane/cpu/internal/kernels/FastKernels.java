@@ -22,11 +22,14 @@ public final class FastKernels implements Kernels {
     private final Simd simd;
     private final Parallel parallel;
     private final Gemm gemm;
+    /** The same product on one thread, for batches whose matrices are spread over the threads instead. */
+    private final Gemm serialGemm;
 
     FastKernels(Simd simd, Parallel parallel) {
         this.simd = simd;
         this.parallel = parallel;
         this.gemm = new Gemm(simd, parallel);
+        this.serialGemm = new Gemm(simd, new Parallel(null, 0));
     }
 
     /**
@@ -392,6 +395,13 @@ public final class FastKernels implements Kernels {
                         }
                     },
                     cancel);
+            return c;
+        }
+        if (batch >= parallel.threads() && (long) m * n * k <= Gemm.SPREAD_BATCH) {
+            // Attention-sized matrices (one per head): splitting each over the threads costs more in
+            // hand-offs and re-packing than it gains, so each thread takes whole matrices.
+            parallel.forEach(
+                    batch, p -> serialGemm.multiply(a, aOff[p], b, bOff[p], c, p * m * n, m, n, k, cancel), cancel);
             return c;
         }
         for (int p = 0; p < batch; p++) {

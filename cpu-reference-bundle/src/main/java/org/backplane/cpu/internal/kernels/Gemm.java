@@ -15,6 +15,8 @@ final class Gemm {
     static final int MC = 96;
     /** Below this many multiply-adds a plain loop beats packing. */
     static final long SMALL = 48L * 48 * 48;
+    /** Up to this many multiply-adds per matrix, a batch of products is spread by matrix, not by rows. */
+    static final long SPREAD_BATCH = 1L << 22;
 
     private final Simd simd;
     private final Parallel parallel;
@@ -54,11 +56,13 @@ final class Gemm {
         blocks = Math.min(Math.ceilDiv(m, mr), roundUp(blocks, threads));
         int mc = roundUp(Math.ceilDiv(m, blocks), mr);
         int rowBlocks = Math.ceilDiv(m, mc);
+        // A depth a little over KC in one pass beats two passes that re-read and re-write C.
+        int depth = k <= KC * 3 / 2 ? k : KC;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
-            for (int pcLoop = 0; pcLoop < k; pcLoop += KC) {
+            for (int pcLoop = 0; pcLoop < k; pcLoop += depth) {
                 int pc = pcLoop;
-                int kc = Math.min(KC, k - pc);
+                int kc = Math.min(depth, k - pc);
                 boolean accumulate = pc > 0;
                 float[] bp = packB(b, bo, n, pc, kc, jc, nc);
                 int jcf = jc;
