@@ -134,8 +134,8 @@ class KarafDistributionIT {
         assertThat(embed.status()).as("%s", embed).isZero();
         List<String> pairs = embed.out().lines().filter(l -> l.contains("~")).toList();
         assertThat(pairs).as("%s", embed).hasSize(3);
-        double catKitten = Double.parseDouble(pairs.get(0).trim().split("\\s+")[0]);
-        double catMarket = Double.parseDouble(pairs.get(1).trim().split("\\s+")[0]);
+        double catKitten = Double.parseDouble(pairs.get(0).trim().split("\\s+", 2)[0]);
+        double catMarket = Double.parseDouble(pairs.get(1).trim().split("\\s+", 2)[0]);
         assertThat(catKitten).as("%s", embed).isGreaterThan(catMarket + 0.3);
         KarafInstance.Exec demo = until(ADMIN, "backplane:demo", out -> out.contains("Demo passed"));
         assertThat(demo.status()).as("%s", demo).isZero();
