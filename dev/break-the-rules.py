@@ -151,6 +151,33 @@ MUTATIONS = [
        """            s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));""",
        """            stopped.getClass();""")],
      "CpuStopContractTest"),
+    ("S12", "a stream's quota is not enforced",
+     [(STREAM + "MemoryBudget.java",
+       """        if (a.quota > 0 && a.used + bytes > a.quota) {
+            return String.format(""",
+       """        if (a.quota < 0) {
+            return String.format(""")],
+     "CpuMemoryContractTest"),
+    ("S12", "no reserve is kept for the other open streams",
+     [(STREAM + "MemoryBudget.java",
+       """        long owedToOthers = owed - (a.open ? owedTo(a) : 0);""",
+       """        long owedToOthers = 0;""")],
+     "CpuMemoryContractTest"),
+    ("S13", "close() swallows a failure nobody observed",
+     [(STREAM + "StreamImpl.java",
+       """            throw new StreamFailedException(unreported); // S13: the last chance to hear of it""",
+       """            unreported.getClass();""")],
+     "CpuNothingLostContractTest"),
+    ("S13", "an error raised against a generation a reset replaced poisons the new one",
+     [(STREAM + "StreamSlot.java",
+       """        if (g.number != error.generation()) {""",
+       """        if (g.number < 0) {""")],
+     "CpuNothingLostContractTest"),
+    ("S13", "a worker thread dies of an error it meets while failing a batch",
+     [(CPU + "CpuStreamEngine.java",
+       """                sink.failedUnexpectedly(batch, t); // execute reports its failures; this is the last line of defence""",
+       """                throw t;""")],
+     "HeapExhaustionTest"),
 ]
 
 # The same break of S4, seen at the native boundary: the Metal simulator's call log shows messages

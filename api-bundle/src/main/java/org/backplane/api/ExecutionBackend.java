@@ -35,8 +35,21 @@ public interface ExecutionBackend {
      * @param label a name for people (shown in snapshots, logs and thread names); not necessarily unique
      * @throws NullPointerException if label is null
      * @throws BackendStoppedException if the backend is stopped
+     * @throws IllegalStateException if the backend already has its maximum of open streams
      */
     ComputeStream openStream(String label);
+
+    /**
+     * Opens a stream with options of its own, such as a memory quota (S12).
+     *
+     * @throws NullPointerException if label or options is null
+     * @throws BackendStoppedException if the backend is stopped
+     * @throws IllegalStateException if the backend already has its maximum of open streams
+     */
+    ComputeStream openStream(String label, StreamOptions options);
+
+    /** The memory, streams and threads this backend holds now. */
+    BackendUsage usage();
 
     /** Snapshots of this backend's open streams. */
     List<StreamSnapshot> streams();

@@ -28,6 +28,9 @@ public final class StreamEvents {
     public static final String PROP_STATE = "stream.state";
     public static final String PROP_PREVIOUS_STATE = "stream.previous.state";
     public static final String PROP_GENERATION = "stream.generation";
+    /** What the stream's arrays held when the event was made, in bytes (a long; S12). */
+    public static final String PROP_MEMORY_BYTES = "stream.memory.bytes";
+
     public static final String PROP_ERROR_KIND = "error.kind";
     public static final String PROP_ERROR_CODE = "error.native.code";
     public static final String PROP_ERROR_TEXT = "error.native.text";

@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param opsSubmitted ops submitted over the stream's lifetime
  * @param opsCompleted ops that completed successfully
  * @param opsFailed ops that failed, were discarded because the stream failed, or were stopped
+ * @param memoryBytes what the stream's arrays hold now (closed or unreachable ones are not counted)
+ * @param memoryQuotaBytes what they may hold at most; 0: no quota of its own (S12)
  * @param createdAt when the stream was opened
  * @param stateSince when the stream entered its current state
  */
@@ -33,6 +35,8 @@ public record StreamSnapshot(
         long opsSubmitted,
         long opsCompleted,
         long opsFailed,
+        long memoryBytes,
+        long memoryQuotaBytes,
         Instant createdAt,
         Instant stateSince) {
 

@@ -31,6 +31,16 @@ public interface BackendEngine {
         return "Restart the process to use this device again, or run the backend in a supervised worker process.";
     }
 
+    /** Threads this engine runs now (stream workers, compute pools; not a driver's own threads). */
+    default int threads() {
+        return 0;
+    }
+
+    /** Device memory the engine keeps in a pool for reuse beyond what live arrays hold, in bytes. */
+    default long pooledBytes() {
+        return 0;
+    }
+
     /**
      * Releases device-level resources after every stream was closed: join threads, then close arenas
      * and upcall stubs, in that order (S11).

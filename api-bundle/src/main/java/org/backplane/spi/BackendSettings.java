@@ -18,6 +18,8 @@ import org.backplane.api.fault.FaultRule;
  * @param stopGrace how long stopping the backend lets running work finish before failing it
  * @param faultInjection whether fault injection is enabled
  * @param faultRules rules in force from the start (only with {@code faultInjection})
+ * @param memory the memory limit, quotas and reserve (S12)
+ * @param maxStreams how many streams may be open at once; opening one more fails
  */
 public record BackendSettings(
         BatchPolicy batching,
@@ -25,7 +27,9 @@ public record BackendSettings(
         Duration closeTimeout,
         Duration stopGrace,
         boolean faultInjection,
-        List<FaultRule> faultRules) {
+        List<FaultRule> faultRules,
+        MemoryPolicy memory,
+        int maxStreams) {
 
     /** Configuration property: ops per command buffer. */
     public static final String BATCH_MAX_OPS = "batch.maxOps";
@@ -43,6 +47,16 @@ public record BackendSettings(
     public static final String FAULT_INJECTION_ENABLED = "faultInjection.enabled";
     /** Configuration property: testing only, fault rules in force from the start. */
     public static final String FAULT_INJECTION_RULES = "faultInjection.rules";
+    /** Configuration property: what the backend's arrays may hold in all (MiB; 0: 90% of the device). */
+    public static final String MEMORY_LIMIT_MIB = "memory.limitMiB";
+    /** Configuration property: what one stream's arrays may hold (MiB; 0: no quota). */
+    public static final String MEMORY_STREAM_QUOTA_MIB = "memory.streamQuotaMiB";
+    /** Configuration property: memory kept free for each open stream (MiB). */
+    public static final String MEMORY_RESERVE_MIB = "memory.reserveMiB";
+    /** Configuration property: the share of the limit (percent) above which the health check warns. */
+    public static final String MEMORY_HIGH_WATER_PERCENT = "memory.highWaterPercent";
+    /** Configuration property: how many streams may be open at once. */
+    public static final String STREAMS_MAX = "streams.max";
 
     public static final int DEFAULT_BATCH_MAX_OPS = 32;
     public static final long DEFAULT_BATCH_MAX_BYTES = 48L << 20;
@@ -50,21 +64,35 @@ public record BackendSettings(
     public static final long DEFAULT_RESET_TIMEOUT_MS = 10_000;
     public static final long DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
     public static final long DEFAULT_STOP_GRACE_MS = 5_000;
+    public static final long DEFAULT_MEMORY_LIMIT_MIB = 0;
+    public static final long DEFAULT_MEMORY_STREAM_QUOTA_MIB = 0;
+    public static final long DEFAULT_MEMORY_RESERVE_MIB = 32;
+    public static final int DEFAULT_MEMORY_HIGH_WATER_PERCENT = 90;
+    public static final int DEFAULT_STREAMS_MAX = 1024;
 
-    /** The defaults: 32 ops, 48 MiB, 8 in flight; reset 10 s, close 30 s, stop 5 s; no fault injection. */
+    /**
+     * The defaults: 32 ops, 48 MiB, 8 in flight; reset 10 s, close 30 s, stop 5 s; no fault
+     * injection; {@link MemoryPolicy#DEFAULT}; at most 1024 open streams.
+     */
     public static final BackendSettings DEFAULT = new BackendSettings(
             BatchPolicy.DEFAULT,
             Duration.ofMillis(DEFAULT_RESET_TIMEOUT_MS),
             Duration.ofMillis(DEFAULT_CLOSE_TIMEOUT_MS),
             Duration.ofMillis(DEFAULT_STOP_GRACE_MS),
             false,
-            List.of());
+            List.of(),
+            MemoryPolicy.DEFAULT,
+            DEFAULT_STREAMS_MAX);
 
     public BackendSettings {
         Objects.requireNonNull(batching, "batching");
         Objects.requireNonNull(resetTimeout, "resetTimeout");
         Objects.requireNonNull(closeTimeout, "closeTimeout");
         Objects.requireNonNull(stopGrace, "stopGrace");
+        Objects.requireNonNull(memory, "memory");
+        if (maxStreams < 1) {
+            throw new IllegalArgumentException(STREAMS_MAX + " must be at least 1 but was " + maxStreams);
+        }
         faultRules = List.copyOf(faultRules == null ? List.of() : faultRules);
         if (!faultInjection && !faultRules.isEmpty()) {
             throw new IllegalArgumentException("fault rules are configured but fault injection is not enabled "
@@ -91,7 +119,13 @@ public record BackendSettings(
                 Duration.ofMillis(number(properties, CLOSE_TIMEOUT_MS, DEFAULT_CLOSE_TIMEOUT_MS)),
                 Duration.ofMillis(number(properties, STOP_GRACE_MS, DEFAULT_STOP_GRACE_MS)),
                 faults,
-                FaultRule.parseAll(strings(properties.get(FAULT_INJECTION_RULES))));
+                FaultRule.parseAll(strings(properties.get(FAULT_INJECTION_RULES))),
+                new MemoryPolicy(
+                        number(properties, MEMORY_LIMIT_MIB, DEFAULT_MEMORY_LIMIT_MIB),
+                        number(properties, MEMORY_STREAM_QUOTA_MIB, DEFAULT_MEMORY_STREAM_QUOTA_MIB),
+                        number(properties, MEMORY_RESERVE_MIB, DEFAULT_MEMORY_RESERVE_MIB),
+                        (int) number(properties, MEMORY_HIGH_WATER_PERCENT, DEFAULT_MEMORY_HIGH_WATER_PERCENT)),
+                (int) number(properties, STREAMS_MAX, DEFAULT_STREAMS_MAX));
     }
 
     private static long number(Map<String, ?> properties, String key, long fallback) {
@@ -132,15 +166,26 @@ public record BackendSettings(
     }
 
     public BackendSettings withBatching(BatchPolicy policy) {
-        return new BackendSettings(policy, resetTimeout, closeTimeout, stopGrace, faultInjection, faultRules);
+        return new BackendSettings(
+                policy, resetTimeout, closeTimeout, stopGrace, faultInjection, faultRules, memory, maxStreams);
     }
 
     /** These settings with fault injection enabled and the given initial rules. */
     public BackendSettings withFaultInjection(List<FaultRule> rules) {
-        return new BackendSettings(batching, resetTimeout, closeTimeout, stopGrace, true, rules);
+        return new BackendSettings(batching, resetTimeout, closeTimeout, stopGrace, true, rules, memory, maxStreams);
     }
 
     public BackendSettings withTimeouts(Duration reset, Duration close, Duration stop) {
-        return new BackendSettings(batching, reset, close, stop, faultInjection, faultRules);
+        return new BackendSettings(batching, reset, close, stop, faultInjection, faultRules, memory, maxStreams);
+    }
+
+    public BackendSettings withMemory(MemoryPolicy policy) {
+        return new BackendSettings(
+                batching, resetTimeout, closeTimeout, stopGrace, faultInjection, faultRules, policy, maxStreams);
+    }
+
+    public BackendSettings withMaxStreams(int max) {
+        return new BackendSettings(
+                batching, resetTimeout, closeTimeout, stopGrace, faultInjection, faultRules, memory, max);
     }
 }

@@ -42,6 +42,15 @@ public interface StreamSink {
     }
 
     /**
+     * The engine's own code threw {@code cause} while running or reporting the batch (its last line
+     * of defence). The SPI builds the error: {@code OUT_OF_MEMORY} for an {@link OutOfMemoryError},
+     * {@code INTERNAL} otherwise; when even that cannot be allocated (the heap is exhausted), the
+     * batch fails with an error its generation prepared in advance. Either way the batch ends and
+     * every waiter is released (S13).
+     */
+    void failedUnexpectedly(CommandBatch batch, Throwable cause);
+
+    /**
      * The engine did not run the batch because {@link CommandBatch#shouldRun()} was false: it fails
      * with its generation's error, never yields data (S6).
      */

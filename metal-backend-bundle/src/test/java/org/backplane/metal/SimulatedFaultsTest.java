@@ -169,7 +169,7 @@ class SimulatedFaultsTest extends SimulatorTestSupport {
 
         assertThatThrownBy(() -> work(s)).isInstanceOfSatisfying(StreamFailedException.class, e -> {
             assertThat(e.error().kind()).isEqualTo(ErrorKind.INTERNAL);
-            assertThat(e.error().message()).contains("completion handler failed");
+            assertThat(e.error().message()).contains("failed while running or completing this work");
             assertThat(e.error().nativeText()).contains("MTLCommandBufferStatus 42");
         });
         assertThat(work(bystander)).containsExactly(expected());

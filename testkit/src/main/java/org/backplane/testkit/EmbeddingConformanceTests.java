@@ -9,9 +9,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.ErrorKind;
+import org.backplane.api.StreamOptions;
 import org.backplane.api.fault.FaultRule;
+import org.backplane.embeddings.EmbeddingException;
 import org.backplane.embeddings.EmbeddingService;
 import org.backplane.embeddings.internal.Embedder;
 import org.backplane.embeddings.internal.EmbeddingDemo;
@@ -49,7 +52,10 @@ public abstract class EmbeddingConformanceTests extends ContractTestSupport {
         return 16;
     }
 
-    /** Whether to run the demo here (it embeds thirteen batches; too many for a slow simulator). */
+    /**
+     * Whether to run the demo and the quota scenario here (a dozen batches each; too many for a slow
+     * simulator; the quota is decided by the SPI, the same on every backend).
+     */
     protected boolean runsDemo() {
         return true;
     }
@@ -159,6 +165,67 @@ public abstract class EmbeddingConformanceTests extends ContractTestSupport {
                     .as("batches recovered by a reset and a second run")
                     .isGreaterThanOrEqualTo(1);
             assertThat(counters[2]).as("batches that failed twice").isZero();
+        }
+    }
+
+    @Test
+    void anOversizeBatchMeetsItsWorkersQuotaAndTheOtherWorkersStayExact() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                runsDemo(),
+                "eight batches, two of 256 tokens: too long for " + fixture().name());
+        Embedder embedder = embedder();
+        List<String> shortTexts = TestModel.sentences().subList(0, 8);
+        String longText = String.join(" ", Collections.nCopies(60, "the quick brown fox jumps"));
+        List<String> oversize = Collections.nCopies(16, longText); // 16 x 256 tokens
+        List<float[]> clean;
+        try (ComputeStream s = backend.openStream("quota-fault-free")) {
+            clean = embedder.embed(s, shortTexts);
+        }
+        StreamOptions quota = StreamOptions.DEFAULT.withMemoryQuota(32L << 20);
+        try (WorkerPool pool = new WorkerPool(() -> backend, embedder, 4, 16, quota)) {
+            List<Throwable> problems = Collections.synchronizedList(new ArrayList<>());
+            Map<Integer, List<float[]>> results = new ConcurrentHashMap<>();
+            AtomicReference<Throwable> oversizeOutcome = new AtomicReference<>();
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> callers = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                int job = i;
+                callers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        for (int round = 0; round < 2; round++) {
+                            results.put(job * 2 + round, pool.embed(shortTexts));
+                        }
+                    } catch (Throwable t) {
+                        problems.add(t);
+                    }
+                }));
+            }
+            callers.add(Thread.ofPlatform().start(() -> {
+                try {
+                    start.await();
+                    pool.embed(oversize);
+                } catch (Throwable t) {
+                    oversizeOutcome.set(t);
+                }
+            }));
+            start.countDown();
+            for (Thread t : callers) {
+                t.join();
+            }
+            assertThat(problems).as("the other callers never see an error").isEmpty();
+            results.values()
+                    .forEach(v -> assertThat(EmbeddingDemo.identical(clean, v))
+                            .as("bit-identical to the fault-free run")
+                            .isTrue());
+            assertThat(oversizeOutcome.get())
+                    .as("the oversize batch fails clearly, with its stream's OUT_OF_MEMORY")
+                    .isInstanceOfSatisfying(EmbeddingException.class, e -> {
+                        assertThat(e.error()).isNotNull();
+                        assertThat(e.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
+                        assertThat(e.error().message()).contains("quota");
+                    });
+            assertThat(pool.embed(shortTexts)).as("and the pool still serves").hasSize(shortTexts.size());
         }
     }
 

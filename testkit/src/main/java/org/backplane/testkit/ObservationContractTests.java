@@ -74,7 +74,9 @@ public abstract class ObservationContractTests extends ContractTestSupport {
         assertThat(failed.isHealthy()).isFalse();
         assertThat(failed.stateSince()).isAfterOrEqualTo(healthy.stateSince());
 
-        s.close();
+        assertThatThrownBy(s::close)
+                .as("the close reports what nobody observed (S13)")
+                .isInstanceOf(StreamFailedException.class);
         assertThat(backend.stream(s.id())).isEmpty();
     }
 

@@ -28,6 +28,11 @@ public final class SharedSettingsDeclaration {
         d.put(BackendSettings.STOP_GRACE_MS, BackendSettings.DEFAULT_STOP_GRACE_MS);
         d.put(BackendSettings.FAULT_INJECTION_ENABLED, false);
         d.put(BackendSettings.FAULT_INJECTION_RULES, new String[0]);
+        d.put(BackendSettings.MEMORY_LIMIT_MIB, BackendSettings.DEFAULT_MEMORY_LIMIT_MIB);
+        d.put(BackendSettings.MEMORY_STREAM_QUOTA_MIB, BackendSettings.DEFAULT_MEMORY_STREAM_QUOTA_MIB);
+        d.put(BackendSettings.MEMORY_RESERVE_MIB, BackendSettings.DEFAULT_MEMORY_RESERVE_MIB);
+        d.put(BackendSettings.MEMORY_HIGH_WATER_PERCENT, BackendSettings.DEFAULT_MEMORY_HIGH_WATER_PERCENT);
+        d.put(BackendSettings.STREAMS_MAX, BackendSettings.DEFAULT_STREAMS_MAX);
         return d;
     }
 

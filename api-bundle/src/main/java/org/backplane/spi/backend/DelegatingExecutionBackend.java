@@ -3,11 +3,13 @@ package org.backplane.spi.backend;
 import java.util.List;
 import java.util.Optional;
 import org.backplane.api.BackendState;
+import org.backplane.api.BackendUsage;
 import org.backplane.api.Capabilities;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceInfo;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.StreamId;
+import org.backplane.api.StreamOptions;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.StreamStateListener;
 import org.backplane.api.fault.FaultInjector;
@@ -45,6 +47,16 @@ public abstract class DelegatingExecutionBackend implements ExecutionBackend {
     @Override
     public ComputeStream openStream(String label) {
         return delegate().openStream(label);
+    }
+
+    @Override
+    public ComputeStream openStream(String label, StreamOptions options) {
+        return delegate().openStream(label, options);
+    }
+
+    @Override
+    public BackendUsage usage() {
+        return delegate().usage();
     }
 
     @Override

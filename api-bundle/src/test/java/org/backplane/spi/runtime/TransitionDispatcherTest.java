@@ -28,6 +28,8 @@ class TransitionDispatcherTest {
                 0,
                 0,
                 0,
+                0,
+                0,
                 Instant.EPOCH,
                 Instant.EPOCH);
         return new StreamTransition(StreamTransition.Type.RESET, StreamState.POISONED, snap, null, Instant.now());

@@ -75,6 +75,32 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
         boolean faultInjection_enabled() default false;
 
         @AttributeDefinition(
+                name = "Memory limit (MiB)",
+                description = "What this backend's arrays may hold in all; 0: 90% of the device's memory")
+        long memory_limitMiB() default BackendSettings.DEFAULT_MEMORY_LIMIT_MIB;
+
+        @AttributeDefinition(
+                name = "Stream quota (MiB)",
+                description = "What one stream's arrays may hold, unless opened with a quota of its own; 0: none")
+        long memory_streamQuotaMiB() default BackendSettings.DEFAULT_MEMORY_STREAM_QUOTA_MIB;
+
+        @AttributeDefinition(
+                name = "Reserve per stream (MiB)",
+                description = "Kept free for each open stream, so that one stream that keeps allocating cannot "
+                        + "starve the others")
+        long memory_reserveMiB() default BackendSettings.DEFAULT_MEMORY_RESERVE_MIB;
+
+        @AttributeDefinition(
+                name = "Memory high-water mark (%)",
+                description = "The share of the limit above which the health check warns")
+        int memory_highWaterPercent() default BackendSettings.DEFAULT_MEMORY_HIGH_WATER_PERCENT;
+
+        @AttributeDefinition(
+                name = "Open streams at most",
+                description = "Opening one more fails with a clear error; leaked streams are found and closed")
+        int streams_max() default BackendSettings.DEFAULT_STREAMS_MAX;
+
+        @AttributeDefinition(
                 name = "Fault rules",
                 description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT' or "
                         + "'stream=*, fraction=0.01, seed=7, kind=TIMEOUT'",

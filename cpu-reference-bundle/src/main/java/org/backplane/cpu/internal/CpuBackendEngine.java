@@ -24,6 +24,9 @@ final class CpuBackendEngine implements BackendEngine {
     private static final Duration JOIN_FLOOR = Duration.ofSeconds(2);
 
     private final ThreadPoolExecutor pool;
+    /** Stream worker threads alive now. */
+    private final AtomicInteger workers = new AtomicInteger();
+
     private final CpuOps lowering;
     private final String simd;
 
@@ -69,7 +72,13 @@ final class CpuBackendEngine implements BackendEngine {
 
     @Override
     public StreamEngine openStream(StreamSink sink) {
-        return new CpuStreamEngine(sink, lowering);
+        return new CpuStreamEngine(sink, lowering, workers);
+    }
+
+    /** A worker thread per open stream, and the compute pool's threads. */
+    @Override
+    public int threads() {
+        return workers.get() + (pool == null ? 0 : pool.getPoolSize());
     }
 
     /**

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamError;
 import org.backplane.api.fault.FaultRule;
@@ -29,13 +30,17 @@ final class CpuStreamEngine implements StreamEngine {
     private final CpuOps lowering;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
+    /** The backend's count of live workers: this one counts from its start to its end. */
+    private final AtomicInteger liveWorkers;
+
     private final Cancel cancel;
     private volatile CommandBatch running;
     private volatile StreamError abortError;
 
-    CpuStreamEngine(StreamSink sink, CpuOps lowering) {
+    CpuStreamEngine(StreamSink sink, CpuOps lowering, AtomicInteger liveWorkers) {
         this.sink = sink;
         this.lowering = lowering;
+        this.liveWorkers = liveWorkers;
         this.cancel = new Cancel(() -> {
             CommandBatch b = running;
             return b != null && !b.shouldRun();
@@ -52,13 +57,29 @@ final class CpuStreamEngine implements StreamEngine {
         queue.add(batch);
     }
 
+    /**
+     * The worker's loop. Nothing ends it but {@code STOP} (S13): any {@link Throwable} — an
+     * {@link OutOfMemoryError} while reporting a failure included — fails the batch it met through
+     * {@link StreamSink#failedUnexpectedly}, which needs no allocation, and the loop goes on.
+     */
     private void work() {
+        liveWorkers.incrementAndGet();
+        try {
+            serve();
+        } finally {
+            liveWorkers.decrementAndGet();
+        }
+    }
+
+    private void serve() {
         for (; ; ) {
             Object next;
             try {
                 next = queue.take();
             } catch (InterruptedException e) {
                 continue; // only close() stops the worker, through STOP
+            } catch (Throwable t) {
+                continue; // taking contends a lock whose queue node may not be allocatable: try again
             }
             if (next == STOP) {
                 break;
@@ -68,14 +89,7 @@ final class CpuStreamEngine implements StreamEngine {
             try {
                 execute(batch);
             } catch (Throwable t) {
-                // execute reports every failure itself; this is the last line of defence for the worker
-                sink.failed(
-                        batch,
-                        sink.error(ErrorKind.INTERNAL)
-                                .message("CPU worker failed: " + t)
-                                .batch(batch)
-                                .cause(t)
-                                .build());
+                sink.failedUnexpectedly(batch, t); // execute reports its failures; this is the last line of defence
             } finally {
                 running = null;
             }
@@ -84,14 +98,18 @@ final class CpuStreamEngine implements StreamEngine {
         Object left;
         while ((left = queue.poll()) != null) {
             if (left instanceof CommandBatch b) {
-                sink.failed(
-                        b,
-                        abortError != null
-                                ? abortError
-                                : sink.error(ErrorKind.INTERNAL)
-                                        .message("the stream was closed before this work ran")
-                                        .batch(b)
-                                        .build());
+                try {
+                    sink.failed(
+                            b,
+                            abortError != null
+                                    ? abortError
+                                    : sink.error(ErrorKind.INTERNAL)
+                                            .message("the stream was closed before this work ran")
+                                            .batch(b)
+                                            .build());
+                } catch (Throwable t) {
+                    sink.failedUnexpectedly(b, t);
+                }
             }
         }
     }

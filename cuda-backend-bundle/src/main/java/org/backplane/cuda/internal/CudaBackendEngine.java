@@ -66,6 +66,12 @@ final class CudaBackendEngine implements BackendEngine {
         return dev.name;
     }
 
+    /** Free blocks kept for reuse by size class (the arrays' own memory is counted by the SPI). */
+    @Override
+    public long pooledBytes() {
+        return memory.cachedBytes();
+    }
+
     public long totalMemory() {
         return dev.totalMemory;
     }

@@ -269,14 +269,7 @@ final class CudaStreamEngine implements StreamEngine {
 
             @Override
             public void failed(Throwable t) {
-                sink.failed(
-                        batch,
-                        sink.error(ErrorKind.INTERNAL)
-                                .nativeText(t.toString())
-                                .message("the command buffer's completion callback failed")
-                                .batch(batch)
-                                .cause(t)
-                                .build());
+                sink.failedUnexpectedly(batch, t);
             }
         });
         MemorySegment stub = callbacks.stub();

@@ -10,6 +10,7 @@ import org.backplane.api.ComputeStream;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.StreamErrorException;
 import org.backplane.api.StreamException;
+import org.backplane.api.StreamOptions;
 import org.backplane.api.StreamState;
 import org.backplane.embeddings.EmbeddingException;
 
@@ -26,6 +27,7 @@ public final class WorkerPool implements AutoCloseable {
     private final Supplier<ExecutionBackend> backend;
     private final Embedder embedder;
     private final int batchSize;
+    private final StreamOptions options;
     private final BlockingQueue<Worker> idle;
     private final List<Worker> all = new ArrayList<>();
     private final AtomicLong batches = new AtomicLong();
@@ -46,6 +48,15 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     public WorkerPool(Supplier<ExecutionBackend> backend, Embedder embedder, int workers, int batchSize) {
+        this(backend, embedder, workers, batchSize, StreamOptions.DEFAULT);
+    }
+
+    /**
+     * @param options how worker streams are opened: a memory quota keeps one oversize batch from
+     *     taking the memory the other workers need (S12)
+     */
+    public WorkerPool(
+            Supplier<ExecutionBackend> backend, Embedder embedder, int workers, int batchSize, StreamOptions options) {
         if (workers < 1 || batchSize < 1) {
             throw new IllegalArgumentException(
                     "workers and batchSize must be at least 1, not " + workers + " and " + batchSize);
@@ -53,6 +64,7 @@ public final class WorkerPool implements AutoCloseable {
         this.backend = backend;
         this.embedder = embedder;
         this.batchSize = batchSize;
+        this.options = options;
         this.idle = new ArrayBlockingQueue<>(workers);
         for (int i = 0; i < workers; i++) {
             Worker w = new Worker(i);
@@ -131,9 +143,9 @@ public final class WorkerPool implements AutoCloseable {
         ComputeStream s = w.stream;
         if (s == null || w.backend != b || s.snapshot().state() == StreamState.CLOSED) {
             if (s != null) {
-                s.close();
+                closeQuietly(s);
             }
-            s = b.openStream("embeddings-worker-" + w.index);
+            s = b.openStream("embeddings-worker-" + w.index, options);
             w.stream = s;
             w.backend = b;
         }
@@ -151,8 +163,17 @@ public final class WorkerPool implements AutoCloseable {
             s.backend().reset(s.id());
         } catch (RuntimeException r) {
             LOG.log(System.Logger.Level.WARNING, "resetting " + s.id() + " failed; a new stream will be opened", r);
-            s.close();
+            closeQuietly(s);
             w.stream = null;
+        }
+    }
+
+    /** Closes a worker's stream; a failure it reports was already handled (the batch ran again or failed). */
+    private static void closeQuietly(ComputeStream s) {
+        try {
+            s.close();
+        } catch (StreamException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "closing " + s.id() + ": " + e.getMessage());
         }
     }
 
@@ -177,7 +198,7 @@ public final class WorkerPool implements AutoCloseable {
         closed = true;
         for (Worker w : all) {
             if (w.stream != null) {
-                w.stream.close();
+                closeQuietly(w.stream);
             }
         }
     }

@@ -254,14 +254,7 @@ final class MetalStreamEngine implements StreamEngine {
 
                     @Override
                     public void failed(Throwable t) {
-                        sink.failed(
-                                batch,
-                                sink.error(ErrorKind.INTERNAL)
-                                        .nativeText(t.toString())
-                                        .message("the command buffer's completion handler failed")
-                                        .batch(batch)
-                                        .cause(t)
-                                        .build());
+                        sink.failedUnexpectedly(batch, t);
                     }
                 });
             } catch (RuntimeException | Error e) {

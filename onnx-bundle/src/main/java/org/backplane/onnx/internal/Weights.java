@@ -5,6 +5,7 @@ import java.util.Map;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ExecutionBackend;
+import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamState;
 
 /**
@@ -13,6 +14,8 @@ import org.backplane.api.StreamState;
  * the graph (cross-stream inputs). Small integer tensors also stay on the host for shape folding.
  */
 final class Weights {
+    private static final System.Logger LOG = System.getLogger(Weights.class.getName());
+
     private final ComputeStream stream;
     private final Map<String, Value> values = new HashMap<>();
 
@@ -29,7 +32,11 @@ final class Weights {
                 }
             }
         } catch (RuntimeException e) {
-            stream.close();
+            try {
+                stream.close();
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing); // the stream's own failure, if the upload was one
+            }
             throw e;
         }
     }
@@ -43,7 +50,17 @@ final class Weights {
         return values;
     }
 
+    /**
+     * Closes the weights' stream. A failure of it that nobody saw (a device loss while no run used
+     * these weights) is logged here: the weights are replaced, and there is no caller to tell.
+     */
     void close() {
-        stream.close();
+        try {
+            stream.close();
+        } catch (StreamFailedException e) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    () -> "the weights' stream had failed (" + e.error().describe() + "); they are uploaded again");
+        }
     }
 }

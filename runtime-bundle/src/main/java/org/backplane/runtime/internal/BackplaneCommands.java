@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.backplane.api.ActiveBackend;
+import org.backplane.api.BackendUsage;
 import org.backplane.api.PoisonStateService;
 import org.backplane.api.StreamError;
 import org.backplane.api.StreamId;
@@ -65,7 +66,24 @@ public final class BackplaneCommands {
 
     /** {@code backplane:streams}: a table of all streams of all backends. */
     public void streams() {
-        print(table(poison.streams()));
+        ActiveBackend b = active;
+        print(table(poison.streams()) + (b == null ? "" : "\n" + usage(b.id(), b.usage())));
+    }
+
+    /** One line on what a backend holds: memory against its limit, streams, threads. */
+    static String usage(String backend, BackendUsage u) {
+        return String.format(
+                Locale.ROOT,
+                "backend %s: arrays hold %s of %s (peak %s, %s pooled), %d of %d streams open, %d threads%s",
+                backend,
+                mib(u.memoryUsedBytes()),
+                mib(u.memoryLimitBytes()),
+                mib(u.memoryPeakBytes()),
+                mib(u.pooledBytes()),
+                u.openStreams(),
+                u.maxStreams(),
+                u.threads(),
+                u.aboveHighWater() ? "; ABOVE the high-water mark of " + u.highWaterPercent() + "%" : "");
     }
 
     static String table(List<StreamSnapshot> streams) {
@@ -73,9 +91,19 @@ public final class BackplaneCommands {
             return "no open streams";
         }
         StringBuilder sb = new StringBuilder();
-        String format = "%-10s %-20s %-9s %4s %10s %10s %8s  %s%n";
+        String format = "%-10s %-20s %-9s %4s %10s %10s %8s %10s  %s%n";
         sb.append(String.format(
-                Locale.ROOT, format, "ID", "LABEL", "STATE", "GEN", "SUBMITTED", "COMPLETED", "FAILED", "ERROR"));
+                Locale.ROOT,
+                format,
+                "ID",
+                "LABEL",
+                "STATE",
+                "GEN",
+                "SUBMITTED",
+                "COMPLETED",
+                "FAILED",
+                "MEMORY",
+                "ERROR"));
         for (StreamSnapshot s : streams) {
             StreamError e = s.firstError();
             sb.append(String.format(
@@ -88,9 +116,14 @@ public final class BackplaneCommands {
                     s.opsSubmitted(),
                     s.opsCompleted(),
                     s.opsFailed(),
+                    mib(s.memoryBytes()),
                     e == null ? "" : e.kind() + (e.failedOp().isEmpty() ? "" : " in " + abbreviate(e.failedOp(), 40))));
         }
         return sb.toString().stripTrailing();
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
     }
 
     private static String abbreviate(String text, int max) {
@@ -120,6 +153,10 @@ public final class BackplaneCommands {
                 .append(" completed, ")
                 .append(s.opsFailed())
                 .append(" failed\n");
+        sb.append("memory     ")
+                .append(mib(s.memoryBytes()))
+                .append(s.memoryQuotaBytes() > 0 ? " of a quota of " + mib(s.memoryQuotaBytes()) : " (no quota)")
+                .append('\n');
         sb.append("opened     ").append(s.createdAt()).append('\n');
         StreamError e = s.firstError();
         if (e == null) {

@@ -115,6 +115,7 @@ public final class PoisonStateComponent implements PoisonStateService {
         p.put(StreamEvents.PROP_STATE, s.state().name());
         p.put(StreamEvents.PROP_PREVIOUS_STATE, t.from() == null ? "" : t.from().name());
         p.put(StreamEvents.PROP_GENERATION, s.generation());
+        p.put(StreamEvents.PROP_MEMORY_BYTES, s.memoryBytes());
         p.put(StreamEvents.PROP_TIMESTAMP, t.at().toEpochMilli());
         StreamError e = t.error() != null ? t.error() : s.firstError();
         if (e != null) {

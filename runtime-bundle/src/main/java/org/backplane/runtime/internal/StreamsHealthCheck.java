@@ -1,11 +1,13 @@
 package org.backplane.runtime.internal;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.felix.hc.api.FormattingResultLog;
 import org.apache.felix.hc.api.HealthCheck;
 import org.apache.felix.hc.api.Result;
 import org.backplane.api.BackendState;
+import org.backplane.api.BackendUsage;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.PoisonStateService;
 import org.backplane.api.StreamSnapshot;
@@ -16,12 +18,15 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * Felix Health Check, tag {@code backplane}: OK while every stream is healthy, WARN listing the
- * failed and poisoned streams, CRITICAL when a backend has lost its device.
+ * failed and poisoned streams and the backends whose arrays hold more than their memory high-water
+ * mark, CRITICAL when a backend has lost its device.
  */
 @Component(property = {HealthCheck.NAME + "=Backplane streams", HealthCheck.TAGS + "=backplane"})
 public final class StreamsHealthCheck implements HealthCheck {
     @Reference
     private PoisonStateService poison;
+
+    private static final double MIB = 1 << 20;
 
     private final List<ExecutionBackend> backends = new CopyOnWriteArrayList<>();
 
@@ -46,6 +51,22 @@ public final class StreamsHealthCheck implements HealthCheck {
                         b.device().name());
             } else {
                 log.info("backend {} is {}", b.id(), state);
+            }
+            BackendUsage u = b.usage();
+            String memory = String.format(
+                    Locale.ROOT,
+                    "backend %s: arrays hold %.1f of %.1f MiB (%d%%), %d of %d streams open, %d threads",
+                    b.id(),
+                    u.memoryUsedBytes() / MIB,
+                    u.memoryLimitBytes() / MIB,
+                    u.memoryLimitBytes() == 0 ? 0 : u.memoryUsedBytes() * 100 / u.memoryLimitBytes(),
+                    u.openStreams(),
+                    u.maxStreams(),
+                    u.threads());
+            if (u.aboveHighWater()) {
+                log.warn("{}: above the high-water mark of {}%", memory, u.highWaterPercent());
+            } else {
+                log.info("{}", memory);
             }
         }
         List<StreamSnapshot> streams = poison.streams();

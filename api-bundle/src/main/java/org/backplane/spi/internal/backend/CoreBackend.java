@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.backplane.api.BackendState;
 import org.backplane.api.BackendStoppedException;
+import org.backplane.api.BackendUsage;
 import org.backplane.api.Capabilities;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DType;
@@ -20,6 +21,7 @@ import org.backplane.api.ExecutionBackend;
 import org.backplane.api.Shape;
 import org.backplane.api.StreamError;
 import org.backplane.api.StreamId;
+import org.backplane.api.StreamOptions;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.StreamState;
 import org.backplane.api.StreamStateListener;
@@ -32,6 +34,7 @@ import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.ResultChecker;
 import org.backplane.spi.internal.stream.BackendContext;
 import org.backplane.spi.internal.stream.DeferredCompletion;
+import org.backplane.spi.internal.stream.MemoryBudget;
 import org.backplane.spi.internal.stream.Stream;
 import org.backplane.spi.runtime.ResultChecking;
 import org.backplane.spi.runtime.TransitionDispatcher;
@@ -58,6 +61,8 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
     private final AtomicReference<BackendState> state = new AtomicReference<>(BackendState.RUNNING);
     private volatile ResultChecker resultChecker;
     private volatile DeferredCompletion deferred; // started on first need, joined at stop
+    private final MemoryBudget memory;
+    private final LeakedStreams leaked = new LeakedStreams();
 
     public CoreBackend(
             String id, DeviceInfo device, Capabilities capabilities, BackendEngine engine, BackendSettings settings) {
@@ -73,6 +78,7 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
                 capabilities.kernels());
         this.faults = settings.faultInjection() ? new FaultPlan(this, settings.faultRules()) : null;
         this.deviceLoss = new DeviceLoss(this, engine);
+        this.memory = new MemoryBudget(settings.memory(), device.memoryBytes());
         this.dispatcher = new TransitionDispatcher("backplane-" + id);
         if (faults != null) {
             LOG.log(
@@ -133,22 +139,79 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
 
     @Override
     public ComputeStream openStream(String label) {
+        return openStream(label, StreamOptions.DEFAULT);
+    }
+
+    @Override
+    public ComputeStream openStream(String label, StreamOptions options) {
         Objects.requireNonNull(label, "label must not be null");
+        Objects.requireNonNull(options, "options must not be null");
+        closeLeaked();
         synchronized (lifecycle) {
             if (isStopped()) {
                 throw new BackendStoppedException(id);
             }
+            if (streams.size() >= settings.maxStreams()) {
+                throw new IllegalStateException("backend '" + id + "' already has " + streams.size()
+                        + " open streams, its maximum (" + BackendSettings.STREAMS_MAX + "); close the streams you "
+                        + "no longer use, or raise the maximum");
+            }
             deviceLoss.recoverIfLost();
-            Stream stream = new Stream(this, new StreamId(id, streamNumbers.incrementAndGet()), label);
+            Stream stream = new Stream(
+                    this, new StreamId(id, streamNumbers.incrementAndGet()), label, options.memoryQuotaBytes());
             stream.attach(engine.openStream(stream.sink()));
+            ComputeStream facade = stream.newFacade();
             streams.put(stream.id().number(), stream);
+            leaked.watch(facade, stream);
             stream.publish(StreamTransition.Type.OPENED, StreamState.ACTIVE, null);
-            return stream.facade();
+            return facade;
+        }
+    }
+
+    /** Closes the streams nobody can reach any more (neither the stream nor any of its arrays). */
+    private void closeLeaked() {
+        for (Stream s : leaked.poll()) {
+            if (streams.containsKey(s.id().number())) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        () -> "stream " + s.id() + " '" + s.label() + "' was never closed and nothing of it is "
+                                + "reachable any more; closing it to free its thread and memory. Close streams "
+                                + "when done (try-with-resources).");
+                StreamError unreported = s.shutdown(null, settings.closeTimeout());
+                if (unreported != null) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            () -> "the leaked stream " + s.id() + " had failed, and nobody was told: "
+                                    + unreported.describe());
+                }
+            }
         }
     }
 
     @Override
+    public BackendUsage usage() {
+        closeLeaked();
+        return new BackendUsage(
+                memory.limit(),
+                memory.used(),
+                memory.peak(),
+                engine.pooledBytes(),
+                memory.reserve(),
+                memory.defaultQuota(),
+                memory.highWaterPercent(),
+                streams.size(),
+                settings.maxStreams(),
+                engine.threads());
+    }
+
+    @Override
+    public MemoryBudget memory() {
+        return memory;
+    }
+
+    @Override
     public List<StreamSnapshot> streams() {
+        closeLeaked();
         List<StreamSnapshot> out = new ArrayList<>();
         for (Stream s : streams.values()) {
             out.add(s.snapshot());
@@ -163,6 +226,7 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
         if (!streamId.backendId().equals(id)) {
             return Optional.empty();
         }
+        closeLeaked();
         Stream s = streams.get(streamId.number());
         return s == null ? Optional.empty() : Optional.of(s.snapshot());
     }

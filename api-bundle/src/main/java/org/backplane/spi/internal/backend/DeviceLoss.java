@@ -43,13 +43,19 @@ final class DeviceLoss {
                     System.Logger.Level.ERROR,
                     () -> "backend '" + backend.id() + "' lost its device: " + error.describe());
             for (Stream s : streams) {
-                StreamError e = s.error(ErrorKind.DEVICE_LOST)
-                        .nativeCode(error.nativeCode())
-                        .nativeText(error.nativeText())
-                        .message("the " + backend.id() + " device was lost: every stream on it is poisoned")
-                        .upstream(error)
-                        .build();
-                s.raise(e);
+                // A reset racing with this replaces the generation the error was built for; the
+                // device is lost for the new generation too, so it gets an error of its own.
+                for (int attempt = 0; attempt < 3; attempt++) {
+                    StreamError e = s.error(ErrorKind.DEVICE_LOST)
+                            .nativeCode(error.nativeCode())
+                            .nativeText(error.nativeText())
+                            .message("the " + backend.id() + " device was lost: every stream on it is poisoned")
+                            .upstream(error)
+                            .build();
+                    if (s.raise(e) || s.snapshot().generation() == e.generation()) {
+                        break;
+                    }
+                }
                 s.publish(StreamTransition.Type.DEVICE_LOST, s.snapshot().state(), error);
             }
         } catch (Throwable t) {

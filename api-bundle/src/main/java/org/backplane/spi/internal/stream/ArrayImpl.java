@@ -1,5 +1,6 @@
 package org.backplane.spi.internal.stream;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.backplane.api.DType;
 import org.backplane.api.ErrorKind;
@@ -34,7 +35,10 @@ final class ArrayImpl implements EngineArray {
     private volatile ArrayStorage storage;
     volatile boolean closed;
     /** Views made of this (root) array: while there are any, closing it cannot free its storage. */
-    private final AtomicInteger views = new AtomicInteger();
+    final AtomicInteger views = new AtomicInteger();
+
+    /** This array's memory charge (S12), for a root array that was charged; credited once. */
+    volatile MemoryBudget.Charge charge;
 
     ArrayImpl(Stream owner, Generation generation, Shape shape, DType dtype, BatchImpl producer) {
         this.owner = owner;
@@ -69,9 +73,13 @@ final class ArrayImpl implements EngineArray {
         return root == null ? this : root;
     }
 
-    /** Whether closing this array may free its storage now: a root nobody made a view of. */
-    boolean mayReleaseStorage() {
-        return root == null && views.get() == 0;
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    /** Lets the engine free this root array's storage and credits its memory (S12); once. */
+    void releaseOnce() {
+        if (released.compareAndSet(false, true)) {
+            owner.release(this);
+        }
     }
 
     @Override

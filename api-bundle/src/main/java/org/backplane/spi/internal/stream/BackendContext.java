@@ -46,6 +46,9 @@ public interface BackendContext {
     /** The injected fault rule that picks op {@code sequence} of the stream, or null. */
     FaultRule injectedFault(StreamId stream, String label, long sequence);
 
+    /** The backend's memory budget (S12). */
+    MemoryBudget memory();
+
     /** The stream closed: the backend forgets it. */
     void closed(Stream stream);
 }

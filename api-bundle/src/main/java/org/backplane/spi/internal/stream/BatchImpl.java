@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.backplane.api.StreamError;
 import org.backplane.api.StreamId;
 import org.backplane.spi.Command;
@@ -40,6 +41,9 @@ final class BatchImpl implements CommandBatch {
     int toVerify;
 
     volatile int status;
+    /** Whether the batch's ops were counted as completed or failed (once, by whichever comes first). */
+    final AtomicBoolean counted = new AtomicBoolean();
+
     volatile StreamError error;
     private volatile NativeBatch attachment;
 

@@ -74,6 +74,7 @@ final class Batcher {
                             in.generation.first);
                 }
             }
+            makeRoomFor(g, outShape.size() * outType.byteSize());
             long sequence = nextSequence;
             BatchImpl batch = open;
             if (batch == null) {
@@ -83,6 +84,19 @@ final class Batcher {
             ArrayImpl out = new ArrayImpl(owner, g, outShape, outType, batch);
             FaultRule fault = backend.injectedFault(owner.id, owner.label, sequence);
             CommandImpl command = new CommandImpl(sequence, op, inputs, out, fault);
+            String refused = backend.memory().charge(owner.memory, out, out.byteSize());
+            if (refused != null) {
+                // S12: this stream's OUT_OF_MEMORY, reported at once (S3); nobody else notices
+                failedAtEncode(command);
+                slot.capture(
+                        g,
+                        slot.error(ErrorKind.OUT_OF_MEMORY)
+                                .message(refused)
+                                .command(command)
+                                .build());
+                discardOpen(g);
+                slot.enterSlow();
+            }
             ResultChecker checker = backend.resultChecker();
             if (checker != null && sampled(checker, command)) {
                 command.verify = true;
@@ -112,12 +126,15 @@ final class Batcher {
         } catch (IllegalArgumentException e) {
             throw e;
         } catch (EngineFailure e) {
+            failedAtEncode(command);
             slot.capture(g, e.error());
             if (e.scope() == ErrorScope.DEVICE) {
                 backend.deviceLost(e.error());
             }
+            discardOpen(g); // S4: the ops queued before it will never run; they count as failed now
             slot.enterSlow();
         } catch (RuntimeException e) {
+            failedAtEncode(command);
             slot.capture(
                     g,
                     slot.error(ErrorKind.INTERNAL)
@@ -125,8 +142,20 @@ final class Batcher {
                             .command(command)
                             .cause(e)
                             .build());
+            discardOpen(g);
             slot.enterSlow();
         }
+    }
+
+    /**
+     * An op the engine could not encode (a device allocation refused, say) was still submitted and
+     * failed: it counts as both, and its sequence number is used up, so that op numbers never
+     * repeat within the stream's life, across resets too (S13).
+     */
+    private void failedAtEncode(CommandImpl command) {
+        nextSequence = command.sequence() + 1;
+        counters.submitted.incrementAndGet();
+        counters.failed.incrementAndGet();
     }
 
     private static boolean sampled(ResultChecker checker, CommandImpl command) {
@@ -162,6 +191,21 @@ final class Batcher {
         } finally {
             slot.encodeLock.unlock();
         }
+    }
+
+    /**
+     * Before an output that would not fit this stream's memory: the outputs of its own queued work
+     * that nobody holds any more can only be given back once that work is done, so commit it and wait
+     * for it (bounded by the reset timeout) rather than refuse at once. The caller holds the encode lock.
+     */
+    private void makeRoomFor(Generation g, long bytes) {
+        if (backend.memory().fits(owner.memory, bytes) || (open == null && g.inFlight.get() == 0)) {
+            return;
+        }
+        commitOpenLocked();
+        slot.waiters.await(
+                () -> g.inFlight.get() == 0 || g.state != Generation.ACTIVE || hold != null,
+                backend.settings().resetTimeout().toNanos());
     }
 
     /** The sequence number of the last op submitted so far; the caller holds the encode lock. */

@@ -62,6 +62,9 @@ final class Completion implements DeferredCompletion.Target {
     /** The batch's work failed: captures the error (S2), fails the batch, and loses the device for DEVICE scope (S9). */
     void failed(BatchImpl batch, StreamError error, ErrorScope scope) {
         try {
+            if (batch.status == BatchImpl.COMMITTED) {
+                count(batch, false); // before the report wakes anyone: a snapshot then already shows it
+            }
             slot.capture(batch.generation, error);
             finish(batch, BatchImpl.FAILED, error);
             if (scope == ErrorScope.DEVICE) {
@@ -185,16 +188,23 @@ final class Completion implements DeferredCompletion.Target {
             if (last > g.completedSequence) {
                 g.completedSequence = last;
             }
-            counters.completed.addAndGet(batch.size());
+            count(batch, true);
         } else {
             batch.error = error;
-            counters.failed.addAndGet(batch.size());
+            count(batch, false);
         }
         batch.release();
         g.unfinished.remove(batch);
         g.inFlight.decrementAndGet();
         slot.waiters.signalAll();
         backend.settled();
+    }
+
+    /** Counts the batch's ops as completed or failed, once. */
+    private void count(BatchImpl batch, boolean completed) {
+        if (batch.counted.compareAndSet(false, true)) {
+            (completed ? counters.completed : counters.failed).addAndGet(batch.size());
+        }
     }
 
     /** Fails the batches of {@code g} that its engine never reported (after a close or reset). */

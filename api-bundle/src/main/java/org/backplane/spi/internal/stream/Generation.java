@@ -44,6 +44,12 @@ final class Generation {
     }
 
     final long number;
+    /**
+     * The error a batch of this generation fails with when not even an error can be allocated (heap
+     * exhaustion on a worker): made with the generation, so that it names the right one (S13).
+     */
+    final StreamError heapExhausted;
+
     volatile int state;
     volatile StreamError first;
     volatile Instant stateSince;
@@ -59,8 +65,9 @@ final class Generation {
     final AtomicLong suppressedCount = new AtomicLong();
     final ConcurrentLinkedQueue<StreamError> suppressed = new ConcurrentLinkedQueue<>();
 
-    Generation(long number, long completedSequence) {
+    Generation(long number, long completedSequence, StreamError heapExhausted) {
         this.number = number;
+        this.heapExhausted = heapExhausted;
         this.completedSequence = completedSequence;
         this.stateSince = Instant.now();
     }

@@ -20,7 +20,11 @@ final class HostArray implements DeviceArray {
 
     final ArrayImpl array;
 
-    HostArray(ArrayImpl array) {
+    /** The stream's facade: arrays keep it reachable, so a stream is leaked only once nothing of it is held. */
+    private final StreamImpl stream;
+
+    HostArray(StreamImpl stream, ArrayImpl array) {
+        this.stream = stream;
         this.array = array;
     }
 
@@ -36,7 +40,7 @@ final class HostArray implements DeviceArray {
 
     @Override
     public ComputeStream stream() {
-        return array.owner.facade;
+        return stream;
     }
 
     @Override
@@ -61,7 +65,7 @@ final class HostArray implements DeviceArray {
     /** The elements in their own type, row-major, in a confined segment of {@code arena}. */
     private MemorySegment raw(Arena arena) {
         MemorySegment s = arena.allocate(Math.max(1, array.byteSize()), 8).asSlice(0, array.byteSize());
-        array.owner.facade.read(array, s);
+        stream.read(array, s);
         return s;
     }
 
@@ -69,7 +73,7 @@ final class HostArray implements DeviceArray {
     public float[] download() {
         float[] out = new float[javaLength()];
         if (array.dtype() == DType.FLOAT32) {
-            array.owner.facade.read(array, MemorySegment.ofArray(out));
+            stream.read(array, MemorySegment.ofArray(out));
             return out;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -85,7 +89,7 @@ final class HostArray implements DeviceArray {
     public int[] downloadInts() {
         int[] out = new int[javaLength()];
         if (array.dtype() == DType.INT32) {
-            array.owner.facade.read(array, MemorySegment.ofArray(out));
+            stream.read(array, MemorySegment.ofArray(out));
             return out;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -104,7 +108,7 @@ final class HostArray implements DeviceArray {
     public long[] downloadLongs() {
         long[] out = new long[javaLength()];
         if (array.dtype() == DType.INT64) {
-            array.owner.facade.read(array, MemorySegment.ofArray(out));
+            stream.read(array, MemorySegment.ofArray(out));
             return out;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -143,7 +147,7 @@ final class HostArray implements DeviceArray {
         }
         if (array.dtype() == DType.FLOAT32) {
             MemorySegment whole = MemorySegment.ofBuffer(target);
-            array.owner.facade.read(array, whole.asSlice(0, array.byteSize()));
+            stream.read(array, whole.asSlice(0, array.byteSize()));
             target.position(target.position() + (int) array.size());
         } else {
             target.put(download());
@@ -163,15 +167,21 @@ final class HostArray implements DeviceArray {
                     "target segment has " + target.byteSize() + " bytes but the array of shape " + shape() + " ("
                             + array.dtype().id() + ") needs " + array.byteSize());
         }
-        array.owner.facade.read(array, target.asSlice(0, array.byteSize()));
+        stream.read(array, target.asSlice(0, array.byteSize()));
     }
 
     @Override
     public void close() {
         if (!array.closed) {
             array.closed = true;
-            if (array.mayReleaseStorage()) {
-                array.owner.release(array);
+            ArrayImpl root = array.rootArray();
+            if (root != array) {
+                // the last view of a closed array lets its storage go
+                if (root.views.decrementAndGet() == 0 && root.closed) {
+                    root.releaseOnce();
+                }
+            } else if (root.views.get() == 0) {
+                root.releaseOnce();
             }
         }
     }

@@ -59,7 +59,7 @@ final class Lifecycle {
             slot.encodeLock.lock();
             try {
                 batcher.discardOpen(g);
-                slot.replace(new Generation(g.number + 1, batcher.lastSequence()));
+                slot.replace(slot.newGeneration(g.number + 1, batcher.lastSequence()));
             } finally {
                 slot.encodeLock.unlock();
             }
@@ -73,14 +73,18 @@ final class Lifecycle {
      * Closes the stream. With {@code abortError} null, queued work is committed and may finish within
      * {@code timeout}; otherwise (the backend is stopping) running work is stopped and the rest fails
      * with {@code abortError}. Idempotent.
+     *
+     * @return for a close by the host, the stream's error if nobody has been told of it yet (S13: the
+     *     close reports it); otherwise null
      */
-    void shutdown(StreamError abortError, Duration timeout) {
+    StreamError shutdown(StreamError abortError, Duration timeout) {
         lock.lock();
         try {
             Generation g = slot.current();
             if (g.state == Generation.CLOSED) {
-                return;
+                return null;
             }
+            int before;
             StreamState from = Generation.publicState(g.state);
             long deadline = System.nanoTime() + timeout.toNanos();
             if (abortError == null && g.state == Generation.ACTIVE) {
@@ -88,6 +92,7 @@ final class Lifecycle {
             }
             slot.encodeLock.lock();
             try {
+                before = g.state; // under the encode lock: no report (FAILED -> POISONED) can run now
                 g.setState(Generation.CLOSING);
                 if (abortError != null) {
                     // Everything of this generation not yet reported now ends with the stop's error,
@@ -130,6 +135,7 @@ final class Lifecycle {
             slot.waiters.signalAll();
             owner.closed();
             transitions.publish(StreamTransition.Type.CLOSED, from, null);
+            return abortError == null && before != Generation.POISONED ? g.first : null;
         } finally {
             lock.unlock();
         }

@@ -1,5 +1,6 @@
 package org.backplane.spi.internal.stream;
 
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.backplane.api.ErrorKind;
@@ -54,6 +55,42 @@ final class SinkImpl implements StreamSink {
             owner.completion.failed(own(batch), error, scope);
         } catch (Throwable t) {
             StreamSlot.safeLog(t);
+        }
+    }
+
+    @Override
+    public void failedUnexpectedly(CommandBatch batch, Throwable cause) {
+        BatchImpl b;
+        try {
+            b = own(batch);
+        } catch (Throwable t) {
+            StreamSlot.safeLog(t);
+            return;
+        }
+        StreamError error;
+        try {
+            boolean heap = cause instanceof OutOfMemoryError;
+            error = owner.slot
+                    .error(heap ? ErrorKind.OUT_OF_MEMORY : ErrorKind.INTERNAL)
+                    .nativeText(String.valueOf(cause))
+                    .message(
+                            heap
+                                    ? "the Java heap was exhausted while the backend ran this work"
+                                    : "the backend's own code failed while running or completing this work: " + cause)
+                    .batch(batch)
+                    .cause(cause)
+                    .build();
+        } catch (Throwable t) {
+            error = b.generation.heapExhausted; // nothing could be allocated: the one made in advance
+        }
+        // Completion.failed catches everything itself; should the heap still refuse it the little it
+        // needs, try again for a while: a batch left unfinished would leave its waiters waiting.
+        for (int attempt = 0; attempt < 1000 && b.status == BatchImpl.COMMITTED; attempt++) {
+            try {
+                owner.completion.failed(b, error, ErrorScope.STREAM);
+            } catch (Throwable t) {
+                LockSupport.parkNanos(1_000_000);
+            }
         }
     }
 

@@ -36,10 +36,15 @@ public final class Stream implements Transitions {
     final Batcher batcher;
     final Lifecycle lifecycle;
     final SinkImpl sink;
-    final StreamImpl facade;
+    /** Its share of the backend's memory (S12). */
+    final MemoryBudget.Account memory;
+
     private volatile StreamEngine engine;
 
-    public Stream(BackendContext backend, StreamId id, String label) {
+    /**
+     * @param memoryQuota what the stream's arrays may hold, in bytes; 0 for the backend's stream quota
+     */
+    public Stream(BackendContext backend, StreamId id, String label, long memoryQuota) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.id = id;
         this.label = label;
@@ -49,7 +54,7 @@ public final class Stream implements Transitions {
         this.batcher = new Batcher(this, slot, completion, counters, backend);
         this.lifecycle = new Lifecycle(this, slot, batcher, completion, this);
         this.sink = new SinkImpl(this);
-        this.facade = new StreamImpl(this);
+        this.memory = backend.memory().open(memoryQuota);
     }
 
     /** Connects the engine, which was opened with {@link #sink()}; once, before the stream is published. */
@@ -74,9 +79,12 @@ public final class Stream implements Transitions {
         return sink;
     }
 
-    /** What hosts hold. */
-    public ComputeStream facade() {
-        return facade;
+    /**
+     * What hosts hold: made once, when the stream is opened. The stream does not keep it: once
+     * neither it nor any array of the stream is reachable, the backend sees the stream as leaked.
+     */
+    public ComputeStream newFacade() {
+        return new StreamImpl(this);
     }
 
     public StreamSnapshot snapshot() {
@@ -92,6 +100,8 @@ public final class Stream implements Transitions {
                 counters.submitted.get(),
                 counters.completed.get(),
                 counters.failed.get(),
+                backend.memory().used(memory),
+                memory.quota,
                 createdAt,
                 g.stateSince);
     }
@@ -102,9 +112,9 @@ public final class Stream implements Transitions {
         return snapshot();
     }
 
-    /** Closes the stream; see {@link Lifecycle#shutdown}. */
-    public void shutdown(StreamError abortError, Duration timeout) {
-        lifecycle.shutdown(abortError, timeout);
+    /** Closes the stream; see {@link Lifecycle#shutdown}. Returns the error the close must report, or null. */
+    public StreamError shutdown(StreamError abortError, Duration timeout) {
+        return lifecycle.shutdown(abortError, timeout);
     }
 
     /** Captures an error from outside the engine (fault injection, device loss) into the current generation. Never throws. */
@@ -123,6 +133,7 @@ public final class Stream implements Transitions {
 
     /** An array was closed by its owner: the engine may free its storage now. */
     void release(ArrayImpl a) {
+        backend.memory().release(a);
         try {
             engine.release(a);
         } catch (RuntimeException e) {
@@ -132,6 +143,7 @@ public final class Stream implements Transitions {
 
     /** The lifecycle closed the stream. */
     void closed() {
+        backend.memory().closed(memory);
         backend.closed(this);
     }
 

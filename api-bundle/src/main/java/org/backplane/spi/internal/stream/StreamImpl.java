@@ -9,10 +9,13 @@ import org.backplane.api.BinaryOp;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceArray;
+import org.backplane.api.ErrorKind;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
 import org.backplane.api.StaleGenerationException;
+import org.backplane.api.StreamError;
+import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamId;
 import org.backplane.api.StreamInterruptedException;
 import org.backplane.api.StreamSnapshot;
@@ -111,12 +114,22 @@ final class StreamImpl implements ComputeStream {
         try {
             Generation g = slot.enter(); // under the lock: a close that began is seen, one to come waits
             ArrayImpl out = new ArrayImpl(owner, g, shape, dtype, null);
+            String refused = owner.backend.memory().charge(owner.memory, out, out.byteSize());
+            if (refused != null) {
+                // S12: this stream's OUT_OF_MEMORY, reported at once (S3); nobody else notices
+                slot.capture(
+                        g,
+                        slot.error(ErrorKind.OUT_OF_MEMORY)
+                                .message("upload of " + dtype.id() + " " + shape + ": " + refused)
+                                .build());
+                slot.enterSlow();
+            }
             try {
                 owner.engine().upload(out, data.asSlice(0, out.byteSize()));
             } catch (EngineFailure e) {
                 throw report(g, e);
             }
-            return new HostArray(out);
+            return new HostArray(this, out);
         } finally {
             slot.hostCopies.readLock().unlock();
         }
@@ -326,8 +339,8 @@ final class StreamImpl implements ComputeStream {
         return host(ops.attention(input(q, "q"), input(k, "k"), input(v, "v"), optional(mask, "mask"), scale));
     }
 
-    private static DeviceArray host(ArrayImpl a) {
-        return new HostArray(a);
+    private DeviceArray host(ArrayImpl a) {
+        return new HostArray(this, a);
     }
 
     private ArrayImpl optional(DeviceArray array, String name) {
@@ -435,6 +448,9 @@ final class StreamImpl implements ComputeStream {
 
     @Override
     public void close() {
-        owner.shutdown(null, owner.backend.settings().closeTimeout());
+        StreamError unreported = owner.shutdown(null, owner.backend.settings().closeTimeout());
+        if (unreported != null) {
+            throw new StreamFailedException(unreported); // S13: the last chance to hear of it
+        }
     }
 }

@@ -41,13 +41,22 @@ final class StreamSlot {
     final ReentrantReadWriteLock hostCopies = new ReentrantReadWriteLock();
 
     final Waiters waiters = new Waiters();
-    private volatile Generation current = new Generation(1, 0);
+    private volatile Generation current;
 
     StreamSlot(StreamId id, String label, BackendContext backend, Transitions transitions) {
         this.id = id;
         this.label = label;
         this.backend = backend;
         this.transitions = transitions;
+        this.current = newGeneration(1, 0);
+    }
+
+    /** A generation, with the error it fails with when nothing else can be allocated. */
+    Generation newGeneration(long number, long completedSequence) {
+        StreamError heapExhausted = new ErrorBuilder(backend.id(), id, label, number, ErrorKind.OUT_OF_MEMORY)
+                .message("the Java heap was exhausted: not even this error's details could be recorded")
+                .build();
+        return new Generation(number, completedSequence, heapExhausted);
     }
 
     Generation current() {
@@ -141,7 +150,7 @@ final class StreamSlot {
             if (g.isClosingOrClosed()) {
                 StreamError workError = batch != null && batch.status == BatchImpl.FAILED
                         ? batch.error
-                        : batch == null ? g.first : null;
+                        : g.first; // a failed generation's arrays stay refused after close (S13)
                 if (workError != null || (batch != null && batch.status != BatchImpl.DONE)) {
                     throw closed(g, workError);
                 }
@@ -188,24 +197,44 @@ final class StreamSlot {
      * generation wins; later ones are counted (S2). Returns whether this error was the first.
      */
     boolean capture(Generation g, StreamError error) {
+        boolean first = false;
         try {
-            if (!g.offerError(error)) {
-                return false;
-            }
-            if (g.casState(Generation.ACTIVE, Generation.FAILED)) {
+            first = g.offerError(error);
+            if (first && g.casState(Generation.ACTIVE, Generation.FAILED)) {
                 transitions.publish(StreamTransition.Type.FAILED, StreamState.ACTIVE, error);
             }
-            waiters.signalAll();
-            return true;
         } catch (Throwable t) {
-            safeLog(t);
-            return false;
+            safeLog(t); // e.g. an OutOfMemoryError while publishing: the error is in the slot all the same
+        } finally {
+            try {
+                waiters.signalAll(); // no waiter may miss the failure (S13), whatever failed above
+            } catch (Throwable t) {
+                // waiters look again within milliseconds by themselves
+            }
         }
+        return first;
     }
 
-    /** Captures an error not tied to a committed batch into the current generation. Never throws (S1). */
+    /**
+     * Captures an error not tied to a committed batch (fault injection, device loss) into the
+     * generation it was raised against (S13). If a reset replaced that generation meanwhile, the
+     * error belongs to the discarded one and must not poison the fresh one: it is dropped, and
+     * false returned. Never throws (S1).
+     */
     boolean raise(StreamError error) {
-        return capture(current, error);
+        Generation g = current;
+        if (g.number != error.generation()) {
+            try {
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        () -> "dropped an error raised against generation " + error.generation() + " of " + id
+                                + ", which a reset replaced with generation " + g.number + ": " + error.describe());
+            } catch (Throwable t) {
+                // logging must not throw onto the raising thread
+            }
+            return false;
+        }
+        return capture(g, error);
     }
 
     /** Logs a failure met while capturing; nothing may escape onto a driver thread. */

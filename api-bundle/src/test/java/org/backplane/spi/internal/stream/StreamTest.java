@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -46,8 +48,17 @@ class StreamTest {
         backend = ManualEngine.backend(engine, settings);
     }
 
+    /** The facades the tests hold (the stream itself does not keep its facade). */
+    private final Map<Stream, StreamImpl> facades = new ConcurrentHashMap<>();
+
     private Stream open(String label) {
-        return ((StreamImpl) backend.openStream(label)).owner;
+        StreamImpl facade = (StreamImpl) backend.openStream(label);
+        facades.put(facade.owner, facade);
+        return facade.owner;
+    }
+
+    private StreamImpl facade(Stream s) {
+        return facades.get(s);
     }
 
     /** Reads {@code array} on a new thread, recording what the read threw. */
@@ -117,17 +128,17 @@ class StreamTest {
     void batchesAreCommittedAfterMaxOpsOrMaxBytesOrAtEval() throws Exception {
         useSettings(BackendSettings.DEFAULT.withBatching(new BatchPolicy(3, 400, 8)));
         Stream s = open("batching");
-        DeviceArray x = s.facade.upload(new float[10], 10);
-        s.facade.neg(x);
-        s.facade.neg(x);
+        DeviceArray x = facade(s).upload(new float[10], 10);
+        facade(s).neg(x);
+        facade(s).neg(x);
         assertThat(engine.committed).isEmpty();
-        s.facade.neg(x);
+        facade(s).neg(x);
         assertThat(engine.nextCommitted().size()).isEqualTo(3); // by op count
-        DeviceArray big = s.facade.upload(new float[100], 100);
-        s.facade.neg(big); // 400 bytes of output reach maxBytes
+        DeviceArray big = facade(s).upload(new float[100], 100);
+        facade(s).neg(big); // 400 bytes of output reach maxBytes
         assertThat(engine.nextCommitted().size()).isEqualTo(1);
-        DeviceArray y = s.facade.neg(x);
-        Thread evaluator = Thread.ofPlatform().start(() -> s.facade.eval(y));
+        DeviceArray y = facade(s).neg(x);
+        Thread evaluator = Thread.ofPlatform().start(() -> facade(s).eval(y));
         CommandBatch atEval = engine.nextCommitted();
         assertThat(atEval.size()).isEqualTo(1);
         engine.complete(atEval);
@@ -139,12 +150,12 @@ class StreamTest {
     void backPressureHoldsSubmittersAtMaxInFlightUntilABatchEnds() throws Exception {
         useSettings(BackendSettings.DEFAULT.withBatching(new BatchPolicy(1, 1L << 30, 2)));
         Stream s = open("pressure");
-        DeviceArray x = s.facade.upload(new float[1], 1);
-        s.facade.neg(x);
-        s.facade.neg(x);
+        DeviceArray x = facade(s).upload(new float[1], 1);
+        facade(s).neg(x);
+        facade(s).neg(x);
         CountDownLatch third = new CountDownLatch(1);
         Thread submitter = Thread.ofPlatform().start(() -> {
-            s.facade.neg(x);
+            facade(s).neg(x);
             third.countDown();
         });
         CommandBatch first = engine.nextCommitted();
@@ -161,13 +172,13 @@ class StreamTest {
     void aSubmitterHeldByBackPressureIsReleasedWhenTheStreamFails() throws Exception {
         useSettings(BackendSettings.DEFAULT.withBatching(new BatchPolicy(1, 1L << 30, 1)));
         Stream s = open("pressure-fail");
-        DeviceArray x = s.facade.upload(new float[1], 1);
-        s.facade.neg(x);
+        DeviceArray x = facade(s).upload(new float[1], 1);
+        facade(s).neg(x);
         AtomicReference<Throwable> outcome = new AtomicReference<>();
         Thread submitter = Thread.ofPlatform().start(() -> {
             try {
-                s.facade.neg(x);
-                s.facade.synchronize();
+                facade(s).neg(x);
+                facade(s).synchronize();
             } catch (Throwable t) {
                 outcome.set(t);
             }
@@ -184,9 +195,9 @@ class StreamTest {
     @Test
     void aLateErrorFromAResetGenerationNeverPoisonsTheNewOne() throws Exception {
         Stream s = open("late");
-        DeviceArray x = s.facade.upload(new float[1], 1);
-        s.facade.neg(x);
-        s.facade.flush();
+        DeviceArray x = facade(s).upload(new float[1], 1);
+        facade(s).neg(x);
+        facade(s).flush();
         CommandBatch old = engine.nextCommitted();
         s.raise(s.error(ErrorKind.TIMEOUT).message("hang").build());
         backend.reset(s.id); // the old batch is still "on the device"; reset gives up waiting after 200 ms
@@ -196,7 +207,7 @@ class StreamTest {
 
         assertThat(s.snapshot().state()).isEqualTo(StreamState.ACTIVE);
         assertThat(s.snapshot().firstError()).isNull();
-        DeviceArray y = s.facade.neg(s.facade.upload(new float[] {3}, 1));
+        DeviceArray y = facade(s).neg(facade(s).upload(new float[] {3}, 1));
         Thread reader = Thread.ofPlatform().start(() -> assertThat(y.download()).hasSize(1));
         engine.complete(engine.nextCommitted());
         reader.join();
@@ -205,9 +216,9 @@ class StreamTest {
     @Test
     void aBatchReportedTwiceCountsOnce() throws Exception {
         Stream s = open("twice");
-        DeviceArray x = s.facade.upload(new float[1], 1);
-        s.facade.neg(x);
-        s.facade.flush();
+        DeviceArray x = facade(s).upload(new float[1], 1);
+        facade(s).neg(x);
+        facade(s).flush();
         CommandBatch b = engine.nextCommitted();
         engine.complete(b);
         s.sink.failed(b, s.error(ErrorKind.PAGE_FAULT).batch(b).build()); // a confused driver reports again
@@ -221,9 +232,9 @@ class StreamTest {
     @Test
     void aBatchCompletingAfterItsGenerationFailedYieldsNoData() throws Exception {
         Stream s = open("after-failure");
-        DeviceArray x = s.facade.upload(new float[1], 1);
-        DeviceArray y = s.facade.neg(x);
-        s.facade.flush();
+        DeviceArray x = facade(s).upload(new float[1], 1);
+        DeviceArray y = facade(s).neg(x);
+        facade(s).flush();
         CommandBatch b = engine.nextCommitted();
         s.raise(s.error(ErrorKind.DEVICE_LOST).message("lost while running").build());
         engine.complete(b); // the driver says it finished, but it was in flight when the stream failed
@@ -238,15 +249,15 @@ class StreamTest {
     void anArrayInFlightWhenItsStreamFailedIsUnusableOnOtherStreams() throws Exception {
         Stream a = open("producer");
         Stream b = open("consumer");
-        DeviceArray x = a.facade.neg(a.facade.upload(new float[] {1}, 1));
-        a.facade.flush();
+        DeviceArray x = facade(a).neg(facade(a).upload(new float[] {1}, 1));
+        facade(a).flush();
         CommandBatch produced = engine.nextCommitted();
         a.raise(a.error(ErrorKind.DEVICE_LOST)
                 .message("lost while x was computed")
                 .build());
         engine.complete(produced); // the driver reports the buffer done after the failure
-        DeviceArray y = b.facade.add(x, b.facade.upload(new float[] {1}, 1));
-        b.facade.flush();
+        DeviceArray y = facade(b).add(x, facade(b).upload(new float[] {1}, 1));
+        facade(b).flush();
         engine.complete(engine.nextCommitted()); // b's work ran on whatever x held
         assertThatThrownBy(y::download).isInstanceOfSatisfying(StreamFailedException.class, e -> {
             assertThat(e.error().kind()).isEqualTo(ErrorKind.UPSTREAM_FAILURE);
@@ -261,9 +272,9 @@ class StreamTest {
         Stream s = open("uploading");
         engine.uploading = new CountDownLatch(1);
         engine.releaseUploads = new CountDownLatch(1);
-        Thread uploader = Thread.ofPlatform().start(() -> s.facade.upload(new float[] {1}, 1));
+        Thread uploader = Thread.ofPlatform().start(() -> facade(s).upload(new float[] {1}, 1));
         assertThat(engine.uploading.await(5, TimeUnit.SECONDS)).isTrue();
-        Thread closer = Thread.ofPlatform().start(s.facade::close);
+        Thread closer = Thread.ofPlatform().start(facade(s)::close);
         Thread.sleep(200); // the close would have reached the engine by now
         engine.releaseUploads.countDown();
         uploader.join(5000);
@@ -272,7 +283,7 @@ class StreamTest {
                 .filter(c -> c.startsWith("upload") || c.startsWith("close"))
                 .toList();
         assertThat(order).containsExactly("upload begins " + s.id, "upload ends " + s.id, "close " + s.id);
-        assertThatThrownBy(() -> s.facade.upload(new float[] {1}, 1)).isInstanceOf(StreamClosedException.class);
+        assertThatThrownBy(() -> facade(s).upload(new float[] {1}, 1)).isInstanceOf(StreamClosedException.class);
     }
 
     @Test
@@ -291,8 +302,8 @@ class StreamTest {
                 return out == -in ? null : "element 0 is " + out + ", expected " + -in;
             }
         });
-        DeviceArray y = s.facade.neg(s.facade.upload(new float[] {2}, 1));
-        s.facade.flush();
+        DeviceArray y = facade(s).neg(facade(s).upload(new float[] {2}, 1));
+        facade(s).flush();
         engine.complete(engine.nextCommitted()); // the manual engine writes zeros: wrong
         assertThatThrownBy(y::download).isInstanceOfSatisfying(StreamFailedException.class, e -> {
             assertThat(e.error().kind()).isEqualTo(ErrorKind.VERIFICATION_MISMATCH);
@@ -323,12 +334,12 @@ class StreamTest {
                 return null;
             }
         });
-        DeviceArray x = s.facade.upload(new float[1], 1);
-        DeviceArray first = s.facade.neg(x);
-        s.facade.flush();
+        DeviceArray x = facade(s).upload(new float[1], 1);
+        DeviceArray first = facade(s).neg(x);
+        facade(s).flush();
         CommandBatch b1 = engine.nextCommitted();
-        DeviceArray second = s.facade.abs(x);
-        s.facade.flush();
+        DeviceArray second = facade(s).abs(x);
+        facade(s).flush();
         CommandBatch b2 = engine.nextCommitted();
         engine.complete(b1);
         checking.await();
@@ -339,7 +350,7 @@ class StreamTest {
                 .isFalse();
         assertThat(s.snapshot().opsCompleted()).isZero();
         release.countDown();
-        s.facade.synchronize();
+        facade(s).synchronize();
         assertThat(first.isReady()).isTrue();
         assertThat(second.isReady()).isTrue();
         assertThat(s.snapshot().opsCompleted()).isEqualTo(2);
@@ -368,11 +379,11 @@ class StreamTest {
                 return "silently corrupted";
             }
         });
-        DeviceArray x = a.facade.neg(a.facade.upload(new float[] {1}, 1));
-        a.facade.flush();
+        DeviceArray x = facade(a).neg(facade(a).upload(new float[] {1}, 1));
+        facade(a).flush();
         CommandBatch produced = engine.nextCommitted();
-        DeviceArray y = b.facade.add(x, b.facade.upload(new float[] {1}, 1));
-        b.facade.flush();
+        DeviceArray y = facade(b).add(x, facade(b).upload(new float[] {1}, 1));
+        facade(b).flush();
         CommandBatch consumed = engine.nextCommitted();
         engine.complete(produced);
         checking.await();
@@ -390,8 +401,8 @@ class StreamTest {
     @Test
     void aDiscardedBatchFailsWithItsGenerationsError() throws Exception {
         Stream s = open("discard");
-        DeviceArray y = s.facade.neg(s.facade.upload(new float[1], 1));
-        s.facade.flush();
+        DeviceArray y = facade(s).neg(facade(s).upload(new float[1], 1));
+        facade(s).flush();
         CommandBatch b = engine.nextCommitted();
         s.raise(s.error(ErrorKind.TIMEOUT).build());
         assertThat(b.shouldRun()).isFalse();
@@ -403,14 +414,14 @@ class StreamTest {
     @Test
     void nothingIsEncodedOrCommittedForAPoisonedStream() {
         Stream s = open("s4");
-        DeviceArray x = s.facade.upload(new float[1], 1);
+        DeviceArray x = facade(s).upload(new float[1], 1);
         s.raise(s.error(ErrorKind.PAGE_FAULT).build());
-        assertThatThrownBy(() -> s.facade.neg(x)).isInstanceOf(StreamFailedException.class);
+        assertThatThrownBy(() -> facade(s).neg(x)).isInstanceOf(StreamFailedException.class);
         List<String> before = List.copyOf(engine.calls);
         for (int i = 0; i < 5; i++) {
-            assertThatThrownBy(() -> s.facade.neg(x)).isInstanceOf(StreamPoisonedException.class);
-            assertThatThrownBy(s.facade::synchronize).isInstanceOf(StreamPoisonedException.class);
-            assertThatThrownBy(s.facade::flush).isInstanceOf(StreamPoisonedException.class);
+            assertThatThrownBy(() -> facade(s).neg(x)).isInstanceOf(StreamPoisonedException.class);
+            assertThatThrownBy(facade(s)::synchronize).isInstanceOf(StreamPoisonedException.class);
+            assertThatThrownBy(facade(s)::flush).isInstanceOf(StreamPoisonedException.class);
         }
         assertThat(engine.calls).isEqualTo(before);
     }
@@ -418,8 +429,8 @@ class StreamTest {
     @Test
     void stopFailsWorkInFlightWithBackendStoppedAndShutsTheEngineDownLast() throws Exception {
         Stream s = open("stop");
-        DeviceArray y = s.facade.neg(s.facade.upload(new float[1], 1));
-        s.facade.flush();
+        DeviceArray y = facade(s).neg(facade(s).upload(new float[1], 1));
+        facade(s).flush();
         engine.nextCommitted();
         AtomicReference<Throwable> outcome = new AtomicReference<>();
         Thread reader = readInBackground(y, outcome);
@@ -438,8 +449,8 @@ class StreamTest {
     void batchesAnEngineNeverReportsAreFailedSoNoWaiterHangs() throws Exception {
         engine.forgetsBatchesOnClose = true;
         Stream s = open("forgotten");
-        DeviceArray y = s.facade.neg(s.facade.upload(new float[1], 1));
-        s.facade.flush();
+        DeviceArray y = facade(s).neg(facade(s).upload(new float[1], 1));
+        facade(s).flush();
         engine.nextCommitted();
         AtomicReference<Throwable> outcome = new AtomicReference<>();
         Thread reader = readInBackground(y, outcome);
@@ -452,8 +463,8 @@ class StreamTest {
     @Test
     void resetFailsBatchesOfTheOldGenerationThatTheEngineDropped() throws Exception {
         Stream s = open("dropped");
-        s.facade.neg(s.facade.upload(new float[1], 1));
-        s.facade.flush();
+        facade(s).neg(facade(s).upload(new float[1], 1));
+        facade(s).flush();
         engine.nextCommitted(); // never reported
         s.raise(s.error(ErrorKind.TIMEOUT).build());
         backend.reset(s.id);
