@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Builds what a GPU machine without Java needs, into .device/ (git-ignored): a jlinked JDK 25 runtime
-# (~45 MB), Backplane's jars, the CUDA tests and the JUnit console. The device tool carries .device.
+# (~45 MB), Backplane's jars, the CUDA tests and the JUnit console, and the embedding model split in two
+# halves (.model-a, .model-b). The device tool carries at most 64 MiB per call, tree included, so they
+# travel in calls made back to back on the same warm machine (carried paths stay there between calls):
+#   1. carry .device/jdk   2. carry .device/lib, .device/COMMIT   3. carry .model-a
+#   4. carry .model-b: mkdir -p .model && cat .model-a/part .model-b/part > .model/model.jar, then
+#      bash cuda-backend-bundle/gpu/run-on-gpu.sh exit,tests,scenarios   5. ... run-on-gpu.sh embeddings
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"

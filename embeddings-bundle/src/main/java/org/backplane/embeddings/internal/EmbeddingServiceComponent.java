@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.backplane.api.ActiveBackend;
 import org.backplane.api.ExecutionBackend;
+import org.backplane.api.StreamOptions;
 import org.backplane.embeddings.EmbeddingService;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -28,7 +29,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @Designate(ocd = EmbeddingServiceComponent.Config.class)
 @Component(
         service = {EmbeddingService.class, EmbeddingServiceComponent.class},
-        configurationPid = EmbeddingServiceComponent.PID)
+        configurationPid = EmbeddingServiceComponent.PID,
+        immediate = true) // a model that cannot be read is reported at start, and its commands stay away
 public final class EmbeddingServiceComponent implements EmbeddingService {
     static final String PID = "org.backplane.embeddings";
     /** Framework property with the model's location when the configuration names none (the launcher sets it). */
@@ -57,6 +59,12 @@ public final class EmbeddingServiceComponent implements EmbeddingService {
         @AttributeDefinition(
                 description = "Tokens per text at most, [CLS] and [SEP] included; longer texts are truncated")
         int maxLength() default 256;
+
+        @AttributeDefinition(
+                description = "What one worker stream's arrays may hold, in MiB, so that one oversize batch "
+                        + "meets its own limit instead of taking the memory the other workers need; 0: the "
+                        + "backend's stream quota")
+        long workerQuotaMiB() default 0;
 
         @AttributeDefinition(
                 description = "Which backend: empty to follow the runtime's selection (ActiveBackend) across switches, "
@@ -97,7 +105,12 @@ public final class EmbeddingServiceComponent implements EmbeddingService {
         String location = config.model().isBlank() ? context.getProperty(MODEL_PROPERTY) : config.model();
         this.files = ModelFiles.open(location, config.tokenizer(), config.maxLength());
         Embedder embedder = new Embedder(files.model(), files.tokenizer(), config.maxLength());
-        this.pool = new WorkerPool(this::backend, embedder, config.workers(), config.batchSize());
+        this.pool = new WorkerPool(
+                this::backend,
+                embedder,
+                config.workers(),
+                config.batchSize(),
+                StreamOptions.DEFAULT.withMemoryQuota(config.workerQuotaMiB() << 20));
     }
 
     @Deactivate
