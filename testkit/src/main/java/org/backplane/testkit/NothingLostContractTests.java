@@ -189,35 +189,40 @@ public abstract class NothingLostContractTests extends ContractTestSupport {
         assumeThat(elements).as("fixture can drive the backend out of memory").isPositive();
         int rows = (int) Math.min(Integer.MAX_VALUE, elements / 1024);
         ComputeStream s = backend.openStream("s13-oom-counters");
-        long[] sequences = new long[2];
-        for (int round = 0; round < 2; round++) {
-            @SuppressWarnings("ModifiedButNotUsed") // holding the arrays is the point
-            List<DeviceArray> held = new ArrayList<>();
-            StreamFailedException oom = null;
-            try {
-                for (int i = 0; i < 4; i++) {
-                    held.add(s.full(1f, rows, 1024));
-                }
-                s.synchronize();
-            } catch (StreamFailedException e) {
-                oom = e;
+        @SuppressWarnings("ModifiedButNotUsed") // holding the arrays is the point
+        List<DeviceArray> held = new ArrayList<>();
+        StreamFailedException first = null;
+        try {
+            for (int i = 0; i < 4; i++) {
+                held.add(s.full(1f, rows, 1024));
             }
-            assertThat(oom)
-                    .as("round %d: four arrays of 40%% of memory must not fit", round)
-                    .isNotNull();
-            assertThat(oom.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
-            sequences[round] = oom.error().sequence();
-            StreamSnapshot after = settled(s);
-            assertThat(after.opsFailed()).as("round %d: %s", round, after).isPositive();
-            assertThat(after.opsCompleted() + after.opsFailed())
-                    .as("round %d: %s", round, after)
-                    .isEqualTo(after.opsSubmitted());
-            held.clear();
-            System.gc();
-            backend.reset(s.id());
+            s.synchronize();
+        } catch (StreamFailedException e) {
+            first = e;
         }
-        assertThat(sequences[1])
-                .as("two different failed ops never share a number")
-                .isGreaterThan(sequences[0]);
+        assertThat(first).as("four arrays of 40%% of memory must not fit").isNotNull();
+        assertThat(first.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
+        StreamSnapshot after = settled(s);
+        assertThat(after.opsFailed()).as("%s", after).isPositive();
+        assertThat(after.opsCompleted() + after.opsFailed()).as("%s", after).isEqualTo(after.opsSubmitted());
+
+        // Reset while the arrays still hold the memory: the first op of the new generation is refused too.
+        backend.reset(s.id());
+        StreamFailedException second = catchThrowableOfType(StreamFailedException.class, () -> {
+            s.full(1f, rows, 1024);
+            s.synchronize();
+        });
+        assertThat(second).as("the memory is still held").isNotNull();
+        assertThat(second.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
+        assertThat(second.error().sequence())
+                .as("two different failed ops never share a number, across a reset too")
+                .isGreaterThan(first.error().sequence());
+        StreamSnapshot again = settled(s);
+        assertThat(again.opsFailed()).as("%s", again).isGreaterThan(after.opsFailed());
+        assertThat(again.opsCompleted() + again.opsFailed()).as("%s", again).isEqualTo(again.opsSubmitted());
+        held.clear();
+        System.gc();
+        backend.reset(s.id());
+        assertThat(s.sum(s.full(1f, 10)).download()).containsExactly(10f);
     }
 }

@@ -20,6 +20,7 @@ import org.backplane.cpu.CpuSettings;
 import org.backplane.cuda.CudaBackend;
 import org.backplane.cuda.CudaSettings;
 import org.backplane.spi.BackendSettings;
+import org.backplane.spi.MemoryPolicy;
 import org.backplane.spi.runtime.PoisonStateRegistry;
 
 /**
@@ -60,7 +61,9 @@ public final class RealFaultScenario {
     void outOfMemory() {
         PoisonStateRegistry states = new PoisonStateRegistry(t -> log("  transition " + t.type() + " " + t.stream()
                 + (t.error() != null ? ": " + t.error().describe() : "")));
-        try (CudaBackend cuda = CudaBackend.start(CudaSettings.defaults())) {
+        // No memory limit of Backplane's own (S12 would refuse first, with no CUDA code): the driver must refuse.
+        BackendSettings unlimited = BackendSettings.DEFAULT.withMemory(new MemoryPolicy(1L << 30, 0, 0, 90));
+        try (CudaBackend cuda = CudaBackend.start(CudaSettings.defaults().withCommon(unlimited))) {
             states.add(cuda);
             log("device: " + cuda.device().name() + ", " + cuda.device().memoryBytes() / (1 << 20) + " MiB, "
                     + cuda.device().details());

@@ -77,6 +77,11 @@ public final class WorkerPool implements AutoCloseable {
         return embedder;
     }
 
+    /** Texts per batch. */
+    public int batchSize() {
+        return batchSize;
+    }
+
     /** How many worker streams the pool has (opened on demand). */
     public int workers() {
         return all.size();
