@@ -46,12 +46,13 @@ class ShapesTest {
 
     @Test
     void permutationsAndReductions() {
-        assertThat(Shapes.permutation(Shape.of(2, 3, 4), new int[0])).containsExactly(2, 1, 0);
-        assertThat(Shapes.permutation(Shape.of(2, 3, 4), new int[] {-1, 0, 1})).containsExactly(2, 0, 1);
-        assertThat(Shapes.permute(Shape.of(2, 3, 4), new int[] {2, 0, 1})).isEqualTo(Shape.of(4, 2, 3));
-        assertThatThrownBy(() -> Shapes.permutation(Shape.of(2, 3), new int[] {0}))
+        assertThat(ViewShapes.permutation(Shape.of(2, 3, 4), new int[0])).containsExactly(2, 1, 0);
+        assertThat(ViewShapes.permutation(Shape.of(2, 3, 4), new int[] {-1, 0, 1}))
+                .containsExactly(2, 0, 1);
+        assertThat(ViewShapes.permute(Shape.of(2, 3, 4), new int[] {2, 0, 1})).isEqualTo(Shape.of(4, 2, 3));
+        assertThatThrownBy(() -> ViewShapes.permutation(Shape.of(2, 3), new int[] {0}))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Shapes.permutation(Shape.of(2, 3), new int[] {1, 1}))
+        assertThatThrownBy(() -> ViewShapes.permutation(Shape.of(2, 3), new int[] {1, 1}))
                 .hasMessageContaining("twice");
         assertThat(Shapes.reduce(ReduceOp.SUM, Shape.of(2, 3, 4), -2)).isEqualTo(Shape.of(2, 4));
         assertThat(Shapes.reduce(ReduceOp.SUM, Shape.of(0, 3), 0)).isEqualTo(Shape.of(3));
@@ -76,14 +77,14 @@ class ShapesTest {
     void aReshapeOfATransposedViewIsAViewOnlyWhereTheMergedAxesAreContiguous() {
         // [5, 6, 3, 1] transposed by [2, 3, 0, 1]: axes of 3 (stride 1) and 5 (stride 18) cannot merge,
         // even with a size-1 axis between them (its stride must not hide the gap).
-        assertThat(Shapes.reshapeStrides(Shape.of(3, 1, 5, 6), new long[] {1, 1, 18, 3}, Shape.of(90)))
+        assertThat(ViewShapes.reshapeStrides(Shape.of(3, 1, 5, 6), new long[] {1, 1, 18, 3}, Shape.of(90)))
                 .isNull();
-        assertThat(Shapes.reshapeStrides(Shape.of(3, 1, 5, 6), new long[] {1, 1, 18, 3}, Shape.of(3, 30)))
+        assertThat(ViewShapes.reshapeStrides(Shape.of(3, 1, 5, 6), new long[] {1, 1, 18, 3}, Shape.of(3, 30)))
                 .containsExactly(1, 3);
         // A size-1 axis with any stride does not break a contiguous group.
-        assertThat(Shapes.reshapeStrides(Shape.of(5, 1, 6), new long[] {6, 99, 1}, Shape.of(30)))
+        assertThat(ViewShapes.reshapeStrides(Shape.of(5, 1, 6), new long[] {6, 99, 1}, Shape.of(30)))
                 .containsExactly(1);
-        assertThat(Shapes.reshapeStrides(Shape.of(2, 3), new long[] {3, 1}, Shape.of(2, 1, 3)))
+        assertThat(ViewShapes.reshapeStrides(Shape.of(2, 3), new long[] {3, 1}, Shape.of(2, 1, 3)))
                 .containsExactly(3, 3, 1);
     }
 }

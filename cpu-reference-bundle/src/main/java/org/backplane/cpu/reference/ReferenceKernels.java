@@ -10,6 +10,7 @@ import org.backplane.api.UnaryOp;
 import org.backplane.spi.DTypes;
 import org.backplane.spi.Scalar;
 import org.backplane.spi.Shapes;
+import org.backplane.spi.ViewShapes;
 
 /**
  * The reference definition of every op, on host {@link Tensor}s: index arithmetic through strides,
@@ -196,8 +197,8 @@ public final class ReferenceKernels {
     // ------------------------------------------------------------------ views, materialised on the host
 
     public static Tensor transpose(Tensor x, int[] axes) {
-        int[] perm = Shapes.permutation(x.shape(), axes);
-        Shape out = Shapes.permute(x.shape(), perm);
+        int[] perm = ViewShapes.permutation(x.shape(), axes);
+        Shape out = ViewShapes.permute(x.shape(), perm);
         long[] in = Shapes.strides(x.shape());
         long[] strides = new long[perm.length];
         for (int i = 0; i < perm.length; i++) {
@@ -207,12 +208,13 @@ public final class ReferenceKernels {
     }
 
     public static Tensor reshape(Tensor x, int... dims) {
-        return new Tensor(x.dtype(), Shapes.reshape(x.shape(), dims), x.data().clone());
+        return new Tensor(
+                x.dtype(), ViewShapes.reshape(x.shape(), dims), x.data().clone());
     }
 
     public static Tensor broadcastTo(Tensor x, int... dims) {
         Shape to = Shape.of(dims);
-        Shapes.broadcastTo(x.shape(), to);
+        ViewShapes.broadcastTo(x.shape(), to);
         return gather(x, to, Shapes.broadcastStrides(x.shape(), to), 0);
     }
 
@@ -222,7 +224,7 @@ public final class ReferenceKernels {
         long[] strides = new long[dims.length];
         long base = 0;
         for (int i = 0; i < dims.length; i++) {
-            Shapes.SliceAxis s = Shapes.slice(x.shape().dim(i), start[i], stop[i], step[i]);
+            ViewShapes.SliceAxis s = ViewShapes.slice(x.shape().dim(i), start[i], stop[i], step[i]);
             dims[i] = s.count();
             strides[i] = in[i] * s.step();
             if (s.count() > 0) {
@@ -241,7 +243,7 @@ public final class ReferenceKernels {
     }
 
     public static Tensor concatenate(List<Tensor> parts, int axis) {
-        Shape out = Shapes.concatenate(parts.stream().map(Tensor::shape).toList(), axis);
+        Shape out = ViewShapes.concatenate(parts.stream().map(Tensor::shape).toList(), axis);
         int a = out.normalizeAxis(axis);
         DType type = parts.getFirst().dtype();
         for (Tensor t : parts) {
@@ -272,7 +274,7 @@ public final class ReferenceKernels {
      */
     public static Tensor take(Tensor x, Tensor indices, int axis) {
         int a = x.shape().normalizeAxis(axis);
-        Shape out = Shapes.take(x.shape(), indices.shape(), a);
+        Shape out = ViewShapes.take(x.shape(), indices.shape(), a);
         int n = x.shape().dim(a);
         long outer = 1;
         for (int i = 0; i < a; i++) {

@@ -170,22 +170,7 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
 
     /** Closes the streams nobody can reach any more (neither the stream nor any of its arrays). */
     private void closeLeaked() {
-        for (Stream s : leaked.poll()) {
-            if (streams.containsKey(s.id().number())) {
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        () -> "stream " + s.id() + " '" + s.label() + "' was never closed and nothing of it is "
-                                + "reachable any more; closing it to free its thread and memory. Close streams "
-                                + "when done (try-with-resources).");
-                StreamError unreported = s.shutdown(null, settings.closeTimeout());
-                if (unreported != null) {
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            () -> "the leaked stream " + s.id() + " had failed, and nobody was told: "
-                                    + unreported.describe());
-                }
-            }
-        }
+        leaked.closeUnreachable(s -> streams.containsKey(s.id().number()), settings.closeTimeout());
     }
 
     @Override

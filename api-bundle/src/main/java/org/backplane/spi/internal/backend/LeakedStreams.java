@@ -3,11 +3,14 @@ package org.backplane.spi.internal.backend;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import org.backplane.api.ComputeStream;
+import org.backplane.api.StreamError;
 import org.backplane.spi.internal.stream.Stream;
 
 /**
@@ -16,6 +19,8 @@ import org.backplane.spi.internal.stream.Stream;
  * stream and free its thread and memory. Polled, never a thread of its own.
  */
 final class LeakedStreams {
+    private static final System.Logger LOG = System.getLogger(LeakedStreams.class.getName());
+
     private final ReferenceQueue<ComputeStream> queue = new ReferenceQueue<>();
     private final Set<Watch> watching = ConcurrentHashMap.newKeySet();
 
@@ -32,8 +37,29 @@ final class LeakedStreams {
         watching.add(new Watch(facade, stream, queue));
     }
 
+    /** Closes, logging each, the streams found unreachable since the last look that are still open. */
+    void closeUnreachable(Predicate<Stream> stillOpen, Duration closeTimeout) {
+        for (Stream s : poll()) {
+            if (!stillOpen.test(s)) {
+                continue;
+            }
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "stream " + s.id() + " '" + s.label() + "' was never closed and nothing of it is reachable "
+                            + "any more; closing it to free its thread and memory. Close streams when done "
+                            + "(try-with-resources).");
+            StreamError unreported = s.shutdown(null, closeTimeout);
+            if (unreported != null) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        () -> "the leaked stream " + s.id() + " had failed, and nobody was told: "
+                                + unreported.describe());
+            }
+        }
+    }
+
     /** The streams found unreachable since the last call. Never blocks. */
-    List<Stream> poll() {
+    private List<Stream> poll() {
         List<Stream> found = List.of();
         Reference<? extends ComputeStream> r;
         while ((r = queue.poll()) != null) {

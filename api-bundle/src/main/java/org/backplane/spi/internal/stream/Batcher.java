@@ -127,12 +127,9 @@ final class Batcher {
             throw e;
         } catch (EngineFailure e) {
             failedAtEncode(command);
-            slot.capture(g, e.error());
-            if (e.scope() == ErrorScope.DEVICE) {
-                backend.deviceLost(e.error());
-            }
+            RuntimeException report = slot.report(g, e);
             discardOpen(g); // S4: the ops queued before it will never run; they count as failed now
-            slot.enterSlow();
+            throw report;
         } catch (RuntimeException e) {
             failedAtEncode(command);
             slot.capture(

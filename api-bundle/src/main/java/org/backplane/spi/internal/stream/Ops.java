@@ -14,6 +14,7 @@ import org.backplane.spi.DTypes;
 import org.backplane.spi.Op;
 import org.backplane.spi.Scalar;
 import org.backplane.spi.Shapes;
+import org.backplane.spi.ViewShapes;
 
 /**
  * Assembles ops on the caller's thread: checks shapes and types (bad input fails here and poisons
@@ -246,7 +247,7 @@ final class Ops {
         }
         return submit(
                 new Op.Take(a),
-                Shapes.take(x.shape(), indices.shape(), a),
+                ViewShapes.take(x.shape(), indices.shape(), a),
                 x.dtype(),
                 contiguous(x),
                 contiguous(indices));
@@ -259,7 +260,7 @@ final class Ops {
             shapes.add(a.shape());
             type = DType.promote(type, a.dtype());
         }
-        Shape out = Shapes.concatenate(shapes, axis);
+        Shape out = ViewShapes.concatenate(shapes, axis);
         int a = arrays.getFirst().shape().normalizeAxis(axis);
         ArrayImpl[] inputs = new ArrayImpl[arrays.size()];
         for (int i = 0; i < inputs.length; i++) {
@@ -313,7 +314,7 @@ final class Ops {
         int[] scoreDims = Arrays.copyOf(batch.dims(), batch.rank() + 2);
         scoreDims[batch.rank()] = lq;
         scoreDims[batch.rank() + 1] = lk;
-        Shapes.broadcastTo(mask.shape(), Shape.of(scoreDims)); // the mask must broadcast to the scores
+        ViewShapes.broadcastTo(mask.shape(), Shape.of(scoreDims)); // the mask must broadcast to the scores
         DType maskType = mask.dtype() == DType.BOOL ? DType.BOOL : type;
         return submit(
                 new Op.Attention(scale, true),

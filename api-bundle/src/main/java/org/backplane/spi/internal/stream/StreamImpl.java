@@ -13,15 +13,12 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
-import org.backplane.api.StaleGenerationException;
 import org.backplane.api.StreamError;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamId;
-import org.backplane.api.StreamInterruptedException;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.UnaryOp;
 import org.backplane.spi.EngineFailure;
-import org.backplane.spi.ErrorScope;
 import org.backplane.spi.Op;
 import org.backplane.spi.Scalar;
 
@@ -37,6 +34,7 @@ final class StreamImpl implements ComputeStream {
     private final Batcher batcher;
     private final Ops ops;
     private final Views views;
+    private final Reads reads;
 
     StreamImpl(Stream owner) {
         this.owner = owner;
@@ -44,6 +42,7 @@ final class StreamImpl implements ComputeStream {
         this.batcher = owner.batcher;
         this.ops = new Ops(slot, batcher);
         this.views = new Views(ops);
+        this.reads = new Reads(owner, ops);
     }
 
     @Override
@@ -127,21 +126,12 @@ final class StreamImpl implements ComputeStream {
             try {
                 owner.engine().upload(out, data.asSlice(0, out.byteSize()));
             } catch (EngineFailure e) {
-                throw report(g, e);
+                throw slot.report(g, e);
             }
             return new HostArray(this, out);
         } finally {
             slot.hostCopies.readLock().unlock();
         }
-    }
-
-    /** An engine failure met on the caller's thread: captured with its scope and reported at once (S3). */
-    private RuntimeException report(Generation g, EngineFailure e) {
-        slot.capture(g, e.error());
-        if (e.scope() == ErrorScope.DEVICE) {
-            owner.backend.deviceLost(e.error());
-        }
-        return slot.refusal(g);
     }
 
     @Override
@@ -377,15 +367,7 @@ final class StreamImpl implements ComputeStream {
             }
             own[i] = h.array;
         }
-        Generation g = slot.enter();
-        for (ArrayImpl a : own) {
-            checkCurrent(a, g);
-        }
-        batcher.flush();
-        for (ArrayImpl a : own) {
-            awaitArray(a);
-            slot.finishAwait(a.generation, a.producer, "eval");
-        }
+        reads.eval(own);
     }
 
     @Override
@@ -396,54 +378,12 @@ final class StreamImpl implements ComputeStream {
 
     @Override
     public void synchronize() {
-        Generation g = slot.enter();
-        long target = batcher.flush();
-        if (!slot.waiters.await(() -> g.completedSequence >= target
-                || g.first != null
-                || slot.current() != g
-                || (g.isClosingOrClosed() && g.inFlight.get() == 0))) {
-            throw new StreamInterruptedException(owner.id, "synchronize");
-        }
-        slot.finishAwait(g, null, "synchronize");
+        reads.synchronize();
     }
 
     /** Reads an array of this stream into {@code target} after its producing work ended (user thread). */
     void read(ArrayImpl a, MemorySegment target) {
-        if (a.closed) {
-            throw new IllegalStateException("array " + a.shape() + " of stream " + owner.id + " was closed");
-        }
-        Generation g = slot.current();
-        if (g.state != Generation.ACTIVE && !(g.isClosingOrClosed() && a.generation == g)) {
-            slot.enterSlow();
-        }
-        checkCurrent(a, slot.current());
-        if (!a.isRowMajor()) {
-            a = ops.contiguous(a); // a strided view is copied, then read
-        }
-        batcher.commitIfOpen(a.producer);
-        awaitArray(a);
-        slot.finishAwait(a.generation, a.producer, "array read");
-        try {
-            owner.engine().download(a, target);
-        } catch (EngineFailure e) {
-            throw report(a.generation, e);
-        }
-    }
-
-    private void checkCurrent(ArrayImpl a, Generation g) {
-        if (a.generation != g) {
-            throw new StaleGenerationException(
-                    owner.id, "Array " + a.shape(), a.generation.number, g.number, a.generation.first);
-        }
-    }
-
-    private void awaitArray(ArrayImpl a) {
-        if (a.producer != null && !a.isSettled()) {
-            owner.engine().expediteCompletion(a.producer);
-        }
-        if (!slot.waiters.await(a::isSettled)) {
-            throw new StreamInterruptedException(owner.id, "array " + a.shape());
-        }
+        reads.read(a, target);
     }
 
     @Override

@@ -11,7 +11,9 @@ import org.backplane.api.StreamId;
 import org.backplane.api.StreamPoisonedException;
 import org.backplane.api.StreamState;
 import org.backplane.api.StreamTransition;
+import org.backplane.spi.EngineFailure;
 import org.backplane.spi.ErrorBuilder;
+import org.backplane.spi.ErrorScope;
 
 /**
  * A stream's error slot and state machine: capture (S1, S2), the report once (S3) and the refusals
@@ -235,6 +237,18 @@ final class StreamSlot {
             return false;
         }
         return capture(g, error);
+    }
+
+    /**
+     * An engine failure met on the caller's thread (an upload, a download, an encode): captured with
+     * its scope (S9) and returned as the report to throw at once (S3).
+     */
+    RuntimeException report(Generation g, EngineFailure e) {
+        capture(g, e.error());
+        if (e.scope() == ErrorScope.DEVICE) {
+            backend.deviceLost(e.error());
+        }
+        return refusal(g);
     }
 
     /** Logs a failure met while capturing; nothing may escape onto a driver thread. */

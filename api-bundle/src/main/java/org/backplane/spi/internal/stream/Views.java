@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.backplane.api.Shape;
 import org.backplane.spi.ArrayLayout;
 import org.backplane.spi.Shapes;
+import org.backplane.spi.ViewShapes;
 
 /**
  * Views: arrays that share another array's storage with their own shape, offset and strides, made
@@ -18,8 +19,8 @@ final class Views {
     }
 
     ArrayImpl reshape(ArrayImpl x, int[] dims) {
-        Shape to = Shapes.reshape(x.shape(), dims);
-        long[] strides = Shapes.reshapeStrides(x.shape(), x.layout().strides(), to);
+        Shape to = ViewShapes.reshape(x.shape(), dims);
+        long[] strides = ViewShapes.reshapeStrides(x.shape(), x.layout().strides(), to);
         if (strides != null) {
             return ops.view(x, to, new ArrayLayout(x.layout().offset(), strides));
         }
@@ -28,7 +29,7 @@ final class Views {
     }
 
     ArrayImpl expandDims(ArrayImpl x, int axis) {
-        int a = Shapes.expandAxis(x.shape(), axis);
+        int a = ViewShapes.expandAxis(x.shape(), axis);
         int[] dims = x.shape().dims();
         long[] strides = x.layout().strides();
         int[] nd = new int[dims.length + 1];
@@ -46,7 +47,7 @@ final class Views {
     }
 
     ArrayImpl squeeze(ArrayImpl x, int[] axes) {
-        boolean[] drop = Shapes.squeezed(x.shape(), axes);
+        boolean[] drop = ViewShapes.squeezed(x.shape(), axes);
         int kept = 0;
         for (boolean d : drop) {
             kept += d ? 0 : 1;
@@ -64,7 +65,7 @@ final class Views {
 
     ArrayImpl broadcastTo(ArrayImpl x, int[] dims) {
         Shape to = Shape.of(dims);
-        Shapes.broadcastTo(x.shape(), to);
+        ViewShapes.broadcastTo(x.shape(), to);
         long[] strides = Shapes.broadcastStrides(x.shape(), x.layout().strides(), to);
         return ops.view(x, to, new ArrayLayout(x.layout().offset(), strides));
     }
@@ -81,7 +82,7 @@ final class Views {
         int[] nd = new int[rank];
         long[] ns = new long[rank];
         for (int i = 0; i < rank; i++) {
-            Shapes.SliceAxis s = Shapes.slice(x.shape().dim(i), start[i], stop[i], step[i]);
+            ViewShapes.SliceAxis s = ViewShapes.slice(x.shape().dim(i), start[i], stop[i], step[i]);
             nd[i] = s.count();
             ns[i] = x.layout().stride(i) * s.step();
             if (s.count() > 0) {
@@ -92,12 +93,14 @@ final class Views {
     }
 
     ArrayImpl transpose(ArrayImpl x, int[] axes) {
-        int[] perm = Shapes.permutation(x.shape(), axes);
+        int[] perm = ViewShapes.permutation(x.shape(), axes);
         long[] ns = new long[perm.length];
         for (int i = 0; i < perm.length; i++) {
             ns[i] = x.layout().stride(perm[i]);
         }
         return ops.view(
-                x, Shapes.permute(x.shape(), perm), new ArrayLayout(x.layout().offset(), ns));
+                x,
+                ViewShapes.permute(x.shape(), perm),
+                new ArrayLayout(x.layout().offset(), ns));
     }
 }
