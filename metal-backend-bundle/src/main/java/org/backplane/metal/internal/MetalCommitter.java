@@ -2,6 +2,7 @@ package org.backplane.metal.internal;
 
 import java.time.Duration;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The thread that commits command buffers whose inputs another stream is still computing: their
@@ -30,12 +31,20 @@ final class MetalCommitter {
         return stopping;
     }
 
+    /**
+     * Takes commits until stopped. It looks at {@code stopping} every few milliseconds rather than
+     * relying on the interrupt alone: a commit that waits for its inputs may consume the interrupt
+     * that the stop sent, and the thread would then wait in {@code take} for ever.
+     */
     private void run() {
         while (true) {
             Runnable r;
             try {
-                r = commits.take();
+                r = commits.poll(20, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
+                r = null;
+            }
+            if (r == null) {
                 if (stopping && commits.isEmpty()) {
                     return;
                 }
