@@ -5,6 +5,7 @@ import org.backplane.api.DType;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.Shape;
 import org.backplane.api.StaleGenerationException;
+import org.backplane.api.StreamError;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.api.fault.Hold;
 import org.backplane.spi.BatchPolicy;
@@ -87,15 +88,14 @@ final class Batcher {
             String refused = backend.memory().charge(owner.memory, out, out.byteSize());
             if (refused != null) {
                 // S12: this stream's OUT_OF_MEMORY, reported at once (S3); nobody else notices
-                failedAtEncode(command);
-                slot.capture(
+                throw failedAtEncode(
                         g,
+                        command,
                         slot.error(ErrorKind.OUT_OF_MEMORY)
                                 .message(refused)
                                 .command(command)
-                                .build());
-                discardOpen(g);
-                slot.enterSlow();
+                                .build(),
+                        ErrorScope.STREAM);
             }
             ResultChecker checker = backend.resultChecker();
             if (checker != null && sampled(checker, command)) {
@@ -126,33 +126,33 @@ final class Batcher {
         } catch (IllegalArgumentException e) {
             throw e;
         } catch (EngineFailure e) {
-            failedAtEncode(command);
-            RuntimeException report = slot.report(g, e);
-            discardOpen(g); // S4: the ops queued before it will never run; they count as failed now
-            throw report;
+            throw failedAtEncode(g, command, e.error(), e.scope());
         } catch (RuntimeException e) {
-            failedAtEncode(command);
-            slot.capture(
+            throw failedAtEncode(
                     g,
+                    command,
                     slot.error(ErrorKind.INTERNAL)
                             .message("encoding failed: " + e)
                             .command(command)
                             .cause(e)
-                            .build());
-            discardOpen(g);
-            slot.enterSlow();
+                            .build(),
+                    ErrorScope.STREAM);
         }
     }
 
     /**
-     * An op the engine could not encode (a device allocation refused, say) was still submitted and
-     * failed: it counts as both, and its sequence number is used up, so that op numbers never
-     * repeat within the stream's life, across resets too (S13).
+     * An op refused before it reached the engine's queue (its memory refused, or the engine could not
+     * encode it) was still submitted and failed: it counts as both, and its sequence number is used
+     * up, so that op numbers never repeat within the stream's life, across resets too (S13). The ops
+     * queued before it will never run: they fail with it (S4). Returns the report to throw (S3).
      */
-    private void failedAtEncode(CommandImpl command) {
+    private RuntimeException failedAtEncode(Generation g, CommandImpl command, StreamError error, ErrorScope scope) {
         nextSequence = command.sequence() + 1;
         counters.submitted.incrementAndGet();
         counters.failed.incrementAndGet();
+        RuntimeException report = slot.report(g, error, scope);
+        discardOpen(g);
+        return report;
     }
 
     private static boolean sampled(ResultChecker checker, CommandImpl command) {

@@ -121,12 +121,28 @@ public final class MemoryBudget {
     boolean fits(Account a, long bytes) {
         reclaim();
         synchronized (this) {
-            return (a.quota == 0 || a.used + bytes <= a.quota)
-                    && used + bytes <= limit - (withinReserve(a, bytes) ? 0 : owedToOthers(a));
+            return refusal(a, bytes) == null;
         }
     }
 
     private synchronized String tryCharge(Account a, ArrayImpl array, long bytes) {
+        String refused = refusal(a, bytes);
+        if (refused != null) {
+            return refused;
+        }
+        add(a, bytes);
+        peak = Math.max(peak, used);
+        Charge c = new Charge(array, unreachable, a, bytes);
+        charges.add(c);
+        array.charge = c;
+        return null;
+    }
+
+    /**
+     * The rule, decided here alone: null if {@code a} may hold {@code bytes} more, else why not, in
+     * words with the figures. The caller holds this budget's lock.
+     */
+    private String refusal(Account a, long bytes) {
         if (a.quota > 0 && a.used + bytes > a.quota) {
             return String.format(
                     Locale.ROOT,
@@ -150,17 +166,17 @@ public final class MemoryBudget {
                     mib(bytes),
                     mib(a.used));
         }
+        return null;
+    }
+
+    /** Adds {@code delta} bytes (negative: gives them back) to {@code a} and the backend, keeping what is owed in step. */
+    private void add(Account a, long delta) {
         long before = a.open ? owedTo(a) : 0;
-        a.used += bytes;
+        a.used += delta;
         if (a.open) {
             owed += owedTo(a) - before;
         }
-        used += bytes;
-        peak = Math.max(peak, used);
-        Charge c = new Charge(array, unreachable, a, bytes);
-        charges.add(c);
-        array.charge = c;
-        return null;
+        used += delta;
     }
 
     /** Credits the charge of an array that was closed (its storage released); once. */
@@ -177,13 +193,7 @@ public final class MemoryBudget {
         }
         c.credited = true;
         charges.remove(c);
-        Account a = c.account;
-        long before = a.open ? owedTo(a) : 0;
-        a.used -= c.bytes;
-        if (a.open) {
-            owed += owedTo(a) - before;
-        }
-        used -= c.bytes;
+        add(c.account, -c.bytes);
         c.clear();
     }
 

@@ -19,6 +19,7 @@ import org.backplane.api.StreamId;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.UnaryOp;
 import org.backplane.spi.EngineFailure;
+import org.backplane.spi.ErrorScope;
 import org.backplane.spi.Op;
 import org.backplane.spi.Scalar;
 
@@ -116,12 +117,12 @@ final class StreamImpl implements ComputeStream {
             String refused = owner.backend.memory().charge(owner.memory, out, out.byteSize());
             if (refused != null) {
                 // S12: this stream's OUT_OF_MEMORY, reported at once (S3); nobody else notices
-                slot.capture(
+                throw slot.report(
                         g,
                         slot.error(ErrorKind.OUT_OF_MEMORY)
                                 .message("upload of " + dtype.id() + " " + shape + ": " + refused)
-                                .build());
-                slot.enterSlow();
+                                .build(),
+                        ErrorScope.STREAM);
             }
             try {
                 owner.engine().upload(out, data.asSlice(0, out.byteSize()));

@@ -244,9 +244,14 @@ final class StreamSlot {
      * its scope (S9) and returned as the report to throw at once (S3).
      */
     RuntimeException report(Generation g, EngineFailure e) {
-        capture(g, e.error());
-        if (e.scope() == ErrorScope.DEVICE) {
-            backend.deviceLost(e.error());
+        return report(g, e.error(), e.scope());
+    }
+
+    /** Captures {@code error}, reaching as far as {@code scope}, and returns the report to throw at once. */
+    RuntimeException report(Generation g, StreamError error, ErrorScope scope) {
+        capture(g, error);
+        if (scope == ErrorScope.DEVICE) {
+            backend.deviceLost(error);
         }
         return refusal(g);
     }
