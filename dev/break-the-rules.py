@@ -21,6 +21,7 @@ SPI = "api-bundle/src/main/java/org/backplane/spi/"
 STREAM = SPI + "internal/stream/"
 BACKEND = SPI + "internal/backend/"
 CPU = "cpu-reference-bundle/src/main/java/org/backplane/cpu/internal/"
+ISOLATION = "isolation-bundle/src/main/java/org/backplane/isolation/internal/"
 
 # (rule, what breaks, [(file, exact text, replacement), ...], tests expected to fail)
 MUTATIONS = [
@@ -131,7 +132,7 @@ MUTATIONS = [
      "CpuIsolationContractTest"),
     ("S7", "reset clears the slot but keeps the failed generation",
      [(STREAM + "Lifecycle.java",
-       """                slot.replace(new Generation(g.number + 1, batcher.lastSequence()));""",
+       """                slot.replace(slot.newGeneration(g.number + 1, batcher.lastSequence()));""",
        """                g.first = null;
                 g.state = Generation.ACTIVE;""")],
      "CpuResetContractTest"),
@@ -150,7 +151,9 @@ MUTATIONS = [
     ("S11", "stopping the backend leaves its streams (and their threads) running",
      [(BACKEND + "CoreBackend.java",
        """            s.shutdown(stopped, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));""",
-       """            stopped.getClass();""")],
+       """            if (stopped == null) {
+                break; // never: the streams are simply left as they are
+            }""")],
      "CpuStopContractTest"),
     ("S12", "a stream's quota is not enforced",
      [(STREAM + "MemoryBudget.java",
@@ -189,13 +192,51 @@ MUTATIONS.append(("S4", "work is still encoded and committed on a poisoned Metal
                   next(m[2] for m in MUTATIONS if m[1] == "work is still encoded and committed on a poisoned stream"),
                   "PoisonedStreamCallLogTest"))
 
+# Process isolation: a lost worker is a device loss (S9) for every stream, and no worker outlives
+# its host.
+MUTATIONS.append(("S9", "a lost worker fails only the streams with work in flight (isolation)",
+                  [(ISOLATION + "host/RemoteStream.java",
+                    """        if (lost.isEmpty()) {
+            sink.raise(lossError(reason, null), ErrorScope.DEVICE);
+            return;
+        }
+        for (CommandBatch b : lost) {
+            sink.failed(b, lossError(reason, b), ErrorScope.DEVICE);
+        }""",
+                    """        if (lost.isEmpty()) {
+            return;
+        }
+        for (CommandBatch b : lost) {
+            sink.failed(b, lossError(reason, b), ErrorScope.STREAM);
+        }""")],
+                  "WorkerFaultsTest"))
+MUTATIONS.append(("S11", "a worker outlives its host (isolation)",
+                  [(ISOLATION + "worker/WorkerMain.java",
+                    """        Runtime.getRuntime().halt(0);
+    }
+
+    private static Accepted""",
+                    """    }
+
+    private static Accepted"""),
+                   (ISOLATION + "worker/WorkerServer.java",
+                    """                Runtime.getRuntime().halt(0); // the host is gone: so is its worker
+                return;""",
+                    """                try {
+                    Thread.sleep(Long.MAX_VALUE); // the host is gone, and the worker stays
+                } catch (InterruptedException ignored) {
+                    return;
+                }""")],
+                  "WorkerProcessTest"))
+
 
 def run(repo, tests):
     env = dict(os.environ, JAVA_HOME=os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
     # Failures do not stop the build, so every module's named tests run and are reported.
     # A mutant need not be formatted, warning-free or API-compatible: only its tests matter. It is
     # built with verify (not install), so that no mutant reaches the local Maven repository.
-    cmd = ["./mvnw", "-B", "-o", "verify", "-pl", "api-bundle,cpu-reference-bundle,testkit,metal-simulator,metal-backend-bundle",
+    cmd = ["./mvnw", "-B", "-o", "verify", "-pl",
+           "api-bundle,isolation-bundle,cpu-reference-bundle,testkit,metal-simulator,metal-backend-bundle",
            "-Dtest=" + ",".join(tests.split()), "-Dsurefire.failIfNoSpecifiedTests=false",
            "-Dmaven.test.failure.ignore=true", "-Dspotless.check.skip=true", "-Djavac.werror=-g",
            "-Dbnd.baseline.skip=true", "-Dmaven.javadoc.skip=true"]
