@@ -21,6 +21,17 @@ public final class StreamEvents {
     public static final String TOPIC_DEVICE_LOST = "org/backplane/backend/DEVICE_LOST";
     /** All stream topics, for an {@code event.topics} filter. */
     public static final String TOPIC_ALL_STREAMS = TOPIC_PREFIX + "*";
+    /**
+     * A process-isolated backend's worker changed: started, lost, or down past its restart limit
+     * (properties {@link #PROP_BACKEND_ID} and the {@code worker.*} ones below).
+     */
+    public static final String TOPIC_WORKER = "org/backplane/backend/WORKER";
+
+    public static final String PROP_WORKER_STATE = "worker.state";
+    public static final String PROP_WORKER_PID = "worker.pid";
+    public static final String PROP_WORKER_STARTS = "worker.starts";
+    public static final String PROP_WORKER_CRASHES = "worker.crashes";
+    public static final String PROP_WORKER_LAST_CRASH = "worker.lastCrash";
 
     public static final String PROP_STREAM_ID = "stream.id";
     public static final String PROP_STREAM_LABEL = "stream.label";

@@ -1,6 +1,8 @@
 package org.backplane.spi;
 
 import java.time.Duration;
+import java.util.Optional;
+import org.backplane.api.StreamError;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -29,6 +31,18 @@ public interface BackendEngine {
     /** What a user must do to recover from device loss when it cannot be rebuilt here. */
     default String deviceLossAdvice() {
         return "Restart the process to use this device again, or run the backend in a supervised worker process.";
+    }
+
+    /**
+     * The SPI decided that the device is lost (S9; every stream is poisoned by then). An engine that
+     * can act on it does so here, promptly and without throwing: a process-isolated engine retires
+     * its worker. Called once per loss, from any thread.
+     */
+    default void deviceLost(StreamError cause) {}
+
+    /** A facility this engine offers beyond the SPI (served by {@code ExecutionBackend.feature}). */
+    default <T> Optional<T> feature(Class<T> type) {
+        return Optional.empty();
     }
 
     /** Threads this engine runs now (stream workers, compute pools; not a driver's own threads). */

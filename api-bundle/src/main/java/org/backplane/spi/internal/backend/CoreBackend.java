@@ -132,7 +132,7 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
         if (type == ResultChecking.class) {
             return Optional.of(type.cast(this));
         }
-        return Optional.empty();
+        return engine.feature(type);
     }
 
     // ------------------------------------------------------------------ streams

@@ -58,6 +58,7 @@ final class DeviceLoss {
                 }
                 s.publish(StreamTransition.Type.DEVICE_LOST, s.snapshot().state(), error);
             }
+            engine.deviceLost(error);
         } catch (Throwable t) {
             try {
                 LOG.log(System.Logger.Level.ERROR, "failure while handling device loss", t);
