@@ -2,6 +2,7 @@ package org.backplane.cpu;
 
 import org.backplane.api.ExecutionBackend;
 import org.backplane.cpu.internal.CpuBackends;
+import org.backplane.isolation.IsolationSettings;
 import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.backend.DelegatingExecutionBackend;
 
@@ -23,6 +24,15 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
     public static CpuBackend start(CpuSettings settings) {
         return new CpuBackend(
                 CpuBackends.start(settings.id(), settings.parallelism(), settings.kernels(), settings.common()));
+    }
+
+    /**
+     * Starts a CPU backend with the given settings, in this process or, with
+     * {@code isolation.process()}, in a supervised worker process (see {@link IsolationSettings}).
+     */
+    public static CpuBackend start(CpuSettings settings, IsolationSettings isolation) {
+        return new CpuBackend(CpuBackends.start(
+                settings.id(), settings.parallelism(), settings.kernels(), settings.common(), isolation));
     }
 
     /** Starts a CPU backend with {@link CpuSettings#defaults()}. */

@@ -4,7 +4,7 @@
  * {@code backend.id=cpu}, configured under the PID {@code org.backplane.backend.cpu}.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.backplane.cpu;
 
 import org.osgi.annotation.bundle.Export;

@@ -3,6 +3,7 @@ package org.backplane.cuda;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.cuda.internal.CudaAvailability;
 import org.backplane.cuda.internal.CudaBackends;
+import org.backplane.isolation.IsolationSettings;
 import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.backend.DelegatingExecutionBackend;
 
@@ -32,6 +33,22 @@ public final class CudaBackend extends DelegatingExecutionBackend implements Aut
                 settings.realFaults(),
                 settings.cublasLibrary(),
                 settings.common()));
+    }
+
+    /**
+     * Starts a CUDA backend in this process or, with {@code isolation.process()}, in a supervised
+     * worker process (see {@link IsolationSettings}).
+     *
+     * @throws IllegalStateException if this machine cannot run it, or the worker cannot start, saying why
+     */
+    public static CudaBackend start(CudaSettings settings, IsolationSettings isolation) {
+        return new CudaBackend(CudaBackends.start(
+                settings.device(),
+                settings.tf32(),
+                settings.realFaults(),
+                settings.cublasLibrary(),
+                settings.common(),
+                isolation));
     }
 
     /** Whether this machine can run the CUDA backend, and why not. */

@@ -5,7 +5,7 @@
  * exists; elsewhere it stays inactive and says why.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.backplane.cuda;
 
 import org.osgi.annotation.bundle.Export;

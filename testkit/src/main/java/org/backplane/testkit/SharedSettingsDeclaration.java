@@ -6,6 +6,7 @@ import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.backplane.isolation.IsolationSettings;
 import org.backplane.spi.BackendSettings;
 
 /**
@@ -33,6 +34,14 @@ public final class SharedSettingsDeclaration {
         d.put(BackendSettings.MEMORY_RESERVE_MIB, BackendSettings.DEFAULT_MEMORY_RESERVE_MIB);
         d.put(BackendSettings.MEMORY_HIGH_WATER_PERCENT, BackendSettings.DEFAULT_MEMORY_HIGH_WATER_PERCENT);
         d.put(BackendSettings.STREAMS_MAX, BackendSettings.DEFAULT_STREAMS_MAX);
+        d.put(IsolationSettings.ISOLATION, IsolationSettings.NONE);
+        d.put(IsolationSettings.HEARTBEAT_MS, IsolationSettings.DEFAULT_HEARTBEAT_MS);
+        d.put(IsolationSettings.HEARTBEAT_TIMEOUT_MS, IsolationSettings.DEFAULT_HEARTBEAT_TIMEOUT_MS);
+        d.put(IsolationSettings.START_TIMEOUT_MS, IsolationSettings.DEFAULT_START_TIMEOUT_MS);
+        d.put(IsolationSettings.RESTARTS_MAX, IsolationSettings.DEFAULT_RESTARTS_MAX);
+        d.put(IsolationSettings.RESTARTS_WINDOW_MINUTES, IsolationSettings.DEFAULT_RESTARTS_WINDOW_MINUTES);
+        d.put(IsolationSettings.RESTARTS_BACKOFF_MS, IsolationSettings.DEFAULT_RESTARTS_BACKOFF_MS);
+        d.put(IsolationSettings.JVM_OPTIONS, new String[0]);
         return d;
     }
 

@@ -11,6 +11,9 @@ import org.backplane.api.Capabilities;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceInfo;
 import org.backplane.api.Shape;
+import org.backplane.isolation.IsolatedBackends;
+import org.backplane.isolation.IsolationSettings;
+import org.backplane.isolation.WorkerBackend;
 import org.backplane.spi.BackendSettings;
 import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.backend.Backends;
@@ -34,6 +37,31 @@ public final class CpuBackends {
      * @throws IllegalArgumentException naming a bad parallelism or kernel path
      */
     public static ManagedBackend start(String id, int parallelism, String kernels, BackendSettings common) {
+        WorkerBackend.Started s = engine(parallelism, kernels);
+        return Backends.start(id, s.device(), s.capabilities(), s.engine(), common);
+    }
+
+    /**
+     * Starts a CPU backend in this process or, with {@code isolation=process}, in a supervised worker
+     * process (the same engine, run by {@link CpuWorkerBackend} there).
+     */
+    public static ManagedBackend start(
+            String id, int parallelism, String kernels, BackendSettings common, IsolationSettings isolation) {
+        if (!isolation.process()) {
+            return start(id, parallelism, kernels, common);
+        }
+        threads(parallelism);
+        kernelPath(kernels);
+        return IsolatedBackends.start(
+                id,
+                CpuWorkerBackend.class,
+                Map.of(CpuWorkerBackend.PARALLELISM, String.valueOf(parallelism), CpuWorkerBackend.KERNELS, kernels),
+                common,
+                isolation);
+    }
+
+    /** The engine, with what it runs on and what it can do; in the host or in a worker process. */
+    static WorkerBackend.Started engine(int parallelism, String kernels) {
         int threads = threads(parallelism);
         String path = kernelPath(kernels);
         CpuBackendEngine engine = new CpuBackendEngine(threads, path);
@@ -45,7 +73,7 @@ public final class CpuBackends {
                 Shape.MAX_RANK,
                 false,
                 engine.kernels().name());
-        return Backends.start(id, device(threads, engine), caps, engine, common);
+        return new WorkerBackend.Started(engine, device(threads, engine), caps);
     }
 
     /** The effective thread count of a configured parallelism (0: one per processor). */

@@ -2,6 +2,7 @@ package org.backplane.metal.internal;
 
 import java.util.Map;
 import org.backplane.api.ExecutionBackend;
+import org.backplane.isolation.IsolationSettings;
 import org.backplane.spi.BackendSettings;
 import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.backend.DelegatingExecutionBackend;
@@ -14,6 +15,7 @@ import org.osgi.service.condition.Condition;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 /**
  * Registers the Metal backend ({@code backend.id=metal}) once {@link MetalProbeComponent} has found
@@ -96,6 +98,43 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
                 description = "e.g. 'stream=worker-*, op=5, kind=PAGE_FAULT'",
                 required = false)
         String[] faultInjection_rules() default {};
+
+        @AttributeDefinition(
+                name = "Isolation",
+                description = "none: in this JVM; process: in a supervised worker JVM that a crash, a hang or a "
+                        + "sticky device fault costs instead of the host (reset starts a fresh one)",
+                options = {
+                    @Option(value = IsolationSettings.NONE, label = "none"),
+                    @Option(value = IsolationSettings.PROCESS, label = "process")
+                })
+        String isolation() default IsolationSettings.NONE;
+
+        @AttributeDefinition(name = "Worker heartbeat (ms)", description = "How often the host asks the worker")
+        long isolation_heartbeat_ms() default IsolationSettings.DEFAULT_HEARTBEAT_MS;
+
+        @AttributeDefinition(
+                name = "Worker heartbeat timeout (ms)",
+                description = "A worker silent this long is hung: killed, and its streams get DEVICE_LOST")
+        long isolation_heartbeatTimeout_ms() default IsolationSettings.DEFAULT_HEARTBEAT_TIMEOUT_MS;
+
+        @AttributeDefinition(name = "Worker start timeout (ms)")
+        long isolation_start_timeout_ms() default IsolationSettings.DEFAULT_START_TIMEOUT_MS;
+
+        @AttributeDefinition(
+                name = "Worker restart limit",
+                description = "Lost workers replaced within the window; one more and the backend stays down")
+        int isolation_restarts_max() default IsolationSettings.DEFAULT_RESTARTS_MAX;
+
+        @AttributeDefinition(name = "Worker restart window (minutes)")
+        long isolation_restarts_windowMinutes() default IsolationSettings.DEFAULT_RESTARTS_WINDOW_MINUTES;
+
+        @AttributeDefinition(
+                name = "Worker restart backoff (ms)",
+                description = "The first replacement's wait; each further one within the window waits twice as long")
+        long isolation_restarts_backoff_ms() default IsolationSettings.DEFAULT_RESTARTS_BACKOFF_MS;
+
+        @AttributeDefinition(name = "Worker JVM options", description = "e.g. -Xmx8g", required = false)
+        String[] isolation_jvmOptions() default {};
     }
 
     private volatile ManagedBackend backend;
@@ -112,8 +151,10 @@ public final class MetalBackendComponent extends DelegatingExecutionBackend {
 
     @Activate
     void activate(BundleContext context, Config config, Map<String, Object> properties) {
-        backend =
-                MetalBackends.start(library(context, config.library()), BackendSettings.fromConfiguration(properties));
+        backend = MetalBackends.start(
+                library(context, config.library()),
+                BackendSettings.fromConfiguration(properties),
+                IsolationSettings.fromConfiguration(properties));
     }
 
     @Deactivate

@@ -1,0 +1,17 @@
+package org.backplane.cpu.internal;
+
+import java.util.Map;
+import org.backplane.isolation.WorkerBackend;
+
+/** The CPU engine in a worker process ({@code isolation=process}): the same engine as in the host. */
+public final class CpuWorkerBackend implements WorkerBackend {
+    static final String PARALLELISM = "parallelism";
+    static final String KERNELS = "kernels";
+
+    @Override
+    public Started start(String backendId, Map<String, String> configuration) {
+        return CpuBackends.engine(
+                Integer.parseInt(configuration.getOrDefault(PARALLELISM, "0")),
+                configuration.getOrDefault(KERNELS, CpuBackends.FAST));
+    }
+}
