@@ -20,11 +20,13 @@ public interface BackendSelection {
      *     empty when the first preference is active
      * @param registered the backends registered now, with their states
      * @param unavailable backends whose bundles are installed but cannot run on this machine, with why
+     * @param workers the worker process of each isolated backend, described
      */
     record Status(
             List<String> preference,
             String active,
             String note,
             Map<String, BackendState> registered,
-            Map<String, String> unavailable) {}
+            Map<String, String> unavailable,
+            Map<String, String> workers) {}
 }

@@ -15,6 +15,8 @@ import org.backplane.api.ActiveBackend;
 import org.backplane.api.BackendAvailability;
 import org.backplane.api.BackendState;
 import org.backplane.api.ExecutionBackend;
+import org.backplane.api.WorkerProcess;
+import org.backplane.api.WorkerStatus;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -53,8 +55,10 @@ public final class BackendSelectionComponent implements BackendSelection {
 
     private final Map<String, ExecutionBackend> registered = new ConcurrentHashMap<>();
     private final Map<String, BackendAvailability> availabilities = new ConcurrentHashMap<>();
+    private final Map<ExecutionBackend, Runnable> workerListeners = new ConcurrentHashMap<>();
     private volatile List<String> preference = List.of("cpu");
-    private volatile Status status = new Status(List.of("cpu"), null, "not activated yet", Map.of(), Map.of());
+    private volatile Status status =
+            new Status(List.of("cpu"), null, "not activated yet", Map.of(), Map.of(), Map.of());
     private volatile ExecutorService selector;
     private BundleContext context;
     // The fields below belong to the selector thread: services are registered and unregistered there,
@@ -110,12 +114,32 @@ public final class BackendSelectionComponent implements BackendSelection {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void bindBackend(ExecutionBackend backend) {
         registered.put(backend.id(), backend);
+        // An isolated backend's worker can go down (past its restart limit): choose again when it changes.
+        backend.feature(WorkerProcess.class).ifPresent(w -> {
+            Runnable changed = () -> request("the worker of backend '" + backend.id() + "' changed");
+            workerListeners.put(backend, changed);
+            w.addListener(changed);
+        });
         request("backend '" + backend.id() + "' registered");
     }
 
     void unbindBackend(ExecutionBackend backend) {
         registered.remove(backend.id(), backend);
+        Runnable changed = workerListeners.remove(backend);
+        if (changed != null) {
+            backend.feature(WorkerProcess.class).ifPresent(w -> w.removeListener(changed));
+        }
         request("backend '" + backend.id() + "' unregistered");
+    }
+
+    /** Whether a backend is down for good: an isolated backend whose worker passed its restart limit. */
+    private static String down(ExecutionBackend b) {
+        return b.feature(WorkerProcess.class)
+                .map(WorkerProcess::status)
+                .filter(s -> s.state() == WorkerStatus.State.DOWN)
+                .map(s -> "down: its worker process was lost " + s.crashes() + " times, past its restart limit of "
+                        + s.restartLimit() + " in " + s.restartWindow().toMinutes() + " min; last: " + s.lastCrash())
+                .orElse(null);
     }
 
     /** What backend bundles found on this machine: why an installed backend is not registered. */
@@ -180,11 +204,13 @@ public final class BackendSelectionComponent implements BackendSelection {
         List<String> skipped = new ArrayList<>();
         for (String id : preference) {
             ExecutionBackend b = registered.get(id);
-            if (b != null && b.state() != BackendState.STOPPED) {
+            String down = b == null ? null : down(b);
+            if (b != null && b.state() != BackendState.STOPPED && down == null) {
                 chosen = b;
                 break;
             }
-            skipped.add(id + (b == null ? " (" + whyMissing(id) + ")" : " (stopped)"));
+            skipped.add(
+                    id + (b == null ? " (" + whyMissing(id) + ")" : down != null ? " (" + down + ")" : " (stopped)"));
         }
         if (chosen == null) {
             ExecutionBackend current = active == null ? null : registered.get(active.id());
@@ -231,13 +257,17 @@ public final class BackendSelectionComponent implements BackendSelection {
     private void publishStatus() {
         Map<String, BackendState> states = new TreeMap<>();
         registered.forEach((id, b) -> states.put(id, b.state()));
+        Map<String, String> workers = new TreeMap<>();
+        registered.forEach((id, b) -> b.feature(WorkerProcess.class)
+                .ifPresent(w -> workers.put(id, w.status().describe())));
         Map<String, String> unavailable = new TreeMap<>();
         availabilities.forEach((id, a) -> {
             if (!a.available()) {
                 unavailable.put(id, a.reason());
             }
         });
-        status = new Status(List.copyOf(preference), active == null ? null : active.id(), note, states, unavailable);
+        status = new Status(
+                List.copyOf(preference), active == null ? null : active.id(), note, states, unavailable, workers);
     }
 
     private static void unregister(ServiceRegistration<?> reg) {

@@ -222,6 +222,12 @@ public final class BackplaneCommands {
         }
         st.registered()
                 .forEach((id, state) -> sb.append(id).append(" (").append(state).append(") "));
+        st.workers()
+                .forEach((id, worker) -> sb.append('\n')
+                        .append("worker     ")
+                        .append(id)
+                        .append(": ")
+                        .append(worker));
         st.unavailable()
                 .forEach((id, why) -> sb.append('\n')
                         .append("inactive   ")

@@ -15,6 +15,8 @@ import org.backplane.api.StreamId;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.StreamStateListener;
 import org.backplane.api.StreamTransition;
+import org.backplane.api.WorkerProcess;
+import org.backplane.api.WorkerStatus;
 import org.backplane.spi.runtime.PoisonStateRegistry;
 import org.backplane.spi.runtime.TransitionDispatcher;
 import org.osgi.service.component.annotations.Component;
@@ -41,14 +43,41 @@ public final class PoisonStateComponent implements PoisonStateService {
     private final Set<String> lostPosted = ConcurrentHashMap.newKeySet();
 
     private volatile EventAdmin eventAdmin;
+    private final Map<ExecutionBackend, Runnable> workerListeners = new ConcurrentHashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void bindBackend(ExecutionBackend backend) {
         registry.add(backend);
+        backend.feature(WorkerProcess.class).ifPresent(w -> {
+            Runnable changed = () -> postWorker(backend.id(), w.status());
+            workerListeners.put(backend, changed);
+            w.addListener(changed);
+        });
     }
 
     void unbindBackend(ExecutionBackend backend) {
         registry.remove(backend);
+        Runnable changed = workerListeners.remove(backend);
+        if (changed != null) {
+            backend.feature(WorkerProcess.class).ifPresent(w -> w.removeListener(changed));
+        }
+    }
+
+    /** An isolated backend's worker changed: posted (asynchronously) on {@link StreamEvents#TOPIC_WORKER}. */
+    private void postWorker(String backendId, WorkerStatus w) {
+        EventAdmin admin = eventAdmin;
+        if (admin == null) {
+            return;
+        }
+        Map<String, Object> p = new HashMap<>();
+        p.put(StreamEvents.PROP_BACKEND_ID, backendId);
+        p.put(StreamEvents.PROP_WORKER_STATE, w.state().name());
+        p.put(StreamEvents.PROP_WORKER_PID, w.pid());
+        p.put(StreamEvents.PROP_WORKER_STARTS, w.starts());
+        p.put(StreamEvents.PROP_WORKER_CRASHES, w.crashes());
+        p.put(StreamEvents.PROP_WORKER_LAST_CRASH, w.lastCrash());
+        p.put(StreamEvents.PROP_TIMESTAMP, System.currentTimeMillis());
+        admin.postEvent(new Event(StreamEvents.TOPIC_WORKER, p));
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

@@ -11,6 +11,8 @@ import org.backplane.api.BackendUsage;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.api.PoisonStateService;
 import org.backplane.api.StreamSnapshot;
+import org.backplane.api.WorkerProcess;
+import org.backplane.api.WorkerStatus;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -52,6 +54,13 @@ public final class StreamsHealthCheck implements HealthCheck {
             } else {
                 log.info("backend {} is {}", b.id(), state);
             }
+            b.feature(WorkerProcess.class).map(WorkerProcess::status).ifPresent(w -> {
+                if (w.state() == WorkerStatus.State.DOWN) {
+                    log.critical("backend {} is down: {}", b.id(), w.describe());
+                } else {
+                    log.info("backend {} runs in a worker process: {}", b.id(), w.describe());
+                }
+            });
             BackendUsage u = b.usage();
             String memory = String.format(
                     Locale.ROOT,
