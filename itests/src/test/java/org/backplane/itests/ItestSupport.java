@@ -78,6 +78,7 @@ public abstract class ItestSupport {
                 bundle(file("bundle.gogo.runtime")),
                 bundle(file("bundle.hc.api")),
                 bundle(file("bundle.api")),
+                bundle(file("bundle.isolation")),
                 bundle(file("bundle.cpu")),
                 bundle(file("bundle.runtime")),
                 bundle(file("bundle.cuda")), // inactive without an NVIDIA GPU, and says why
