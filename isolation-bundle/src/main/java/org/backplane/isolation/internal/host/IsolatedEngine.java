@@ -311,7 +311,7 @@ public final class IsolatedEngine implements BackendEngine, WorkerProcess {
     }
 
     /** A worker ended on its own (or was killed): counted against the restart limit. */
-    void lost(WorkerSession s, String reason) {
+    void lost(String reason) {
         if (stopped) {
             return;
         }

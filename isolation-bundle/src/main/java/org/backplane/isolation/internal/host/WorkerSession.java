@@ -360,7 +360,7 @@ final class WorkerSession {
         for (RemoteStream s : streams.values()) {
             s.workerLost(this, reason);
         }
-        engine.lost(this, reason);
+        engine.lost(reason);
     }
 
     /** What ended the process: its exit status or signal, or the retirement, with the end of its log. */
