@@ -192,7 +192,9 @@ public final class BenchmarkReport {
                 .append(ZonedDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
                 .append('\n');
         md.append("- Machine: ")
-                .append(cpuModel())
+                .append(Machine.cpuModel())
+                .append(", ")
+                .append(Machine.vectorWidth())
                 .append(", ")
                 .append(Runtime.getRuntime().availableProcessors())
                 .append(" cores, ")
@@ -281,19 +283,6 @@ public final class BenchmarkReport {
                 base,
                 Math.max(0, check - base)));
         return md.toString();
-    }
-
-    private static String cpuModel() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) {
-                    return line.substring(line.indexOf(':') + 1).trim();
-                }
-            }
-        } catch (IOException e) {
-            // fall through
-        }
-        return System.getProperty("os.arch");
     }
 
     private static long memoryGiB() {

@@ -263,14 +263,7 @@ public final class IsolatedEngine implements BackendEngine, WorkerProcess {
             old.end("replaced: " + why);
         }
         Duration wait = restarts.backoff(Instant.now());
-        if (!wait.isZero()) {
-            try {
-                Thread.sleep(wait.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting to restart the worker", e);
-            }
-        }
+        Uninterruptible.sleep(wait.toMillis());
         startWorker(why);
     }
 
@@ -283,7 +276,8 @@ public final class IsolatedEngine implements BackendEngine, WorkerProcess {
         WorkerSession s = null;
         for (int attempt = 0; s == null; attempt++) {
             try {
-                s = WorkerSession.start(this, ++starts, launch);
+                int number = ++starts;
+                s = Uninterruptible.call(() -> WorkerSession.start(this, number, launch));
             } catch (IllegalStateException e) {
                 if (attempt == START_ATTEMPTS - 1) {
                     throw e;
@@ -293,12 +287,7 @@ public final class IsolatedEngine implements BackendEngine, WorkerProcess {
                         System.Logger.Level.WARNING,
                         () -> "backend '" + id + "': a worker did not start (" + e.getMessage() + "); trying again in "
                                 + wait + " ms");
-                try {
-                    Thread.sleep(wait);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
+                Uninterruptible.sleep(wait);
             }
         }
         WorkerSession started = s;

@@ -4,21 +4,18 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import org.backplane.isolation.internal.wire.StagingFiles;
 
 /**
  * A stream's shared memory for host copies: a file in the private directory that the host and the
  * worker both map (through FFM), so that array data never goes through the socket. It grows to the
- * largest copy seen, up to {@link #KEPT}; a larger copy gets a file of its own that is dropped after
- * it (the worker follows the same rule). One copy at a time: callers hold {@link #lock}.
+ * largest copy seen, up to {@link StagingFiles#KEPT}; a larger copy gets a file of its own that is
+ * dropped after it (the worker follows the same rule). One copy at a time: callers hold {@link #lock}.
  */
 final class Staging implements AutoCloseable {
-    /** Staging up to this size stays mapped for the next copy. */
-    static final long KEPT = 64L << 20;
+    private static final long KEPT = StagingFiles.KEPT;
 
     private static final long MIN = 1L << 20;
 
@@ -29,6 +26,7 @@ final class Staging implements AutoCloseable {
     private Path path;
     private Arena arena;
     private MemorySegment segment;
+    private boolean closed;
 
     Staging(PrivateDirectory directory, String prefix) {
         this.directory = directory;
@@ -45,10 +43,8 @@ final class Staging implements AutoCloseable {
         long size = bytes > KEPT ? bytes : Math.max(MIN, Long.highestOneBit(Math.max(1, bytes - 1)) << 1);
         Path p = directory.resolve(prefix + "-" + ++files + ".shm");
         Arena a = Arena.ofShared();
-        try (FileChannel channel =
-                FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            channel.write(ByteBuffer.allocate(1), size - 1); // sized, not written: pages come on first touch
-            segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, a);
+        try {
+            segment = StagingFiles.create(p, size, a);
         } catch (IOException e) {
             a.close();
             throw new UncheckedIOException("cannot map staging memory of " + size + " bytes in " + p, e);
@@ -66,9 +62,9 @@ final class Staging implements AutoCloseable {
         return segment.byteSize();
     }
 
-    /** After a copy: a file larger than {@link #KEPT} is not kept. */
+    /** After a copy: a file larger than {@link #KEPT}, or any file once the stream closed, is not kept. */
     void done() {
-        if (segment != null && segment.byteSize() > KEPT) {
+        if (segment != null && (closed || segment.byteSize() > KEPT)) {
             drop();
         }
     }
@@ -89,6 +85,7 @@ final class Staging implements AutoCloseable {
     @Override
     public void close() {
         synchronized (lock) {
+            closed = true; // an array of the closed stream may still be read: through a file dropped after it
             drop();
         }
     }

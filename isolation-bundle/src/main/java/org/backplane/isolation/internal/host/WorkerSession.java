@@ -167,7 +167,7 @@ final class WorkerSession {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the worker did not listen within its start timeout");
             }
-            sleep(5);
+            Uninterruptible.sleep(5);
         }
     }
 
@@ -413,15 +413,6 @@ final class WorkerSession {
             p.waitFor(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while a worker started", e);
         }
     }
 

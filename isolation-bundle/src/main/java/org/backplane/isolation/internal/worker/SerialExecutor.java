@@ -20,12 +20,17 @@ final class SerialExecutor {
         thread.start();
     }
 
-    void execute(Runnable task) {
+    /** Queues {@code task}; false (and not queued) once shut down. */
+    boolean execute(Runnable task) {
         if (shutdown) {
-            return;
+            return false;
         }
         tasks.add(task);
+        if (shutdown && tasks.remove(task)) {
+            return false; // shut down meanwhile, and the thread may have seen its queue empty
+        }
         LockSupport.unpark(thread);
+        return true;
     }
 
     /** Runs what was queued before, then ends. */
@@ -40,6 +45,7 @@ final class SerialExecutor {
 
     private void run() {
         for (; ; ) {
+            boolean stopping = shutdown; // read before the queue: a task queued before the shutdown is seen
             Runnable task = tasks.poll();
             if (task != null) {
                 try {
@@ -49,7 +55,7 @@ final class SerialExecutor {
                 }
                 continue;
             }
-            if (shutdown) {
+            if (stopping) {
                 return;
             }
             long until = System.nanoTime() + SPIN_NANOS;

@@ -49,7 +49,7 @@ public final class WorkerMain {
         } catch (IOException e) {
             // the pipe broke: the host is gone just the same
         }
-        Runtime.getRuntime().halt(0);
+        WorkerExit.halt(0, "the host's pipe closed: the host is gone");
     }
 
     private record Accepted(Connection connection, FrameReader hello) {}

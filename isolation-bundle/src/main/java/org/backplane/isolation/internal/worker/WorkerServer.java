@@ -1,11 +1,6 @@
 package org.backplane.isolation.internal.worker;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -51,7 +46,6 @@ final class WorkerServer {
     private final ConcurrentHashMap<Long, WorkerStream> streams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, StorageSlot> storages = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, CompletableFuture<FrameReader>> asked = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Long, Mapping> staging = new ConcurrentHashMap<>();
     /** Errors the host handed over, with the token under which the host keeps the original. */
     private final Map<StreamError, Long> hostErrors = Collections.synchronizedMap(new IdentityHashMap<>());
 
@@ -60,9 +54,6 @@ final class WorkerServer {
     private String backendId = "";
     private BackendEngine engine;
     private WorkerStream copyStream;
-
-    /** A staging file mapped here, by stream. */
-    private record Mapping(String path, Arena arena, MemorySegment segment) {}
 
     WorkerServer(Connection host) {
         this.host = host;
@@ -104,14 +95,14 @@ final class WorkerServer {
                 why.append("; caused by ").append(c);
             }
             report(new Frame(Message.START_FAILED).putString(why.toString()));
-            Runtime.getRuntime().halt(1);
+            WorkerExit.halt(1, "the backend did not start: " + why);
         }
         for (; ; ) {
             FrameReader in;
             try {
                 in = host.receive();
             } catch (IOException | RuntimeException e) {
-                Runtime.getRuntime().halt(0); // the host is gone: so is its worker
+                WorkerExit.halt(0, "the connection from the host ended (" + e + ")"); // so is its worker
                 return;
             }
             try {
@@ -130,6 +121,7 @@ final class WorkerServer {
                 if (s != null) {
                     s.submit(() -> s.commit(in)); // streams encode in parallel, each in the host's order
                 }
+                // else: the host closed the stream; it failed what it had in flight itself
             }
             case UPLOAD -> copies.execute(() -> upload(in));
             case DOWNLOAD -> copies.execute(() -> download(in));
@@ -139,20 +131,16 @@ final class WorkerServer {
                 for (int i = 0; i < ids.length; i++) {
                     ids[i] = in.getLong();
                 }
-                if (s != null) {
-                    s.submit(() -> release(s.engine(), ids)); // after the batches committed before it
-                } else {
-                    release(null, ids);
+                if (s == null || !s.submit(() -> release(s.engine(), ids))) { // after the batches before it
+                    release(null, ids); // the stream closed: its engine holds nothing more of them
                 }
             }
             case REBUILD -> {
                 long request = in.getLong();
                 WorkerStream s = streams.get(in.getLong());
                 long timeout = in.getLong();
-                if (s == null) {
-                    replyOk(request);
-                } else {
-                    s.submit(() -> answer(request, () -> s.rebuild(Duration.ofMillis(timeout))));
+                if (s == null || !s.submit(() -> answer(request, () -> s.rebuild(Duration.ofMillis(timeout))))) {
+                    replyOk(request); // closed meanwhile: nothing left to rebuild
                 }
             }
             case CLOSE -> {
@@ -161,17 +149,15 @@ final class WorkerServer {
                 long timeout = in.getLong();
                 StreamError abort = in.getBoolean() ? fromHost(WireError.read(in), streams.get(number)) : null;
                 WorkerStream s = streams.get(number);
-                if (s == null) {
-                    replyOk(request);
-                } else {
-                    s.submit(() -> answer(request, () -> {
-                        try {
-                            s.close(Duration.ofMillis(timeout), abort);
-                        } finally {
-                            streams.remove(number, s);
-                            unmap(number);
-                        }
-                    }));
+                if (s == null
+                        || !s.submit(() -> answer(request, () -> {
+                            try {
+                                s.close(Duration.ofMillis(timeout), abort);
+                            } finally {
+                                streams.remove(number, s);
+                            }
+                        }))) {
+                    replyOk(request); // closed already
                 }
             }
             case AWAITED, INJECTED_DONE -> {
@@ -192,7 +178,7 @@ final class WorkerServer {
                 long request = in.getLong();
                 long timeout = in.getLong();
                 answer(request, () -> engine.shutdown(Duration.ofMillis(timeout)));
-                Runtime.getRuntime().halt(0);
+                WorkerExit.halt(0, "the host stopped the backend");
             }
             default -> throw new IllegalStateException("a host does not send " + in.type());
         }
@@ -247,15 +233,12 @@ final class WorkerServer {
         String path = in.getString();
         long size = in.getLong();
         ArrayRef ref = ArrayRef.read(in);
-        answer(request, () -> {
-            try {
-                MemorySegment shared = mapped(stream, path, size);
-                EngineArray target = array(ref);
-                copier(stream).upload(target, shared.asSlice(0, target.byteSize()));
-            } finally {
-                unmapIfLarge(stream);
-            }
-        });
+        answer(
+                request,
+                () -> staging(stream).copy(path, size, shared -> {
+                    EngineArray target = array(ref);
+                    copier(stream).upload(target, shared.asSlice(0, target.byteSize()));
+                }));
     }
 
     private void download(FrameReader in) {
@@ -266,18 +249,19 @@ final class WorkerServer {
         long bytes = in.getLong();
         ArrayRef ref = ArrayRef.read(in);
         answer(request, () -> {
-            try {
-                StorageSlot slot = storages.get(ref.storage());
-                if (slot == null || slot.storage() == null) {
-                    throw new IllegalStateException("storage #" + ref.storage() + " is not in this worker");
-                }
-                MemorySegment shared = mapped(stream, path, size);
-                EngineArray source = new WorkerArray(ref, new StreamId(backendId, ref.stream()), slot, null);
-                copier(stream).download(source, shared.asSlice(0, bytes));
-            } finally {
-                unmapIfLarge(stream);
+            StorageSlot slot = storages.get(ref.storage());
+            if (slot == null || slot.storage() == null) {
+                throw new IllegalStateException("storage #" + ref.storage() + " is not in this worker");
             }
+            EngineArray source = new WorkerArray(ref, new StreamId(backendId, ref.stream()), slot, null);
+            staging(stream).copy(path, size, shared -> copier(stream).download(source, shared.asSlice(0, bytes)));
         });
+    }
+
+    /** The stream's staging memory; an array of a closed stream is copied through a mapping of its own. */
+    private StagingMapping staging(long stream) {
+        WorkerStream s = streams.get(stream);
+        return s != null ? s.staging : StagingMapping.forOneCopy();
     }
 
     /** The stream's own engine copies; a closed stream's arrays are copied by an internal stream. */
@@ -296,38 +280,6 @@ final class WorkerServer {
         }
     }
 
-    @SuppressWarnings("MustBeClosedChecker") // the arena lives in the staging table until unmap closes it
-    private MemorySegment mapped(long stream, String path, long size) throws IOException {
-        Mapping m = staging.get(stream);
-        if (m != null && m.path.equals(path) && m.segment.byteSize() == size) {
-            return m.segment;
-        }
-        unmap(stream);
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(Path.of(path), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            MemorySegment segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
-            staging.put(stream, new Mapping(path, arena, segment));
-            return segment;
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
-        }
-    }
-
-    private void unmapIfLarge(long stream) {
-        Mapping m = staging.get(stream);
-        if (m != null && m.segment.byteSize() > (64L << 20)) {
-            unmap(stream);
-        }
-    }
-
-    private void unmap(long stream) {
-        Mapping m = staging.remove(stream);
-        if (m != null) {
-            m.arena.close();
-        }
-    }
-
     // ------------------------------------------------------------------ talking to the host
 
     /** Sends a report; a host that cannot be told is gone, and so is this worker. */
@@ -335,7 +287,10 @@ final class WorkerServer {
         try {
             host.send(f);
         } catch (IOException e) {
-            Runtime.getRuntime().halt(0);
+            WorkerExit.halt(
+                    0,
+                    "a report to the host could not be sent (" + e + ") on thread "
+                            + Thread.currentThread().getName());
         }
     }
 

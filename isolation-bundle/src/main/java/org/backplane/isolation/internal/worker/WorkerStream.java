@@ -25,6 +25,9 @@ final class WorkerStream {
     final StreamId id;
     final String label;
     final WorkerSink sink;
+    /** The host's staging file for this stream's copies, as mapped here. */
+    final StagingMapping staging = new StagingMapping();
+
     final ConcurrentHashMap<Long, WorkerBatch> batches = new ConcurrentHashMap<>();
     private final WorkerServer server;
     private final SerialExecutor executor;
@@ -70,9 +73,9 @@ final class WorkerStream {
         }
     }
 
-    /** Runs a task of this stream's after the ones before it. */
-    void submit(Runnable task) {
-        executor.execute(task);
+    /** Runs a task of this stream's after the ones before it; false if the stream closed first. */
+    boolean submit(Runnable task) {
+        return executor.execute(task);
     }
 
     /** A committed batch: builds its ops, lets the engine encode them, commits. Never throws. */
@@ -182,11 +185,13 @@ final class WorkerStream {
         engine.rebuild(timeout);
     }
 
+    /** Closes the engine's stream, then its staging memory (after a copy that still uses it). */
     void close(Duration timeout, StreamError abort) {
         try {
             engine.close(timeout, abort);
         } finally {
             executor.shutdown();
+            staging.close();
         }
     }
 }
