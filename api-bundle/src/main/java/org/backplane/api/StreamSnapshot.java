@@ -21,6 +21,8 @@ import java.util.Optional;
  * @param opsFailed ops that failed, were discarded because the stream failed, or were stopped
  * @param memoryBytes what the stream's arrays hold now (closed or unreachable ones are not counted)
  * @param memoryQuotaBytes what they may hold at most; 0: no quota of its own (S12)
+ * @param memoryReserveBytes what the backend keeps for the stream (S12): the most its arrays held at
+ *     once lately, at least the backend's minimum reserve; it can always allocate up to this
  * @param createdAt when the stream was opened
  * @param stateSince when the stream entered its current state
  */
@@ -37,6 +39,7 @@ public record StreamSnapshot(
         long opsFailed,
         long memoryBytes,
         long memoryQuotaBytes,
+        long memoryReserveBytes,
         Instant createdAt,
         Instant stateSince) {
 
@@ -45,6 +48,40 @@ public record StreamSnapshot(
         Objects.requireNonNull(state, "state");
         label = label == null ? "" : label;
         suppressed = suppressed == null ? List.of() : List.copyOf(suppressed);
+    }
+
+    /** As before the reserve was shown: a snapshot whose reserve is unknown (0). */
+    public StreamSnapshot(
+            StreamId id,
+            String label,
+            StreamState state,
+            long generation,
+            StreamError firstError,
+            long suppressedErrors,
+            List<StreamError> suppressed,
+            long opsSubmitted,
+            long opsCompleted,
+            long opsFailed,
+            long memoryBytes,
+            long memoryQuotaBytes,
+            Instant createdAt,
+            Instant stateSince) {
+        this(
+                id,
+                label,
+                state,
+                generation,
+                firstError,
+                suppressedErrors,
+                suppressed,
+                opsSubmitted,
+                opsCompleted,
+                opsFailed,
+                memoryBytes,
+                memoryQuotaBytes,
+                0,
+                createdAt,
+                stateSince);
     }
 
     /** The backend that owns the stream. */

@@ -13,7 +13,7 @@
  * mismatch, a closed stream) fails at once on the caller's thread and poisons nothing.
  */
 @Export
-@Version("2.1.0")
+@Version("2.2.0")
 package org.backplane.api;
 
 import org.osgi.annotation.bundle.Export;

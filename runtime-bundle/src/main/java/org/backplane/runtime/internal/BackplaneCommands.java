@@ -91,7 +91,7 @@ public final class BackplaneCommands {
             return "no open streams";
         }
         StringBuilder sb = new StringBuilder();
-        String format = "%-10s %-20s %-9s %4s %10s %10s %8s %10s  %s%n";
+        String format = "%-10s %-20s %-9s %4s %10s %10s %8s %10s %10s  %s%n";
         sb.append(String.format(
                 Locale.ROOT,
                 format,
@@ -103,6 +103,7 @@ public final class BackplaneCommands {
                 "COMPLETED",
                 "FAILED",
                 "MEMORY",
+                "RESERVE",
                 "ERROR"));
         for (StreamSnapshot s : streams) {
             StreamError e = s.firstError();
@@ -117,6 +118,7 @@ public final class BackplaneCommands {
                     s.opsCompleted(),
                     s.opsFailed(),
                     mib(s.memoryBytes()),
+                    mib(s.memoryReserveBytes()),
                     e == null ? "" : e.kind() + (e.failedOp().isEmpty() ? "" : " in " + abbreviate(e.failedOp(), 40))));
         }
         return sb.toString().stripTrailing();
@@ -156,6 +158,9 @@ public final class BackplaneCommands {
         sb.append("memory     ")
                 .append(mib(s.memoryBytes()))
                 .append(s.memoryQuotaBytes() > 0 ? " of a quota of " + mib(s.memoryQuotaBytes()) : " (no quota)")
+                .append("; ")
+                .append(mib(s.memoryReserveBytes()))
+                .append(" reserved for it (what it used lately, at least the minimum)")
                 .append('\n');
         sb.append("opened     ").append(s.createdAt()).append('\n');
         StreamError e = s.firstError();

@@ -81,6 +81,12 @@ public final class StreamsHealthCheck implements HealthCheck {
         List<StreamSnapshot> streams = poison.streams();
         long unhealthy = 0;
         for (StreamSnapshot s : streams) {
+            log.debug(
+                    "stream {} '{}': arrays hold {} MiB, {} MiB reserved for it",
+                    s.id(),
+                    s.label(),
+                    String.format(Locale.ROOT, "%.1f", s.memoryBytes() / MIB),
+                    String.format(Locale.ROOT, "%.1f", s.memoryReserveBytes() / MIB));
             if (!s.isHealthy()) {
                 unhealthy++;
                 log.warn(

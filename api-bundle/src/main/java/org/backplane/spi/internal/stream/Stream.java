@@ -54,7 +54,7 @@ public final class Stream implements Transitions {
         this.batcher = new Batcher(this, slot, completion, counters, backend);
         this.lifecycle = new Lifecycle(this, slot, batcher, completion, this);
         this.sink = new SinkImpl(this);
-        this.memory = backend.memory().open(memoryQuota);
+        this.memory = backend.memory().open(id, label, memoryQuota);
     }
 
     /** Connects the engine, which was opened with {@link #sink()}; once, before the stream is published. */
@@ -102,6 +102,7 @@ public final class Stream implements Transitions {
                 counters.failed.get(),
                 backend.memory().used(memory),
                 memory.quota,
+                backend.memory().reserve(memory),
                 createdAt,
                 g.stateSince);
     }
