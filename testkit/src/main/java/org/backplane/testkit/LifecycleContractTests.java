@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -15,6 +16,7 @@ import org.backplane.api.StreamInterruptedException;
 import org.backplane.api.StreamState;
 import org.backplane.spi.BackendSettings;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Lifecycle calls racing work in flight, as hosts make them when a request is cancelled: a stream is
@@ -35,6 +37,7 @@ public abstract class LifecycleContractTests extends ContractTestSupport {
     }
 
     @Test
+    @Timeout(value = 60, unit = TimeUnit.MINUTES) // the long run's 1,000 rounds; each round's calls are bounded
     void s5_closingAStreamWhileAnotherThreadWaitsForItsWorkHarmsNobody() throws Exception {
         int n = closeRaceSize();
         Random random = new Random(25);
@@ -82,12 +85,15 @@ public abstract class LifecycleContractTests extends ContractTestSupport {
         while (System.nanoTime() < until) {
             Thread.onSpinWait();
         }
-        Throwable closeOutcome = outcome(s::close);
+        AtomicReference<Throwable> closeOutcome = new AtomicReference<>();
+        Thread closer = thread("close-race-closer-" + round, () -> closeOutcome.set(outcome(s::close)));
+        closer.join(60_000);
         waiter.join(60_000);
+        assertThat(closer.isAlive()).as("close() of round %d returned", round).isFalse();
         assertThat(waiter.isAlive())
                 .as("the waiter of round %d returned", round)
                 .isFalse();
-        assertThat(closeOutcome).as("close() of round %d", round).isNull();
+        assertThat(closeOutcome.get()).as("close() of round %d", round).isNull();
         Object got = seen.get();
         if (got instanceof float[] data) {
             assertThat(data).as("the waiter's data in round %d", round).isEqualTo(expected);
