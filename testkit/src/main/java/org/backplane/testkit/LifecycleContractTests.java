@@ -175,6 +175,24 @@ public abstract class LifecycleContractTests extends ContractTestSupport {
     }
 
     @Test
+    void closingTheInputsOfQueuedWorkLetsThatWorkFinish() {
+        try (ComputeStream s = backend.openStream("closed-inputs");
+                ComputeStream other = backend.openStream("closed-inputs-other")) {
+            List<DeviceArray> results = new ArrayList<>();
+            for (int i = 0; i < 600; i++) { // enough closes that a backend releases its memory in batches meanwhile
+                DeviceArray x = s.upload(new float[] {i + 1, -(i + 1)}, 2);
+                results.add(s.neg(x));
+                results.add(other.add(x, 1f)); // read by another stream too
+                x.close(); // work already queued that uses it still completes
+            }
+            for (int i = 0; i < 600; i++) {
+                assertThat(results.get(2 * i).download()).containsExactly(-(i + 1f), i + 1f);
+                assertThat(results.get(2 * i + 1).download()).containsExactly(i + 2f, 1f - (i + 1));
+            }
+        }
+    }
+
+    @Test
     void arraysOfAClosedStreamStayUsableAsInputsOfOtherStreams() {
         ComputeStream producer = backend.openStream("closed-producer");
         DeviceArray x = producer.upload(new float[] {1, 2, 3, 4}, 2, 2);

@@ -20,6 +20,7 @@ import org.backplane.spi.CommandBatch;
 import org.backplane.spi.EngineArray;
 import org.backplane.spi.EngineFailure;
 import org.backplane.spi.ErrorScope;
+import org.backplane.spi.NativeBatch;
 import org.backplane.spi.StreamEngine;
 import org.backplane.spi.StreamSink;
 
@@ -64,13 +65,63 @@ final class RemoteStream implements StreamEngine {
 
     // ------------------------------------------------------------------ batches
 
+    /** The storages a batch's ops read, held from their encoding to the batch's end. */
+    private static final class Reads implements NativeBatch {
+        final List<RemoteStorage> storages = new ArrayList<>();
+    }
+
+    /** Binds the op's output to a new storage number and holds the storages it reads until its batch ends. */
     @Override
     public void encode(CommandBatch batch, Command command) {
+        Reads reads = batch.attachment(Reads.class);
+        if (reads == null) {
+            reads = new Reads();
+            batch.attach(reads);
+        }
+        for (EngineArray in : command.inputs()) {
+            RemoteStorage storage = in.storage(RemoteStorage.class);
+            if (!storage.use()) {
+                throw new IllegalArgumentException("input " + in.shape() + " of " + in.stream() + " was closed");
+            }
+            reads.storages.add(storage);
+        }
         EngineArray out = command.output();
         if (!out.hasStorage()) {
             WorkerSession s = session;
             out.bind(new RemoteStorage(s, number, s.newStorage(), out.byteSize(), engine.reaper()));
         }
+    }
+
+    /** The batch will never be sent: what it read may be released. */
+    @Override
+    public void discarded(CommandBatch batch) {
+        letGo(batch);
+    }
+
+    private static void letGo(CommandBatch batch) {
+        Reads reads = batch.attachment(Reads.class);
+        if (reads != null) {
+            reads.storages.forEach(RemoteStorage::done);
+            reads.storages.clear();
+        }
+    }
+
+    /** A batch's end was learnt: it is no longer in flight, and the storages it read may be released. */
+    private CommandBatch ended(long batchId) {
+        CommandBatch b = inFlight.remove(batchId);
+        if (b != null) {
+            letGo(b);
+        }
+        return b;
+    }
+
+    /** Every batch in flight ended at once (the worker was lost, or the stream closed). */
+    private List<CommandBatch> endedAll() {
+        List<CommandBatch> all = new ArrayList<>(inFlight.values());
+        for (CommandBatch b : all) {
+            ended(b.id());
+        }
+        return all;
     }
 
     @Override
@@ -99,7 +150,7 @@ final class RemoteStream implements StreamEngine {
             s.send(f);
         } catch (WorkerGone e) {
             // its end fails what is in flight; this batch may have joined after that
-            if (inFlight.remove(batch.id()) != null) {
+            if (ended(batch.id()) != null) {
                 sink.failed(batch, lossError(e.getMessage(), batch), ErrorScope.DEVICE);
             }
         }
@@ -114,13 +165,13 @@ final class RemoteStream implements StreamEngine {
         Message type = in.type();
         switch (type) {
             case COMPLETED -> {
-                CommandBatch b = inFlight.remove(in.getLong());
+                CommandBatch b = ended(in.getLong());
                 if (b != null) {
                     sink.completed(b);
                 }
             }
             case FAILED -> {
-                CommandBatch b = inFlight.remove(in.getLong());
+                CommandBatch b = ended(in.getLong());
                 ErrorScope scope = in.getEnum(ErrorScope.values());
                 WireError e = WireError.read(in);
                 if (b != null) {
@@ -128,7 +179,7 @@ final class RemoteStream implements StreamEngine {
                 }
             }
             case FAILED_UNEXPECTEDLY -> {
-                CommandBatch b = inFlight.remove(in.getLong());
+                CommandBatch b = ended(in.getLong());
                 boolean heap = in.getBoolean();
                 String text = in.getString();
                 if (b != null) {
@@ -140,7 +191,7 @@ final class RemoteStream implements StreamEngine {
                 }
             }
             case DISCARDED -> {
-                CommandBatch b = inFlight.remove(in.getLong());
+                CommandBatch b = ended(in.getLong());
                 if (b != null) {
                     sink.discarded(b);
                 }
@@ -199,7 +250,7 @@ final class RemoteStream implements StreamEngine {
                 failed = sink.failInjected(b, rule -> !candidates.contains(rule));
             }
             if (failed) {
-                inFlight.remove(batchId);
+                ended(batchId);
             }
         }
         from.sendQuietly(new Frame(Message.INJECTED_DONE).putLong(request).putBoolean(failed));
@@ -232,8 +283,7 @@ final class RemoteStream implements StreamEngine {
         if (worker != session) {
             return;
         }
-        List<CommandBatch> lost = new ArrayList<>(inFlight.values());
-        inFlight.clear();
+        List<CommandBatch> lost = endedAll();
         if (lost.isEmpty()) {
             sink.raise(lossError(reason, null), ErrorScope.DEVICE);
             return;
@@ -398,8 +448,7 @@ final class RemoteStream implements StreamEngine {
         } finally {
             s.streams.remove(number, this);
             staging.close();
-            List<CommandBatch> left = new ArrayList<>(inFlight.values());
-            inFlight.clear();
+            List<CommandBatch> left = endedAll();
             for (CommandBatch b : left) {
                 sink.failed(
                         b,
