@@ -8,14 +8,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.backplane.cpu.internal.kernels.FastKernels;
 import org.backplane.cpu.internal.kernels.Parallel;
+import org.backplane.cpu.internal.memory.HostMemory;
 import org.backplane.spi.BackendEngine;
 import org.backplane.spi.StreamEngine;
 import org.backplane.spi.StreamSink;
 
 /**
- * The CPU backend's device level: the compute pool that large kernels are split over, and the
- * kernel path. Each stream gets its own worker thread ({@link CpuStreamEngine}), which also computes
- * part of every kernel it runs, so the pool has one thread fewer than the configured parallelism.
+ * The CPU backend's device level: the arrays' native memory ({@link HostMemory}), the compute pool
+ * that large kernels are split over, and the kernel path. Each stream gets its own worker thread
+ * ({@link CpuStreamEngine}), which also computes part of every kernel it runs, so the pool has one
+ * thread fewer than the configured parallelism.
  */
 final class CpuBackendEngine implements BackendEngine {
     private static final System.Logger LOG = System.getLogger(CpuBackendEngine.class.getName());
@@ -29,12 +31,15 @@ final class CpuBackendEngine implements BackendEngine {
 
     private final CpuOps lowering;
     private final String simd;
+    private final HostMemory memory;
 
     /**
      * @param parallelism threads one kernel may use, the stream's worker included (at least 1)
      * @param kernelPath {@code fast}, {@code scalar} or {@code reference} (see {@code CpuSettings})
+     * @param memoryBytes what the arrays may hold in all (the backend's "device" memory)
      */
-    CpuBackendEngine(int parallelism, String kernelPath) {
+    CpuBackendEngine(int parallelism, String kernelPath, long memoryBytes) {
+        this.memory = new HostMemory(memoryBytes);
         int helpers = Math.max(0, parallelism - 1);
         AtomicInteger n = new AtomicInteger();
         this.pool = helpers == 0
@@ -65,6 +70,11 @@ final class CpuBackendEngine implements BackendEngine {
         return lowering;
     }
 
+    /** Where arrays live. */
+    String memory() {
+        return memory.description();
+    }
+
     /** Which SIMD implementation the fast kernels use. */
     String simd() {
         return simd;
@@ -72,7 +82,7 @@ final class CpuBackendEngine implements BackendEngine {
 
     @Override
     public StreamEngine openStream(StreamSink sink) {
-        return new CpuStreamEngine(sink, lowering, workers);
+        return new CpuStreamEngine(sink, lowering, memory, workers);
     }
 
     /** A worker thread per open stream, and the compute pool's threads. */
@@ -95,8 +105,23 @@ final class CpuBackendEngine implements BackendEngine {
         // nothing device-wide holds state that a loss could corrupt
     }
 
+    /** Freed blocks kept for reuse. */
+    @Override
+    public long pooledBytes() {
+        memory.drain();
+        return memory.pooled();
+    }
+
     @Override
     public void shutdown(Duration timeout) {
+        try {
+            stopPool(timeout);
+        } finally {
+            memory.close(); // after the threads that could still use a pooled block
+        }
+    }
+
+    private void stopPool(Duration timeout) {
         if (pool == null) {
             return;
         }

@@ -64,9 +64,11 @@ public final class CpuBackends {
     static WorkerBackend.Started engine(int parallelism, String kernels) {
         int threads = threads(parallelism);
         String path = kernelPath(kernels);
-        CpuBackendEngine engine = new CpuBackendEngine(threads, path);
-        long maxBytes = Math.min(
-                (Integer.MAX_VALUE - 8L) * Float.BYTES, Runtime.getRuntime().maxMemory());
+        // The arrays live off the Java heap; like the JDK's direct buffers (-XX:MaxDirectMemorySize),
+        // they may hold as much as the heap's maximum by default.
+        long memory = Runtime.getRuntime().maxMemory();
+        CpuBackendEngine engine = new CpuBackendEngine(threads, path, memory);
+        long maxBytes = Math.min((Integer.MAX_VALUE - 8L) * Float.BYTES, memory);
         Capabilities caps = new Capabilities(
                 EnumSet.allOf(DType.class),
                 maxBytes,
@@ -100,6 +102,7 @@ public final class CpuBackends {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("kernels", engine.kernels().name());
         details.put("simd", engine.simd());
+        details.put("array memory", engine.memory());
         details.put("threads per op", String.valueOf(threads));
         details.put("java", Runtime.version().toString());
         details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));

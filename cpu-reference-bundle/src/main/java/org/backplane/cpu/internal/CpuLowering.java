@@ -4,13 +4,16 @@ import static org.backplane.cpu.internal.HostReads.floats;
 import static org.backplane.cpu.internal.HostReads.longs;
 import static org.backplane.cpu.internal.HostReads.truths;
 
+import java.lang.foreign.MemorySegment;
 import org.backplane.api.BinaryOp;
 import org.backplane.api.DType;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
 import org.backplane.api.UnaryOp;
 import org.backplane.cpu.internal.kernels.Cancel;
+import org.backplane.cpu.internal.kernels.F32;
 import org.backplane.cpu.internal.kernels.Kernels;
+import org.backplane.cpu.internal.memory.NativeBuffer;
 import org.backplane.spi.Command;
 import org.backplane.spi.DTypes;
 import org.backplane.spi.EngineArray;
@@ -20,8 +23,9 @@ import org.backplane.spi.device.AttentionGeometry;
 
 /**
  * Each op of the CPU backend lowered onto the fast kernels: one case per op. Floating-point work
- * runs in float32 on {@code float[]} (half-precision inputs widened, results rounded once when
- * stored); integer work in {@code long}, exactly; truth values as bytes.
+ * runs in float32 (half-precision inputs widened, results rounded once when stored), straight into
+ * the output's storage when it is float32; integer work in {@code long}, exactly; truth values as
+ * bytes.
  */
 final class CpuLowering implements CpuOps {
     private final Kernels kernels;
@@ -36,32 +40,36 @@ final class CpuLowering implements CpuOps {
     }
 
     @Override
-    public HostData run(Command c, Cancel cancel) {
+    public void run(Command c, Cancel cancel, Scratchpad pad) {
         EngineArray out = c.output();
-        DType type = out.dtype();
-        return switch (c.op()) {
-            case Op.Fill f -> fill(f.value(), type, Math.toIntExact(out.size()));
-            case Op.Unary u -> unary(u.op(), c.input(0), type, cancel);
-            case Op.Binary b -> binary(b.op(), c.input(0), c.input(1), out, cancel);
-            case Op.BinaryScalar b -> binaryScalar(b, c.input(0), out, cancel);
-            case Op.Where w -> where(c.input(0), c.input(1), c.input(2), out);
-            case Op.Cast k -> cast(c.input(0), type);
-            case Op.Copy k -> HostReads.copy(c.input(0));
-            case Op.Matmul m ->
-                HostData.ofFloats(
-                        kernels.matmul(
-                                floats(c.input(0)),
-                                c.input(0).shape(),
-                                floats(c.input(1)),
-                                c.input(1).shape(),
-                                out.shape(),
-                                cancel),
-                        type);
-            case Op.Reduce r -> reduce(r, c.input(0), type, Math.toIntExact(out.size()), cancel);
-            case Op.ArgReduce a -> argReduce(a, c.input(0));
-            case Op.Softmax s ->
-                HostData.ofFloats(
-                        kernels.softmax(floats(c.input(0)), c.input(0).shape(), s.axis(), s.log(), cancel), type);
+        NativeBuffer result = HostReads.storage(out);
+        switch (c.op()) {
+            case Op.Fill f -> fill(f.value(), result);
+            case Op.Unary u -> unary(u.op(), c.input(0), result, cancel, pad);
+            case Op.Binary b -> binary(b.op(), c.input(0), c.input(1), out, result, cancel, pad);
+            case Op.BinaryScalar b -> binaryScalar(b, c.input(0), out, result, cancel, pad);
+            case Op.Where w -> where(c.input(0), c.input(1), c.input(2), out, result, pad);
+            case Op.Cast k -> cast(c.input(0), result, pad);
+            case Op.Copy k -> copy(c.input(0), result, pad);
+            case Op.Matmul m -> {
+                MemorySegment into = floatsOut(result, pad);
+                kernels.matmul(
+                        floats(c.input(0), pad),
+                        c.input(0).shape(),
+                        floats(c.input(1), pad),
+                        c.input(1).shape(),
+                        into,
+                        out.shape(),
+                        cancel);
+                finish(into, result);
+            }
+            case Op.Reduce r -> reduce(r, c.input(0), result, cancel, pad);
+            case Op.ArgReduce a -> argReduce(a, c.input(0), result, pad);
+            case Op.Softmax s -> {
+                MemorySegment into = floatsOut(result, pad);
+                kernels.softmax(floats(c.input(0), pad), c.input(0).shape(), s.axis(), s.log(), into, cancel);
+                finish(into, result);
+            }
             case Op.LayerNorm n ->
                 normalize(
                         c.input(0),
@@ -69,20 +77,35 @@ final class CpuLowering implements CpuOps {
                         n.hasBias() ? c.input(n.hasWeight() ? 2 : 1) : null,
                         n.epsilon(),
                         true,
-                        type,
-                        cancel);
+                        result,
+                        cancel,
+                        pad);
             case Op.RmsNorm n ->
-                normalize(c.input(0), n.hasWeight() ? c.input(1) : null, null, n.epsilon(), false, type, cancel);
-            case Op.Take t -> take(c.input(0), c.input(1), t.axis(), out);
-            case Op.Cumsum s -> cumsum(c.input(0), s.axis(), type);
-            case Op.Concatenate k -> concatenate(c, k.axis());
-            case Op.Attention a -> attention(c, a, type, cancel);
-        };
+                normalize(c.input(0), n.hasWeight() ? c.input(1) : null, null, n.epsilon(), false, result, cancel, pad);
+            case Op.Take t -> take(c.input(0), c.input(1), t.axis(), result, pad);
+            case Op.Cumsum s -> cumsum(c.input(0), s.axis(), result, pad);
+            case Op.Concatenate k -> concatenate(c, k.axis(), result, pad);
+            case Op.Attention a -> attention(c, a, result, cancel, pad);
+        }
+    }
+
+    /** Where a float32 result goes: the output itself when it is float32, else scratch that {@link #finish} converts. */
+    private static MemorySegment floatsOut(NativeBuffer result, Scratchpad pad) {
+        return result.dtype() == DType.FLOAT32 ? result.segment() : pad.floats(result.elements());
+    }
+
+    /** Stores a float32 result computed into {@link #floatsOut} in the output's type. */
+    private static void finish(MemorySegment values, NativeBuffer result) {
+        if (result.dtype() != DType.FLOAT32) { // else the kernel wrote the output itself
+            HostStores.storeFloats(values, result);
+        }
     }
 
     // ---------------------------------------------------------------- elementwise
 
-    private static HostData fill(Scalar value, DType type, int n) {
+    private static void fill(Scalar value, NativeBuffer result) {
+        DType type = result.dtype();
+        int n = Math.toIntExact(result.elements());
         if (!type.isFloatingPoint()) {
             // Converted as a value, not wrapped: beyond the type's range it saturates, like a cast.
             long v = value.integral()
@@ -92,43 +115,72 @@ final class CpuLowering implements CpuOps {
                     : DTypes.toInteger(value.value(), type);
             long[] l = new long[n];
             java.util.Arrays.fill(l, v);
-            return HostData.ofLongs(l, type);
+            HostStores.storeLongs(l, result);
+            return;
         }
-        float[] f = new float[n];
-        java.util.Arrays.fill(f, (float) (value.integral() ? (double) value.integer() : value.value()));
-        return HostData.ofFloats(f, type);
+        float f = (float) (value.integral() ? (double) value.integer() : value.value());
+        if (type == DType.FLOAT32) {
+            F32.fill(result.segment(), 0, n, f);
+            return;
+        }
+        short bits = type == DType.FLOAT16 ? Float.floatToFloat16(f) : DTypes.floatToBfloat16(f);
+        MemorySegment dst = result.segment();
+        for (long i = 0; i < n; i++) {
+            dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, bits);
+        }
     }
 
-    private HostData unary(UnaryOp op, EngineArray x, DType type, Cancel cancel) {
+    private void unary(UnaryOp op, EngineArray x, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         if (op == UnaryOp.LOGICAL_NOT) {
             byte[] t = truths(x);
-            byte[] r = new byte[t.length];
+            long[] r = new long[t.length];
             for (int i = 0; i < t.length; i++) {
-                r[i] = (byte) (1 - t[i]);
+                r[i] = t[i] == 0 ? 1 : 0;
             }
-            return new HostData(DType.BOOL, r);
+            HostStores.storeLongs(r, result);
+            return;
         }
-        if (type.isFloatingPoint()) {
-            return HostData.ofFloats(kernels.unary(op, floats(x), cancel), type);
+        if (result.dtype().isFloatingPoint()) {
+            MemorySegment into = floatsOut(result, pad);
+            kernels.unary(op, floats(x, pad), into, Math.toIntExact(x.size()), cancel);
+            finish(into, result);
+            return;
         }
-        return HostData.ofLongs(IntegerKernels.unary(op, longs(x)), type);
+        HostStores.storeLongs(IntegerKernels.unary(op, longs(x)), result);
     }
 
-    private HostData binary(BinaryOp op, EngineArray a, EngineArray b, EngineArray out, Cancel cancel) {
+    private void binary(
+            BinaryOp op,
+            EngineArray a,
+            EngineArray b,
+            EngineArray out,
+            NativeBuffer result,
+            Cancel cancel,
+            Scratchpad pad) {
         DType compute = op.computeType(a.dtype(), b.dtype());
         if (compute.isFloatingPoint()) {
-            float[] r = kernels.binary(
-                    op, floatsIn(a, compute), a.shape(), floatsIn(b, compute), b.shape(), out.shape(), cancel);
-            return HostData.ofFloats(r, out.dtype());
+            MemorySegment into = floatsOut(result, pad);
+            kernels.binary(
+                    op,
+                    floatsIn(a, compute, pad),
+                    a.shape(),
+                    floatsIn(b, compute, pad),
+                    b.shape(),
+                    into,
+                    out.shape(),
+                    cancel);
+            finish(into, result);
+            return;
         }
         long[] r = op.isLogical()
                 ? IntegerKernels.binary(
                         op, asLongs(truths(a)), a.shape(), asLongs(truths(b)), b.shape(), out.shape(), cancel)
                 : IntegerKernels.binary(op, longs(a), a.shape(), longs(b), b.shape(), out.shape(), cancel);
-        return HostData.ofLongs(r, out.dtype());
+        HostStores.storeLongs(r, result);
     }
 
-    private HostData binaryScalar(Op.BinaryScalar op, EngineArray x, EngineArray out, Cancel cancel) {
+    private void binaryScalar(
+            Op.BinaryScalar op, EngineArray x, EngineArray out, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         Scalar s = op.scalar();
         DType weak = DTypes.scalarType(x.dtype(), s);
         DType compute = op.scalarFirst()
@@ -136,12 +188,18 @@ final class CpuLowering implements CpuOps {
                 : op.op().computeType(x.dtype(), weak);
         Shape one = Shape.of();
         if (compute.isFloatingPoint()) {
-            float[] sv = {(float) DTypes.round(s.integral() ? (double) s.integer() : s.value(), compute)};
-            float[] xv = floatsIn(x, compute);
-            float[] r = op.scalarFirst()
-                    ? kernels.binary(op.op(), sv, one, xv, x.shape(), out.shape(), cancel)
-                    : kernels.binary(op.op(), xv, x.shape(), sv, one, out.shape(), cancel);
-            return HostData.ofFloats(r, out.dtype());
+            MemorySegment sv = MemorySegment.ofArray(new float[] {
+                (float) DTypes.round(s.integral() ? (double) s.integer() : s.value(), compute)
+            });
+            MemorySegment xv = floatsIn(x, compute, pad);
+            MemorySegment into = floatsOut(result, pad);
+            if (op.scalarFirst()) {
+                kernels.binary(op.op(), sv, one, xv, x.shape(), into, out.shape(), cancel);
+            } else {
+                kernels.binary(op.op(), xv, x.shape(), sv, one, into, out.shape(), cancel);
+            }
+            finish(into, result);
+            return;
         }
         long[] sv = {
             op.op().isLogical()
@@ -152,10 +210,11 @@ final class CpuLowering implements CpuOps {
         long[] r = op.scalarFirst()
                 ? IntegerKernels.binary(op.op(), sv, one, xv, x.shape(), out.shape(), cancel)
                 : IntegerKernels.binary(op.op(), xv, x.shape(), sv, one, out.shape(), cancel);
-        return HostData.ofLongs(r, out.dtype());
+        HostStores.storeLongs(r, result);
     }
 
-    private static HostData where(EngineArray condition, EngineArray a, EngineArray b, EngineArray out) {
+    private static void where(
+            EngineArray condition, EngineArray a, EngineArray b, EngineArray out, NativeBuffer result, Scratchpad pad) {
         Shape shape = out.shape();
         byte[] c = truths(condition);
         int[] ic = IntegerKernels.broadcastOffsets(condition.shape(), shape);
@@ -163,13 +222,19 @@ final class CpuLowering implements CpuOps {
         int[] ib = IntegerKernels.broadcastOffsets(b.shape(), shape);
         int n = Math.toIntExact(shape.size());
         if (out.dtype().isFloatingPoint()) {
-            float[] av = floatsIn(a, out.dtype());
-            float[] bv = floatsIn(b, out.dtype());
-            float[] r = new float[n];
+            MemorySegment av = floatsIn(a, out.dtype(), pad);
+            MemorySegment bv = floatsIn(b, out.dtype(), pad);
+            MemorySegment into = floatsOut(result, pad);
             for (int i = 0; i < n; i++) {
-                r[i] = c[ic == null ? i : ic[i]] != 0 ? av[ia == null ? i : ia[i]] : bv[ib == null ? i : ib[i]];
+                F32.set(
+                        into,
+                        i,
+                        c[ic == null ? i : ic[i]] != 0
+                                ? F32.get(av, ia == null ? i : ia[i])
+                                : F32.get(bv, ib == null ? i : ib[i]));
             }
-            return HostData.ofFloats(r, out.dtype());
+            finish(into, result);
+            return;
         }
         long[] av = longs(a);
         long[] bv = longs(b);
@@ -177,22 +242,31 @@ final class CpuLowering implements CpuOps {
         for (int i = 0; i < n; i++) {
             r[i] = c[ic == null ? i : ic[i]] != 0 ? av[ia == null ? i : ia[i]] : bv[ib == null ? i : ib[i]];
         }
-        return HostData.ofLongs(r, out.dtype());
+        HostStores.storeLongs(r, result);
     }
 
-    private static HostData cast(EngineArray x, DType type) {
-        return x.dtype().isFloatingPoint() ? HostData.ofFloats(floats(x), type) : HostData.ofLongs(longs(x), type);
+    private static void cast(EngineArray x, NativeBuffer result, Scratchpad pad) {
+        if (x.dtype().isFloatingPoint()) {
+            HostStores.storeFloats(floats(x, pad), result);
+        } else {
+            HostStores.storeLongs(longs(x), result);
+        }
     }
 
-    /** The values as floats, rounded to {@code compute} when that is narrower than their own type's. */
-    private static float[] floatsIn(EngineArray a, DType compute) {
-        float[] f = floats(a);
+    private static void copy(EngineArray x, NativeBuffer result, Scratchpad pad) {
+        MemorySegment.copy(HostReads.contiguous(x, pad), 0, result.segment(), 0, result.byteSize());
+    }
+
+    /** The values as float32, rounded to {@code compute} when that is narrower than their own type's. */
+    private static MemorySegment floatsIn(EngineArray a, DType compute, Scratchpad pad) {
+        MemorySegment f = floats(a, pad);
         if (compute == DType.FLOAT32 || a.dtype() == compute) {
             return f;
         }
-        float[] r = new float[f.length];
-        for (int i = 0; i < f.length; i++) {
-            r[i] = (float) DTypes.round(f[i], compute);
+        long n = F32.length(f);
+        MemorySegment r = pad.floats(n);
+        for (long i = 0; i < n; i++) {
+            F32.set(r, i, (float) DTypes.round(F32.get(f, i), compute));
         }
         return r;
     }
@@ -226,60 +300,85 @@ final class CpuLowering implements CpuOps {
         }
     }
 
-    private HostData reduce(Op.Reduce r, EngineArray x, DType type, int outSize, Cancel cancel) {
+    private void reduce(Op.Reduce r, EngineArray x, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         if (x.dtype().isFloatingPoint()) {
-            return HostData.ofFloats(
-                    kernels.reduce(r.op(), floats(x), x.shape(), r.all(), r.axis(), outSize, cancel), type);
+            MemorySegment into = floatsOut(result, pad);
+            kernels.reduce(
+                    r.op(),
+                    floats(x, pad),
+                    x.shape(),
+                    r.all(),
+                    r.axis(),
+                    into,
+                    Math.toIntExact(result.elements()),
+                    cancel);
+            finish(into, result);
+            return;
         }
         Lines l = r.all() ? Lines.all(x) : Lines.of(x.shape(), r.axis());
         if (r.op() == ReduceOp.MEAN || r.op() == ReduceOp.VAR) {
-            return HostData.ofFloats(IntegerKernels.moments(r.op(), longs(x), l.outer, l.length, l.inner), type);
+            HostStores.storeFloats(IntegerKernels.moments(r.op(), longs(x), l.outer, l.length, l.inner), result);
+            return;
         }
-        return HostData.ofLongs(IntegerKernels.reduce(r.op(), longs(x), l.outer, l.length, l.inner), type);
+        HostStores.storeLongs(IntegerKernels.reduce(r.op(), longs(x), l.outer, l.length, l.inner), result);
     }
 
-    private static HostData argReduce(Op.ArgReduce a, EngineArray x) {
+    private static void argReduce(Op.ArgReduce a, EngineArray x, NativeBuffer result, Scratchpad pad) {
         Lines l = Lines.of(x.shape(), a.axis());
         long[] r = x.dtype().isFloatingPoint()
-                ? IntegerKernels.argReduce(a.max(), floats(x), l.outer, l.length, l.inner)
+                ? IntegerKernels.argReduce(a.max(), heapFloats(floats(x, pad)), l.outer, l.length, l.inner)
                 : IntegerKernels.argReduce(a.max(), longs(x), l.outer, l.length, l.inner);
-        return new HostData(DType.INT64, r);
+        HostStores.storeLongs(r, result);
     }
 
-    private static HostData cumsum(EngineArray x, int axis, DType type) {
+    private static void cumsum(EngineArray x, int axis, NativeBuffer result, Scratchpad pad) {
         Lines l = Lines.of(x.shape(), axis);
-        return x.dtype().isFloatingPoint()
-                ? HostData.ofFloats(IntegerKernels.cumsum(floats(x), l.outer, l.length, l.inner), type)
-                : HostData.ofLongs(IntegerKernels.cumsum(longs(x), l.outer, l.length, l.inner), type);
+        if (x.dtype().isFloatingPoint()) {
+            float[] r = IntegerKernels.cumsum(heapFloats(floats(x, pad)), l.outer, l.length, l.inner);
+            HostStores.storeFloats(r, result);
+        } else {
+            HostStores.storeLongs(IntegerKernels.cumsum(longs(x), l.outer, l.length, l.inner), result);
+        }
     }
 
-    private HostData normalize(
+    /** A float32 segment's values on the heap, for the few scans written on arrays. */
+    private static float[] heapFloats(MemorySegment f) {
+        return f.toArray(F32.LAYOUT);
+    }
+
+    private void normalize(
             EngineArray x,
             EngineArray weight,
             EngineArray bias,
             float epsilon,
             boolean center,
-            DType type,
-            Cancel cancel) {
-        float[] r = kernels.normalize(
-                floats(x),
+            NativeBuffer result,
+            Cancel cancel,
+            Scratchpad pad) {
+        MemorySegment into = floatsOut(result, pad);
+        kernels.normalize(
+                floats(x, pad),
+                Math.toIntExact(x.size()),
                 x.shape().dim(-1),
-                weight == null ? null : floats(weight),
-                bias == null ? null : floats(bias),
+                weight == null ? null : floats(weight, pad),
+                bias == null ? null : floats(bias, pad),
                 epsilon,
                 center,
+                into,
                 cancel);
-        return HostData.ofFloats(r, type);
+        finish(into, result);
     }
 
     // ---------------------------------------------------------------- indexing and joining
 
-    private static HostData take(EngineArray x, EngineArray indices, int axis, EngineArray out) {
-        Object src = HostReads.copy(x).array();
+    private static void take(EngineArray x, EngineArray indices, int axis, NativeBuffer result, Scratchpad pad) {
+        MemorySegment src = HostReads.contiguous(x, pad);
+        MemorySegment dst = result.segment();
+        long width = x.dtype().byteSize();
         long[] idx = longs(indices);
         Lines l = Lines.of(x.shape(), axis);
-        HostData result = HostData.allocate(x.dtype(), Math.toIntExact(out.size()));
-        int pos = 0;
+        long run = l.inner * width;
+        long pos = 0;
         for (int o = 0; o < l.outer; o++) {
             for (long i : idx) {
                 long k = i < 0 ? i + l.length : i;
@@ -287,33 +386,35 @@ final class CpuLowering implements CpuOps {
                     throw new BadOpInputException("take index " + i + " is out of range for axis " + axis + " of "
                             + x.shape() + " (size " + l.length + ")");
                 }
-                System.arraycopy(src, (int) ((o * (long) l.length + k) * l.inner), result.array(), pos, l.inner);
-                pos += l.inner;
+                MemorySegment.copy(src, (o * (long) l.length + k) * run, dst, pos, run);
+                pos += run;
             }
         }
-        return result;
     }
 
-    private static HostData concatenate(Command c, int axis) {
+    private static void concatenate(Command c, int axis, NativeBuffer result, Scratchpad pad) {
         EngineArray out = c.output();
-        HostData result = HostData.allocate(out.dtype(), Math.toIntExact(out.size()));
+        MemorySegment dst = result.segment();
+        long width = out.dtype().byteSize();
         int outer = Lines.of(out.shape(), axis).outer;
-        int pos = 0;
+        MemorySegment[] parts = new MemorySegment[c.inputCount()];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = HostReads.contiguous(c.input(i), pad);
+        }
+        long pos = 0;
         for (int o = 0; o < outer; o++) {
-            for (int i = 0; i < c.inputCount(); i++) {
-                EngineArray part = c.input(i);
-                int chunk = outer == 0 ? 0 : Math.toIntExact(part.size() / outer);
-                System.arraycopy(HostReads.copy(part).array(), o * chunk, result.array(), pos, chunk);
+            for (int i = 0; i < parts.length; i++) {
+                long chunk = outer == 0 ? 0 : c.input(i).size() / outer * width;
+                MemorySegment.copy(parts[i], o * chunk, dst, pos, chunk);
                 pos += chunk;
             }
         }
-        return result;
     }
 
     // ---------------------------------------------------------------- attention
 
     /** Composed from the kernels: scores in float32 (never rounded to a half type), a masked softmax, the product with v. */
-    private HostData attention(Command c, Op.Attention a, DType type, Cancel cancel) {
+    private void attention(Command c, Op.Attention a, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         AttentionGeometry g = AttentionGeometry.of(c);
         int batch = Math.toIntExact(g.batchSize());
         int lq = g.lq();
@@ -321,34 +422,56 @@ final class CpuLowering implements CpuOps {
         int lk = g.lk();
         int dv = g.dv();
         // Each input gathered (through its strides, broadcast over the batch) into [batch, rows, cols].
-        float[] qv = operand(c.input(0), g, g.q(), lq, d);
-        float[] kv = operand(c.input(1), g, g.k(), lk, d);
-        float[] vv = operand(c.input(2), g, g.v(), lk, dv);
-        float[] kt = kernels.transposeMatrices(kv, batch, lk, d, cancel);
+        MemorySegment qv = operand(c.input(0), g, g.q(), lq, d, pad);
+        MemorySegment kv = operand(c.input(1), g, g.k(), lk, d, pad);
+        MemorySegment vv = operand(c.input(2), g, g.v(), lk, dv, pad);
+        MemorySegment kt = pad.floats((long) batch * lk * d);
+        kernels.transposeMatrices(kv, batch, lk, d, kt, cancel);
         Shape scoresShape = Shape.of(batch, lq, lk);
-        float[] scores = kernels.matmul(qv, Shape.of(batch, lq, d), kt, Shape.of(batch, d, lk), scoresShape, cancel);
+        long n = scoresShape.size();
+        MemorySegment scores = pad.floats(n);
+        kernels.matmul(qv, Shape.of(batch, lq, d), kt, Shape.of(batch, d, lk), scores, scoresShape, cancel);
         float scale = a.scale();
         if (a.hasMask()) {
             EngineArray m = c.input(3);
-            float[] mask = operand(m, g, g.mask(), lq, lk);
-            boolean keep = m.dtype() == DType.BOOL;
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = keep
-                        ? (mask[i] != 0 ? scores[i] * scale : Float.NEGATIVE_INFINITY)
-                        : scores[i] * scale + mask[i];
+            MemorySegment mask = operand(m, g, g.mask(), lq, lk, pad);
+            if (m.dtype() == DType.BOOL) {
+                scaleKept(scores, mask, n, scale);
+            } else {
+                scaleAdded(scores, mask, n, scale);
             }
         } else {
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] *= scale;
-            }
+            scale(scores, n, scale);
         }
-        float[] p = kernels.softmax(scores, scoresShape, 2, false, cancel);
-        float[] r = kernels.matmul(p, scoresShape, vv, Shape.of(batch, lk, dv), Shape.of(batch, lq, dv), cancel);
-        return HostData.ofFloats(r, type);
+        MemorySegment p = pad.floats(n);
+        kernels.softmax(scores, scoresShape, 2, false, p, cancel);
+        MemorySegment into = floatsOut(result, pad);
+        kernels.matmul(p, scoresShape, vv, Shape.of(batch, lk, dv), into, Shape.of(batch, lq, dv), cancel);
+        finish(into, result);
     }
 
-    private static float[] operand(
-            EngineArray x, AttentionGeometry g, AttentionGeometry.Operand o, int rows, int cols) {
-        return HostReads.floats(x, g.shape(rows, cols), AttentionGeometry.layout(o));
+    private static void scale(MemorySegment scores, long n, float scale) {
+        for (long i = 0; i < n; i++) {
+            F32.set(scores, i, F32.get(scores, i) * scale);
+        }
+    }
+
+    /** A boolean mask: where it is false the score is minus infinity, so the softmax gives it no weight. */
+    private static void scaleKept(MemorySegment scores, MemorySegment mask, long n, float scale) {
+        for (long i = 0; i < n; i++) {
+            F32.set(scores, i, F32.get(mask, i) != 0 ? F32.get(scores, i) * scale : Float.NEGATIVE_INFINITY);
+        }
+    }
+
+    /** An additive mask, added after scaling. */
+    private static void scaleAdded(MemorySegment scores, MemorySegment mask, long n, float scale) {
+        for (long i = 0; i < n; i++) {
+            F32.set(scores, i, F32.get(scores, i) * scale + F32.get(mask, i));
+        }
+    }
+
+    private static MemorySegment operand(
+            EngineArray x, AttentionGeometry g, AttentionGeometry.Operand o, int rows, int cols, Scratchpad pad) {
+        return HostReads.floats(x, g.shape(rows, cols), AttentionGeometry.layout(o), pad);
     }
 }

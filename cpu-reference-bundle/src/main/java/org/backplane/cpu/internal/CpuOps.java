@@ -9,8 +9,10 @@ interface CpuOps {
     String name();
 
     /**
-     * The command's output, in new storage. May throw {@link OutOfMemoryError} and
-     * {@link BadOpInputException}; the engine turns both into the stream's error.
+     * Computes the command into its output's storage (allocated when the op was encoded), every
+     * element of it, with temporaries from {@code pad}. May throw {@link BadOpInputException}, and
+     * {@link org.backplane.cpu.internal.memory.HostMemoryExhausted} or {@link OutOfMemoryError} for
+     * temporaries; the engine turns them into the stream's error.
      */
-    HostData run(Command command, Cancel cancel);
+    void run(Command command, Cancel cancel, Scratchpad pad);
 }

@@ -2,6 +2,8 @@ package org.backplane.cpu.internal;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -9,18 +11,27 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamError;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cpu.internal.kernels.Cancel;
+import org.backplane.cpu.internal.kernels.F32;
+import org.backplane.cpu.internal.memory.HostMemory;
+import org.backplane.cpu.internal.memory.HostMemoryExhausted;
+import org.backplane.cpu.internal.memory.NativeBuffer;
 import org.backplane.spi.Command;
 import org.backplane.spi.CommandBatch;
 import org.backplane.spi.EngineArray;
+import org.backplane.spi.EngineFailure;
 import org.backplane.spi.ErrorBuilder;
+import org.backplane.spi.ErrorScope;
+import org.backplane.spi.NativeBatch;
 import org.backplane.spi.StreamEngine;
 import org.backplane.spi.StreamSink;
 
 /**
- * One CPU stream: a serial queue run by its own worker thread, like MLX's per-stream thread. Every
- * failure on the worker (an {@link OutOfMemoryError} while allocating an output, an exception in a
- * kernel, an injected fault) is reported to the sink exactly as a GPU completion callback would
- * report it; the worker itself never dies of it.
+ * One CPU stream: a serial queue run by its own worker thread, like MLX's per-stream thread. As on a
+ * GPU, an op's output is allocated (in native memory) when the op is encoded, and the buffers it
+ * reads are held until its batch ends, so that closing an array never frees what queued work still
+ * reads. Every failure on the worker (an exception in a kernel, memory for temporaries refused, an
+ * injected fault) is reported to the sink exactly as a GPU completion callback would report it; the
+ * worker itself never dies of it.
  */
 final class CpuStreamEngine implements StreamEngine {
     private static final System.Logger LOG = System.getLogger(CpuStreamEngine.class.getName());
@@ -28,6 +39,7 @@ final class CpuStreamEngine implements StreamEngine {
 
     private final StreamSink sink;
     private final CpuOps lowering;
+    private final HostMemory memory;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
     /** The backend's count of live workers: this one counts from its start to its end. */
@@ -37,9 +49,10 @@ final class CpuStreamEngine implements StreamEngine {
     private volatile CommandBatch running;
     private volatile StreamError abortError;
 
-    CpuStreamEngine(StreamSink sink, CpuOps lowering, AtomicInteger liveWorkers) {
+    CpuStreamEngine(StreamSink sink, CpuOps lowering, HostMemory memory, AtomicInteger liveWorkers) {
         this.sink = sink;
         this.lowering = lowering;
+        this.memory = memory;
         this.liveWorkers = liveWorkers;
         this.cancel = new Cancel(() -> {
             CommandBatch b = running;
@@ -50,6 +63,59 @@ final class CpuStreamEngine implements StreamEngine {
                 .name("backplane-cpu-stream-" + sink.id().number() + "-" + sink.label())
                 .unstarted(this::work);
         worker.start();
+    }
+
+    /** The buffers a batch's ops read, held from their encoding to the batch's end. */
+    private static final class Held implements NativeBatch {
+        final List<NativeBuffer> buffers = new ArrayList<>();
+    }
+
+    /** Allocates the op's output and holds its inputs' buffers until the batch ends. */
+    @Override
+    public void encode(CommandBatch batch, Command command) {
+        Held held = batch.attachment(Held.class);
+        if (held == null) {
+            held = new Held();
+            batch.attach(held);
+        }
+        for (EngineArray in : command.inputs()) {
+            NativeBuffer b = in.storage(NativeBuffer.class);
+            if (!b.use()) {
+                throw new IllegalArgumentException("input " + in.shape() + " of " + in.stream() + " was closed");
+            }
+            held.buffers.add(b);
+        }
+        EngineArray out = command.output();
+        out.bind(allocate(out, command));
+    }
+
+    private NativeBuffer allocate(EngineArray array, Command command) {
+        try {
+            return memory.allocate(array.dtype(), array.size());
+        } catch (HostMemoryExhausted e) {
+            throw new EngineFailure(
+                    sink.error(ErrorKind.OUT_OF_MEMORY)
+                            .message(e.getMessage())
+                            .command(command)
+                            .build(),
+                    ErrorScope.STREAM);
+        }
+    }
+
+    /** The batch ended (or will never run): the buffers its ops read may go now. */
+    private static void letGo(CommandBatch batch) {
+        Held held = batch.attachment(Held.class);
+        if (held != null) {
+            for (NativeBuffer b : held.buffers) {
+                b.done();
+            }
+            held.buffers.clear();
+        }
+    }
+
+    @Override
+    public void discarded(CommandBatch batch) {
+        letGo(batch);
     }
 
     @Override
@@ -92,12 +158,14 @@ final class CpuStreamEngine implements StreamEngine {
                 sink.failedUnexpectedly(batch, t); // execute reports its failures; this is the last line of defence
             } finally {
                 running = null;
+                letGo(batch);
             }
         }
         // Anything still queued at close is work the stream will never run.
         Object left;
         while ((left = queue.poll()) != null) {
             if (left instanceof CommandBatch b) {
+                letGo(b);
                 try {
                     sink.failed(
                             b,
@@ -140,18 +208,19 @@ final class CpuStreamEngine implements StreamEngine {
                     return;
                 }
                 cancel.check();
-                HostData out = lowering.run(command, cancel);
-                if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH) {
-                    corrupt(out);
+                try (Scratchpad pad = new Scratchpad(memory)) {
+                    lowering.run(command, cancel, pad);
                 }
-                command.output().bind(out);
-            } catch (OutOfMemoryError e) {
+                if (fault != null && fault.kind() == ErrorKind.VERIFICATION_MISMATCH) {
+                    corrupt(command.output().storage(NativeBuffer.class));
+                }
+            } catch (OutOfMemoryError | HostMemoryExhausted e) {
                 sink.failed(
                         batch,
                         sink.error(ErrorKind.OUT_OF_MEMORY)
                                 .nativeText(e.toString())
-                                .message(
-                                        "the Java heap could not hold the output (" + command.outputBytes() + " bytes)")
+                                .message("memory for the op's temporaries was refused (its output, "
+                                        + command.outputBytes() + " bytes, was allocated when it was encoded)")
                                 .command(command)
                                 .batch(batch)
                                 .cause(e)
@@ -190,25 +259,69 @@ final class CpuStreamEngine implements StreamEngine {
     }
 
     /** An injected silent corruption: a wrong first element, and the op reports success. */
-    private static void corrupt(HostData out) {
-        switch (out.array()) {
-            case float[] f when f.length > 0 -> f[0] = Float.isFinite(f[0]) ? f[0] + 1 + Math.abs(f[0]) : 12345f;
-            case short[] s when s.length > 0 -> s[0] ^= 0x4000; // an exponent bit of either half type
-            case int[] v when v.length > 0 -> v[0] = v[0] == 0 ? 12345 : -v[0] + 1;
-            case long[] v when v.length > 0 -> v[0] = v[0] == 0 ? 12345 : -v[0] + 1;
-            case byte[] v when v.length > 0 -> v[0] = (byte) (1 - v[0]);
-            default -> {}
+    private static void corrupt(NativeBuffer out) {
+        if (out.elements() == 0) {
+            return;
+        }
+        MemorySegment s = out.segment();
+        switch (out.dtype()) {
+            case FLOAT32 -> {
+                float f = F32.get(s, 0);
+                F32.set(s, 0, Float.isFinite(f) ? f + 1 + Math.abs(f) : 12345f);
+            }
+            case FLOAT16, BFLOAT16 -> {
+                short v = s.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 0);
+                s.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) (v ^ 0x4000)); // an exponent bit
+            }
+            case INT32 -> {
+                int v = s.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
+                s.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, v == 0 ? 12345 : -v + 1);
+            }
+            case INT64 -> {
+                long v = s.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+                s.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, v == 0 ? 12345 : -v + 1);
+            }
+            case BOOL ->
+                s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte)
+                        (1 - s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)));
         }
     }
 
+    /** A host copy into a new array: native memory allocated and filled on the caller's thread. */
     @Override
     public void upload(EngineArray target, MemorySegment source) {
-        target.bind(HostData.copyOf(source, target.dtype(), Math.toIntExact(target.size())));
+        NativeBuffer b;
+        try {
+            b = memory.allocate(target.dtype(), target.size());
+        } catch (HostMemoryExhausted e) {
+            throw new EngineFailure(
+                    sink.error(ErrorKind.OUT_OF_MEMORY).message(e.getMessage()).build(), ErrorScope.STREAM);
+        }
+        HostStores.copyIn(source, b);
+        target.bind(b);
     }
 
+    /** A host copy out; the buffer is held for the copy, so a close racing it cannot free it under the copy. */
     @Override
     public void download(EngineArray source, MemorySegment target) {
-        HostReads.storage(source).copyTo(target, Math.toIntExact(source.size()));
+        NativeBuffer b = source.storage(NativeBuffer.class);
+        if (!b.use()) {
+            throw new IllegalStateException("array " + source.shape() + " of " + source.stream() + " was closed");
+        }
+        try {
+            long offset = source.layout().offset() * source.dtype().byteSize();
+            MemorySegment.copy(b.segment(), offset, target, 0, target.byteSize());
+        } finally {
+            b.done();
+        }
+    }
+
+    /** Its array was closed: the buffer goes once no queued op or copy uses it. */
+    @Override
+    public void release(EngineArray array) {
+        if (array.hasStorage()) {
+            array.storage(NativeBuffer.class).close();
+        }
     }
 
     /** The worker drops batches of a failed generation by itself; there is no native queue to rebuild. */

@@ -1,7 +1,11 @@
 package org.backplane.cpu.internal;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import org.backplane.api.DType;
 import org.backplane.api.Shape;
+import org.backplane.cpu.internal.kernels.F32;
+import org.backplane.cpu.internal.memory.NativeBuffer;
 import org.backplane.cpu.reference.Tensor;
 import org.backplane.spi.ArrayLayout;
 import org.backplane.spi.DTypes;
@@ -9,112 +13,104 @@ import org.backplane.spi.EngineArray;
 
 /**
  * An array's elements read in row-major order through its layout (a view reads its root's storage),
- * converted into the domain an op computes in: {@code float}, exact integers as {@code long}, or
- * truth values. A contiguous {@code float32} array is returned as its own storage, not copied:
- * kernels never write their inputs.
+ * in the domain an op computes in: dense float32 (the storage itself when it already is that, else a
+ * converted copy in scratch), exact integers as {@code long}, or truth values. Kernels never write
+ * their inputs.
  */
 final class HostReads {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG;
+
     private HostReads() {}
 
-    static HostData storage(EngineArray a) {
-        return a.storage(HostData.class);
+    static NativeBuffer storage(EngineArray a) {
+        return a.storage(NativeBuffer.class);
     }
 
-    /** The values as floats ({@code int64} rounds, {@code bool} is 0 or 1). Do not modify the result. */
-    static float[] floats(EngineArray a) {
-        return floats(a, a.shape(), a.layout());
+    /** The values as dense float32 ({@code int64} rounds, {@code bool} is 0 or 1). Do not write to the result. */
+    static MemorySegment floats(EngineArray a, Scratchpad pad) {
+        return floats(a, a.shape(), a.layout(), pad);
     }
 
-    /** The elements of {@code a}'s storage at {@code layout} (a broadcast of it, say), as floats of {@code shape}. */
-    static float[] floats(EngineArray a, Shape shape, ArrayLayout layout) {
-        HostData d = storage(a);
-        int size = Math.toIntExact(shape.size());
-        if (d.array() instanceof float[] f && layout.isRowMajor(shape) && f.length == size) {
-            return f;
+    /** The elements of {@code a}'s storage at {@code layout} (a broadcast of it, say), as dense float32 of {@code shape}. */
+    static MemorySegment floats(EngineArray a, Shape shape, ArrayLayout layout, Scratchpad pad) {
+        MemorySegment src = storage(a).segment();
+        long size = shape.size();
+        if (a.dtype() == DType.FLOAT32 && dense(shape, layout)) {
+            return src.asSlice(layout.offset() * Float.BYTES, size * Float.BYTES);
         }
-        float[] out = new float[size];
-        Object src = d.array();
-        boolean half = a.dtype() == DType.FLOAT16;
+        MemorySegment out = pad.floats(size);
+        DType type = a.dtype();
         StridedRuns.forEach(shape, layout, (o, p, s, n) -> {
-            switch (src) {
-                case float[] v -> {
+            if (type == DType.FLOAT32) {
+                if (s == 1) {
+                    F32.copy(src, p, out, o, n);
+                } else if (s == 0) {
+                    F32.fill(out, o, n, F32.get(src, p));
+                } else {
                     for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
+                        F32.set(out, o + i, F32.get(src, p + (long) i * s));
                     }
                 }
-                case short[] v
-                when half -> {
+                return;
+            }
+            switch (type) {
+                case FLOAT16 -> {
                     for (int i = 0; i < n; i++) {
-                        out[o + i] = Float.float16ToFloat(v[p + i * s]);
+                        F32.set(out, o + i, Float.float16ToFloat(src.getAtIndex(I16, p + (long) i * s)));
                     }
                 }
-                case short[] v -> {
+                case BFLOAT16 -> {
                     for (int i = 0; i < n; i++) {
-                        out[o + i] = Float.intBitsToFloat(v[p + i * s] << 16);
+                        F32.set(out, o + i, DTypes.bfloat16ToFloat(src.getAtIndex(I16, p + (long) i * s)));
                     }
                 }
-                case int[] v -> {
+                case INT32 -> {
                     for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
+                        F32.set(out, o + i, src.getAtIndex(I32, p + (long) i * s));
                     }
                 }
-                case long[] v -> {
+                case INT64 -> {
                     for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
+                        F32.set(out, o + i, (float) src.getAtIndex(I64, p + (long) i * s));
                     }
                 }
-                case byte[] v -> {
+                default -> { // BOOL: a byte of 0 or 1
                     for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
+                        F32.set(out, o + i, src.get(ValueLayout.JAVA_BYTE, p + (long) i * s));
                     }
                 }
-                default -> throw new AssertionError(src.getClass());
             }
         });
         return out;
     }
 
-    /** The values as exact integers (floating values truncated toward zero, NaN to 0). Do not modify the result. */
+    private static float readFloat(MemorySegment s, DType t, long i) {
+        return switch (t) {
+            case FLOAT32 -> F32.get(s, i);
+            case FLOAT16 -> Float.float16ToFloat(s.getAtIndex(I16, i));
+            case BFLOAT16 -> DTypes.bfloat16ToFloat(s.getAtIndex(I16, i));
+            case INT32 -> s.getAtIndex(I32, i);
+            case INT64 -> s.getAtIndex(I64, i);
+            case BOOL -> s.get(ValueLayout.JAVA_BYTE, i);
+        };
+    }
+
+    /** The values as exact integers (floating values truncated toward zero, NaN to 0). */
     static long[] longs(EngineArray a) {
-        HostData d = storage(a);
-        int size = Math.toIntExact(a.size());
-        if (d.array() instanceof long[] l && a.isRowMajor() && l.length == size) {
-            return l;
-        }
-        long[] out = new long[size];
-        Object src = d.array();
+        MemorySegment src = storage(a).segment();
+        long[] out = new long[Math.toIntExact(a.size())];
         DType type = a.dtype();
         StridedRuns.forEach(a.shape(), a.layout(), (o, p, s, n) -> {
-            switch (src) {
-                case int[] v -> {
-                    for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
-                    }
-                }
-                case long[] v -> {
-                    for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
-                    }
-                }
-                case byte[] v -> {
-                    for (int i = 0; i < n; i++) {
-                        out[o + i] = v[p + i * s];
-                    }
-                }
-                case float[] v -> {
-                    for (int i = 0; i < n; i++) {
-                        out[o + i] = (long) v[p + i * s];
-                    }
-                }
-                case short[] v -> {
-                    for (int i = 0; i < n; i++) {
-                        float f = type == DType.FLOAT16
-                                ? Float.float16ToFloat(v[p + i * s])
-                                : DTypes.bfloat16ToFloat(v[p + i * s]);
-                        out[o + i] = (long) f;
-                    }
-                }
-                default -> throw new AssertionError(src.getClass());
+            for (int i = 0; i < n; i++) {
+                long at = p + (long) i * s;
+                out[o + i] = switch (type) {
+                    case INT32 -> src.getAtIndex(I32, at);
+                    case INT64 -> src.getAtIndex(I64, at);
+                    case BOOL -> src.get(ValueLayout.JAVA_BYTE, at);
+                    default -> (long) readFloat(src, type, at);
+                };
             }
         });
         return out;
@@ -122,72 +118,62 @@ final class HostReads {
 
     /** The values as truth values: 1 for non-zero (and NaN), else 0. */
     static byte[] truths(EngineArray a) {
-        if (a.dtype() == DType.BOOL) {
-            return (byte[]) copy(a).array();
-        }
-        if (a.dtype().isFloatingPoint()) {
-            float[] f = floats(a);
-            byte[] out = new byte[f.length];
-            for (int i = 0; i < f.length; i++) {
-                out[i] = (byte) (f[i] != 0 || Float.isNaN(f[i]) ? 1 : 0);
+        MemorySegment src = storage(a).segment();
+        byte[] out = new byte[Math.toIntExact(a.size())];
+        DType type = a.dtype();
+        StridedRuns.forEach(a.shape(), a.layout(), (o, p, s, n) -> {
+            for (int i = 0; i < n; i++) {
+                long at = p + (long) i * s;
+                boolean t = switch (type) {
+                    case BOOL -> src.get(ValueLayout.JAVA_BYTE, at) != 0;
+                    case INT32 -> src.getAtIndex(I32, at) != 0;
+                    case INT64 -> src.getAtIndex(I64, at) != 0;
+                    default -> {
+                        float f = readFloat(src, type, at);
+                        yield f != 0 || Float.isNaN(f);
+                    }
+                };
+                out[o + i] = (byte) (t ? 1 : 0);
             }
-            return out;
-        }
-        long[] l = longs(a);
-        byte[] out = new byte[l.length];
-        for (int i = 0; i < l.length; i++) {
-            out[i] = (byte) (l[i] != 0 ? 1 : 0);
-        }
+        });
         return out;
     }
 
-    /** A contiguous row-major copy in its own type (the storage itself when it already is one). */
-    static HostData copy(EngineArray a) {
-        HostData d = storage(a);
-        int size = Math.toIntExact(a.size());
-        if (a.isRowMajor() && d.length() == size) {
-            return d;
+    /** The elements in their own type, dense and row-major: the storage itself when it already is that. */
+    static MemorySegment contiguous(EngineArray a, Scratchpad pad) {
+        MemorySegment src = storage(a).segment();
+        long width = a.dtype().byteSize();
+        long size = a.size();
+        if (dense(a.shape(), a.layout())) {
+            return src.asSlice(a.layout().offset() * width, size * width);
         }
-        HostData out = HostData.allocate(a.dtype(), size);
-        Object src = d.array();
-        Object dst = out.array();
+        MemorySegment out = pad.bytes(size * width);
         StridedRuns.forEach(a.shape(), a.layout(), (o, p, s, n) -> {
             if (s == 1) {
-                System.arraycopy(src, p, dst, o, n);
+                MemorySegment.copy(src, p * width, out, o * width, n * width);
                 return;
             }
-            switch (src) {
-                case float[] v -> {
-                    float[] t = (float[]) dst;
+            switch ((int) width) {
+                case 8 -> {
                     for (int i = 0; i < n; i++) {
-                        t[o + i] = v[p + i * s];
+                        out.setAtIndex(I64, o + i, src.getAtIndex(I64, p + (long) i * s));
                     }
                 }
-                case short[] v -> {
-                    short[] t = (short[]) dst;
+                case 4 -> {
                     for (int i = 0; i < n; i++) {
-                        t[o + i] = v[p + i * s];
+                        out.setAtIndex(I32, o + i, src.getAtIndex(I32, p + (long) i * s));
                     }
                 }
-                case int[] v -> {
-                    int[] t = (int[]) dst;
+                case 2 -> {
                     for (int i = 0; i < n; i++) {
-                        t[o + i] = v[p + i * s];
+                        out.setAtIndex(I16, o + i, src.getAtIndex(I16, p + (long) i * s));
                     }
                 }
-                case long[] v -> {
-                    long[] t = (long[]) dst;
+                default -> {
                     for (int i = 0; i < n; i++) {
-                        t[o + i] = v[p + i * s];
+                        out.set(ValueLayout.JAVA_BYTE, o + i, src.get(ValueLayout.JAVA_BYTE, p + (long) i * s));
                     }
                 }
-                case byte[] v -> {
-                    byte[] t = (byte[]) dst;
-                    for (int i = 0; i < n; i++) {
-                        t[o + i] = v[p + i * s];
-                    }
-                }
-                default -> throw new AssertionError(src.getClass());
             }
         });
         return out;
@@ -195,37 +181,26 @@ final class HostReads {
 
     /** The array as a reference tensor (row-major, exact values). */
     static Tensor tensor(EngineArray a) {
-        HostData d = copy(a);
-        int n = Math.toIntExact(a.size());
-        double[] v = new double[n];
-        switch (d.array()) {
-            case float[] f -> {
-                for (int i = 0; i < n; i++) {
-                    v[i] = f[i];
-                }
+        MemorySegment src = storage(a).segment();
+        double[] v = new double[Math.toIntExact(a.size())];
+        DType type = a.dtype();
+        StridedRuns.forEach(a.shape(), a.layout(), (o, p, s, n) -> {
+            for (int i = 0; i < n; i++) {
+                v[o + i] = DTypes.read(src, type, p + (long) i * s);
             }
-            case short[] s -> {
-                for (int i = 0; i < n; i++) {
-                    v[i] = a.dtype() == DType.FLOAT16 ? Float.float16ToFloat(s[i]) : DTypes.bfloat16ToFloat(s[i]);
-                }
-            }
-            case int[] x -> {
-                for (int i = 0; i < n; i++) {
-                    v[i] = x[i];
-                }
-            }
-            case long[] x -> {
-                for (int i = 0; i < n; i++) {
-                    v[i] = x[i];
-                }
-            }
-            case byte[] x -> {
-                for (int i = 0; i < n; i++) {
-                    v[i] = x[i];
-                }
-            }
-            default -> throw new AssertionError(d.array().getClass());
-        }
+        });
         return new Tensor(a.dtype(), a.shape(), v);
+    }
+
+    /** Whether {@code layout} lays {@code shape} out densely in row-major order (from any offset). */
+    static boolean dense(Shape shape, ArrayLayout layout) {
+        long expected = 1;
+        for (int i = shape.rank() - 1; i >= 0; i--) {
+            if (shape.dim(i) != 1 && layout.stride(i) != expected) {
+                return false;
+            }
+            expected *= shape.dim(i);
+        }
+        return true;
     }
 }

@@ -1,8 +1,10 @@
 package org.backplane.cpu.internal;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.backplane.cpu.internal.kernels.Cancel;
+import org.backplane.cpu.internal.memory.NativeBuffer;
 import org.backplane.cpu.reference.ReferenceOps;
 import org.backplane.cpu.reference.Tensor;
 import org.backplane.spi.Command;
@@ -16,7 +18,7 @@ final class ReferenceLowering implements CpuOps {
     }
 
     @Override
-    public HostData run(Command c, Cancel cancel) {
+    public void run(Command c, Cancel cancel, Scratchpad pad) {
         List<Tensor> in = new ArrayList<>();
         for (int i = 0; i < c.inputCount(); i++) {
             in.add(HostReads.tensor(c.input(i)));
@@ -29,6 +31,7 @@ final class ReferenceLowering implements CpuOps {
         } catch (IndexOutOfBoundsException e) {
             throw new BadOpInputException(e.getMessage());
         }
-        return HostData.copyOf(r.toSegment(), r.dtype(), Math.toIntExact(r.size()));
+        NativeBuffer result = HostReads.storage(out);
+        MemorySegment.copy(r.toSegment(), 0, result.segment(), 0, result.byteSize());
     }
 }

@@ -1,5 +1,6 @@
 package org.backplane.cpu.internal.kernels;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import org.backplane.api.BinaryOp;
 import org.backplane.api.ReduceOp;
@@ -8,10 +9,10 @@ import org.backplane.api.UnaryOp;
 import org.backplane.spi.Shapes;
 
 /**
- * The CPU backend's fast path: cache-blocked, multi-threaded, vectorized kernels. Arithmetic loops
- * are written so that the JIT vectorizes them (one op per loop, no calls, unit stride); the rest goes
- * through {@link Simd}. Large ops are split over the compute pool. Checked against the reference
- * path by the tests; it never checks itself.
+ * The CPU backend's fast path: cache-blocked, multi-threaded, vectorized kernels on float32
+ * segments (the arrays' native storage, or scratch), each writing every element of the output it is
+ * given. Inner loops go through {@link Simd}. Large ops are split over the compute pool. Checked
+ * against the reference path by the tests; it never checks itself.
  */
 public final class FastKernels implements Kernels {
     /** Elementwise ops on fewer elements than this run on the calling thread alone. */
@@ -54,88 +55,50 @@ public final class FastKernels implements Kernels {
     // ---------------------------------------------------------------- fill and unary
 
     @Override
-    public float[] unary(UnaryOp op, float[] x, Cancel cancel) {
-        float[] out = new float[x.length];
-        chunked(x.length, (from, to) -> unaryRun(op, x, out, from, to), cancel);
-        return out;
-    }
-
-    private void unaryRun(UnaryOp op, float[] x, float[] out, int from, int to) {
-        switch (op) {
-            case NEG -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = -x[i];
-                }
-            }
-            case ABS -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = Math.abs(x[i]);
-                }
-            }
-            case SQRT -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = (float) Math.sqrt(x[i]);
-                }
-            }
-            case RELU -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = Math.max(x[i], 0f);
-                }
-            }
-            case RSQRT -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = 1f / (float) Math.sqrt(x[i]);
-                }
-            }
-            case RECIPROCAL -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = 1f / x[i];
-                }
-            }
-            case SIN -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = (float) StrictMath.sin(x[i]);
-                }
-            }
-            case COS -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = (float) StrictMath.cos(x[i]);
-                }
-            }
-            case EXP, LOG, TANH, SIGMOID, ERF, GELU, GELU_TANH, SILU ->
-                simd.transcendental(op, x, from, out, from, to - from);
-            case FLOOR -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = (float) Math.floor(x[i]);
-                }
-            }
-            case LOGICAL_NOT -> throw new IllegalArgumentException("logical not is lowered on truth values");
-        }
+    public void unary(UnaryOp op, MemorySegment x, MemorySegment out, int n, Cancel cancel) {
+        chunked(n, (from, to) -> simd.unary(op, x, from, out, from, to - from), cancel);
     }
 
     // ---------------------------------------------------------------- binary with broadcasting
 
     @Override
-    public float[] binary(BinaryOp op, float[] a, Shape as, float[] b, Shape bs, Shape out, Cancel cancel) {
-        float[] result = new float[Math.toIntExact(out.size())];
-        if (result.length == 0) {
-            return result;
+    public void binary(
+            BinaryOp op,
+            MemorySegment a,
+            Shape as,
+            MemorySegment b,
+            Shape bs,
+            MemorySegment result,
+            Shape out,
+            Cancel cancel) {
+        int size = Math.toIntExact(out.size());
+        if (size == 0) {
+            return;
         }
         Layout l = Layout.of(as, bs, out);
         int inner = l.dims[l.dims.length - 1];
         int innerA = (int) l.sa[l.dims.length - 1];
         int innerB = (int) l.sb[l.dims.length - 1];
-        int rows = result.length / inner;
+        int rows = size / inner;
         if (rows == 1) {
             chunked(
                     inner,
-                    (from, to) ->
-                            binaryRun(op, a, innerA * from, innerA, b, innerB * from, innerB, result, from, to - from),
+                    (from, to) -> simd.binary(
+                            op,
+                            a,
+                            (long) innerA * from,
+                            innerA,
+                            b,
+                            (long) innerB * from,
+                            innerB,
+                            result,
+                            from,
+                            to - from),
                     cancel);
-            return result;
+            return;
         }
         int rowsPerChunk = Math.max(1, CHUNK / inner);
-        int chunks = result.length < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(rows, rowsPerChunk);
+        int chunks = size < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(rows, rowsPerChunk);
         int per = Math.ceilDiv(rows, chunks);
         parallel.forEach(
                 chunks,
@@ -143,136 +106,11 @@ public final class FastKernels implements Kernels {
                     int r0 = c * per;
                     int r1 = Math.min(rows, r0 + per);
                     for (int r = r0; r < r1; r++) {
-                        binaryRun(op, a, l.offsetA(r), innerA, b, l.offsetB(r), innerB, result, r * inner, inner);
+                        simd.binary(
+                                op, a, l.offsetA(r), innerA, b, l.offsetB(r), innerB, result, (long) r * inner, inner);
                     }
                 },
                 cancel);
-        return result;
-    }
-
-    /** One contiguous run of a binary op; each operand either advances (stride 1) or is broadcast (stride 0). */
-    static void binaryRun(BinaryOp op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] o, int oo, int n) {
-        if (as == 1 && bs == 1) {
-            switch (op) {
-                case ADD -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] + b[bo + i];
-                    }
-                }
-                case SUB -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] - b[bo + i];
-                    }
-                }
-                case MUL -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] * b[bo + i];
-                    }
-                }
-                case DIV -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] / b[bo + i];
-                    }
-                }
-                case MAXIMUM -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = Math.max(a[ao + i], b[bo + i]);
-                    }
-                }
-                case MINIMUM -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = Math.min(a[ao + i], b[bo + i]);
-                    }
-                }
-                default -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = apply(op, a[ao + i], b[bo + i]);
-                    }
-                }
-            }
-        } else if (as == 1) {
-            float y = b[bo];
-            switch (op) {
-                case ADD -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] + y;
-                    }
-                }
-                case SUB -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] - y;
-                    }
-                }
-                case MUL -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] * y;
-                    }
-                }
-                case DIV -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = a[ao + i] / y;
-                    }
-                }
-                case MAXIMUM -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = Math.max(a[ao + i], y);
-                    }
-                }
-                case MINIMUM -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = Math.min(a[ao + i], y);
-                    }
-                }
-                default -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = apply(op, a[ao + i], y);
-                    }
-                }
-            }
-        } else if (bs == 1) {
-            float x = a[ao];
-            switch (op) {
-                case ADD -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = x + b[bo + i];
-                    }
-                }
-                case SUB -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = x - b[bo + i];
-                    }
-                }
-                case MUL -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = x * b[bo + i];
-                    }
-                }
-                case DIV -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = x / b[bo + i];
-                    }
-                }
-                case MAXIMUM -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = Math.max(x, b[bo + i]);
-                    }
-                }
-                case MINIMUM -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = Math.min(x, b[bo + i]);
-                    }
-                }
-                default -> {
-                    for (int i = 0; i < n; i++) {
-                        o[oo + i] = apply(op, x, b[bo + i]);
-                    }
-                }
-            }
-        } else {
-            float x = a[ao];
-            float y = b[bo];
-            Arrays.fill(o, oo, oo + n, apply(op, x, y));
-        }
     }
 
     /** One element of a binary op in float32: comparisons give 1 or 0; pow follows C99 (see BinaryOp). */
@@ -363,7 +201,8 @@ public final class FastKernels implements Kernels {
     // ---------------------------------------------------------------- matmul
 
     @Override
-    public float[] matmul(float[] a, Shape as, float[] b, Shape bs, Shape out, Cancel cancel) {
+    public void matmul(
+            MemorySegment a, Shape as, MemorySegment b, Shape bs, MemorySegment c, Shape out, Cancel cancel) {
         int m = as.dim(-2);
         int k = as.dim(-1);
         int n = bs.dim(-1);
@@ -371,19 +210,18 @@ public final class FastKernels implements Kernels {
         int batch = Math.toIntExact(batchShape.size());
         if (batch > 1 && Shapes.batchOf(bs).size() == 1 && Shapes.batchOf(as).size() == batch) {
             // A batch of A against one B: one taller product, split over the threads as a whole.
-            float[] c = new float[Math.toIntExact(out.size())];
             gemm.multiply(a, 0, b, 0, c, 0, batch * m, n, k, cancel);
-            return c;
+            return;
         }
         long[] sa = Shapes.broadcastStrides(Shapes.batchOf(as), batchShape);
         long[] sb = Shapes.broadcastStrides(Shapes.batchOf(bs), batchShape);
-        int[] aOff = new int[batch];
-        int[] bOff = new int[batch];
+        long[] aOff = new long[batch];
+        long[] bOff = new long[batch];
         for (int p = 0; p < batch; p++) {
-            aOff[p] = Math.toIntExact(position(batchShape, sa, p) * m * k);
-            bOff[p] = Math.toIntExact(position(batchShape, sb, p) * k * n);
+            aOff[p] = position(batchShape, sa, p) * m * k;
+            bOff[p] = position(batchShape, sb, p) * k * n;
         }
-        float[] c = new float[Math.toIntExact(out.size())];
+        long mn = (long) m * n;
         if ((long) m * n * k <= Gemm.SMALL && batch > 1) {
             // Many small matrices: spread the batch, not the matrices.
             int per = Math.max(1, (int) Math.min(batch, (1L << 16) / Math.max(1L, (long) m * n * k)));
@@ -391,24 +229,23 @@ public final class FastKernels implements Kernels {
                     Math.ceilDiv(batch, per),
                     chunk -> {
                         for (int p = chunk * per; p < Math.min(batch, (chunk + 1) * per); p++) {
-                            Gemm.multiplySmall(a, aOff[p], b, bOff[p], c, p * m * n, m, n, k);
+                            Gemm.multiplySmall(a, aOff[p], b, bOff[p], c, p * mn, m, n, k);
                         }
                     },
                     cancel);
-            return c;
+            return;
         }
         if (batch >= parallel.threads() && (long) m * n * k <= Gemm.SPREAD_BATCH) {
             // Attention-sized matrices (one per head): splitting each over the threads costs more in
             // hand-offs and re-packing than it gains, so each thread takes whole matrices.
             parallel.forEach(
-                    batch, p -> serialGemm.multiply(a, aOff[p], b, bOff[p], c, p * m * n, m, n, k, cancel), cancel);
-            return c;
+                    batch, p -> serialGemm.multiply(a, aOff[p], b, bOff[p], c, p * mn, m, n, k, cancel), cancel);
+            return;
         }
         for (int p = 0; p < batch; p++) {
             cancel.check();
-            gemm.multiply(a, aOff[p], b, bOff[p], c, p * m * n, m, n, k, cancel);
+            gemm.multiply(a, aOff[p], b, bOff[p], c, p * mn, m, n, k, cancel);
         }
-        return c;
     }
 
     /** The position of row-major index {@code flat} of {@code shape} read through {@code strides}. */
@@ -422,14 +259,13 @@ public final class FastKernels implements Kernels {
     }
 
     @Override
-    public float[] transposeMatrices(float[] x, int batches, int rows, int cols, Cancel cancel) {
-        float[] result = new float[x.length];
-        parallel.forEach(batches, p -> transpose2d(x, p * rows * cols, result, p * rows * cols, rows, cols), cancel);
-        return result;
+    public void transposeMatrices(MemorySegment x, int batches, int rows, int cols, MemorySegment out, Cancel cancel) {
+        long size = (long) rows * cols;
+        parallel.forEach(batches, p -> transpose2d(x, p * size, out, p * size, rows, cols), cancel);
     }
 
     /** Cache-blocked transpose of one {@code r x c} matrix. */
-    private static void transpose2d(float[] x, int xo, float[] out, int oo, int r, int c) {
+    private static void transpose2d(MemorySegment x, long xo, MemorySegment out, long oo, int r, int c) {
         final int t = 32;
         for (int i0 = 0; i0 < r; i0 += t) {
             int i1 = Math.min(r, i0 + t);
@@ -437,7 +273,7 @@ public final class FastKernels implements Kernels {
                 int j1 = Math.min(c, j0 + t);
                 for (int i = i0; i < i1; i++) {
                     for (int j = j0; j < j1; j++) {
-                        out[oo + j * r + i] = x[xo + i * c + j];
+                        F32.set(out, oo + (long) j * r + i, F32.get(x, xo + (long) i * c + j));
                     }
                 }
             }
@@ -447,20 +283,28 @@ public final class FastKernels implements Kernels {
     // ---------------------------------------------------------------- reductions
 
     @Override
-    public float[] reduce(ReduceOp op, float[] x, Shape xs, boolean all, int axis, int outSize, Cancel cancel) {
+    public void reduce(
+            ReduceOp op,
+            MemorySegment x,
+            Shape xs,
+            boolean all,
+            int axis,
+            MemorySegment result,
+            int outSize,
+            Cancel cancel) {
         if (all) {
-            return new float[] {reduceAll(op, x, cancel)};
+            F32.set(result, 0, reduceAll(op, x, Math.toIntExact(xs.size()), cancel));
+            return;
+        }
+        if (outSize == 0) {
+            return;
         }
         int len = xs.dim(axis);
         int inner = 1;
         for (int d = axis + 1; d < xs.rank(); d++) {
             inner *= xs.dim(d);
         }
-        float[] result = new float[outSize];
-        if (result.length == 0) {
-            return result;
-        }
-        int outer = result.length / inner;
+        int outer = outSize / inner;
         int in = inner;
         if (inner == 1) {
             int rowsPerChunk = Math.max(1, CHUNK / Math.max(1, len));
@@ -468,28 +312,27 @@ public final class FastKernels implements Kernels {
                     Math.ceilDiv(outer, rowsPerChunk),
                     chunk -> {
                         for (int o = chunk * rowsPerChunk; o < Math.min(outer, (chunk + 1) * rowsPerChunk); o++) {
-                            result[o] = reduceRow(op, x, o * len, len);
+                            F32.set(result, o, reduceRow(op, x, (long) o * len, len));
                         }
                     },
                     cancel);
-            return result;
+            return;
         }
-        parallel.forEach(outer, o -> reduceColumns(op, x, o * len * in, len, in, result, o * in), cancel);
-        return result;
+        parallel.forEach(outer, o -> reduceColumns(op, x, (long) o * len * in, len, in, result, (long) o * in), cancel);
     }
 
-    private float reduceAll(ReduceOp op, float[] x, Cancel cancel) {
+    private float reduceAll(ReduceOp op, MemorySegment x, int length, Cancel cancel) {
         if (op != ReduceOp.SUM && op != ReduceOp.MEAN && op != ReduceOp.MAX) {
-            return reduceRow(op, x, 0, x.length);
+            return reduceRow(op, x, 0, length);
         }
-        int chunks = x.length < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(x.length, CHUNK * 4);
-        int per = Math.ceilDiv(Math.max(1, x.length), chunks);
+        int chunks = length < PARALLEL_ELEMENTS ? 1 : Math.ceilDiv(length, CHUNK * 4);
+        int per = Math.ceilDiv(Math.max(1, length), chunks);
         double[] partial = new double[chunks];
         parallel.forEach(
                 chunks,
                 c -> {
                     int from = c * per;
-                    int n = Math.max(0, Math.min(x.length, from + per) - from);
+                    int n = Math.max(0, Math.min(length, from + per) - from);
                     partial[c] = op == ReduceOp.MAX ? simd.max(x, from, n) : simd.sum(x, from, n);
                 },
                 cancel);
@@ -504,10 +347,10 @@ public final class FastKernels implements Kernels {
         for (double p : partial) {
             s += p;
         }
-        return (float) (op == ReduceOp.MEAN ? s / x.length : s);
+        return (float) (op == ReduceOp.MEAN ? s / length : s);
     }
 
-    private float reduceRow(ReduceOp op, float[] x, int off, int len) {
+    private float reduceRow(ReduceOp op, MemorySegment x, long off, int len) {
         return switch (op) {
             case SUM -> (float) simd.sum(x, off, len);
             case MEAN -> (float) (simd.sum(x, off, len) / len);
@@ -517,7 +360,7 @@ public final class FastKernels implements Kernels {
     }
 
     /** MIN, PROD and VAR of {@code len} elements {@code stride} apart, in float64. */
-    private static double reduceStrided(ReduceOp op, float[] x, int off, int len, int stride) {
+    private static double reduceStrided(ReduceOp op, MemorySegment x, long off, int len, int stride) {
         return switch (op) {
             case MIN -> min(x, off, len, stride);
             case PROD -> product(x, off, len, stride);
@@ -526,66 +369,58 @@ public final class FastKernels implements Kernels {
         };
     }
 
-    private static float min(float[] x, int off, int len, int stride) {
+    private static float min(MemorySegment x, long off, int len, int stride) {
         float m = Float.POSITIVE_INFINITY;
         for (int i = 0; i < len; i++) {
-            m = Math.min(m, x[off + i * stride]);
+            m = Math.min(m, F32.get(x, off + (long) i * stride));
         }
         return m;
     }
 
-    private static double product(float[] x, int off, int len, int stride) {
+    private static double product(MemorySegment x, long off, int len, int stride) {
         double p = 1;
         for (int i = 0; i < len; i++) {
-            p *= x[off + i * stride];
+            p *= F32.get(x, off + (long) i * stride);
         }
         return p;
     }
 
     /** Two passes: the mean, then the mean squared deviation (no cancellation of E[x^2] - E[x]^2). */
-    private static double variance(float[] x, int off, int len, int stride) {
+    private static double variance(MemorySegment x, long off, int len, int stride) {
         double sum = 0;
         for (int i = 0; i < len; i++) {
-            sum += x[off + i * stride];
+            sum += F32.get(x, off + (long) i * stride);
         }
         double mean = sum / len;
         double sq = 0;
         for (int i = 0; i < len; i++) {
-            double d = x[off + i * stride] - mean;
+            double d = F32.get(x, off + (long) i * stride) - mean;
             sq += d * d;
         }
         return sq / len;
     }
 
-    /** {@code out[j] = op over a of x[base + a * inner + j]}: whole rows at a time, vectorizable. */
-    private static void reduceColumns(ReduceOp op, float[] x, int base, int len, int inner, float[] out, int oo) {
+    /** {@code out[j] = op over a of x[base + a * inner + j]}: whole rows at a time, accumulated on the heap. */
+    private void reduceColumns(
+            ReduceOp op, MemorySegment x, long base, int len, int inner, MemorySegment out, long oo) {
         switch (op) {
-            case MAX -> {
-                Arrays.fill(out, oo, oo + inner, Float.NEGATIVE_INFINITY);
+            case MAX, SUM, MEAN -> {
+                // accumulated in the output itself, a whole row at a time
+                F32.fill(out, oo, inner, op == ReduceOp.MAX ? Float.NEGATIVE_INFINITY : 0f);
+                BinaryOp combine = op == ReduceOp.MAX ? BinaryOp.MAXIMUM : BinaryOp.ADD;
                 for (int a = 0; a < len; a++) {
-                    int row = base + a * inner;
-                    for (int j = 0; j < inner; j++) {
-                        out[oo + j] = Math.max(out[oo + j], x[row + j]);
-                    }
-                }
-            }
-            case SUM, MEAN -> {
-                for (int a = 0; a < len; a++) {
-                    int row = base + a * inner;
-                    for (int j = 0; j < inner; j++) {
-                        out[oo + j] += x[row + j];
-                    }
+                    simd.binary(combine, out, oo, 1, x, base + (long) a * inner, 1, out, oo, inner);
                 }
                 if (op == ReduceOp.MEAN) {
                     float inv = 1.0f / len;
                     for (int j = 0; j < inner; j++) {
-                        out[oo + j] = len == 0 ? Float.NaN : out[oo + j] * inv;
+                        F32.set(out, oo + j, len == 0 ? Float.NaN : F32.get(out, oo + j) * inv);
                     }
                 }
             }
             default -> {
                 for (int j = 0; j < inner; j++) {
-                    out[oo + j] = (float) reduceStrided(op, x, base + j, len, inner);
+                    F32.set(out, oo + j, (float) reduceStrided(op, x, base + j, len, inner));
                 }
             }
         }
@@ -594,115 +429,112 @@ public final class FastKernels implements Kernels {
     // ---------------------------------------------------------------- softmax and normalisation
 
     @Override
-    public float[] softmax(float[] x, Shape xs, int axis, boolean log, Cancel cancel) {
-        float[] out = new float[x.length];
+    public void softmax(MemorySegment x, Shape xs, int axis, boolean log, MemorySegment out, Cancel cancel) {
+        int size = Math.toIntExact(xs.size());
         int n = xs.dim(axis);
-        if (x.length == 0 || n == 0) {
-            return out;
+        if (size == 0 || n == 0) {
+            return;
         }
         if (axis != xs.rank() - 1) {
             softmaxStrided(x, xs, axis, log, out);
-            return out;
+            return;
         }
-        int rows = x.length / n;
+        int rows = size / n;
         int rowsPerChunk = Math.max(1, CHUNK / n);
         parallel.forEach(
                 Math.ceilDiv(rows, rowsPerChunk),
                 chunk -> {
                     for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
                         if (log) {
-                            logSoftmaxRow(x, r * n, out, n);
+                            simd.logSoftmaxRow(x, (long) r * n, out, (long) r * n, n);
                         } else {
-                            simd.softmaxRow(x, r * n, out, r * n, n);
+                            simd.softmaxRow(x, (long) r * n, out, (long) r * n, n);
                         }
                     }
                 },
                 cancel);
-        return out;
-    }
-
-    /** Log-softmax of one row: {@code x - max - log(sum(exp(x - max)))}. */
-    private void logSoftmaxRow(float[] x, int off, float[] out, int n) {
-        float max = simd.max(x, off, n);
-        float[] shifted = new float[n];
-        for (int i = 0; i < n; i++) {
-            shifted[i] = x[off + i] - max;
-        }
-        float[] e = new float[n];
-        simd.transcendental(org.backplane.api.UnaryOp.EXP, shifted, 0, e, 0, n);
-        float[] sum = {(float) simd.sum(e, 0, n)};
-        float[] logSum = new float[1];
-        simd.transcendental(org.backplane.api.UnaryOp.LOG, sum, 0, logSum, 0, 1);
-        for (int i = 0; i < n; i++) {
-            out[off + i] = shifted[i] - logSum[0];
-        }
     }
 
     /** Softmax over an axis that is not the last, in float64 (rare: models reduce the last axis). */
-    private static void softmaxStrided(float[] x, Shape xs, int axis, boolean log, float[] out) {
+    private static void softmaxStrided(MemorySegment x, Shape xs, int axis, boolean log, MemorySegment out) {
         int n = xs.dim(axis);
         int inner = 1;
         for (int d = axis + 1; d < xs.rank(); d++) {
             inner *= xs.dim(d);
         }
-        int outer = x.length / (n * inner);
-        for (int o = 0; o < outer; o++) {
+        long outer = xs.size() / ((long) n * inner);
+        for (long o = 0; o < outer; o++) {
             for (int j = 0; j < inner; j++) {
-                int base = o * n * inner + j;
+                long base = o * n * inner + j;
                 double max = Double.NEGATIVE_INFINITY;
                 for (int i = 0; i < n; i++) {
-                    max = Math.max(max, x[base + i * inner]);
+                    max = Math.max(max, F32.get(x, base + (long) i * inner));
                 }
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
-                    sum += StrictMath.exp(x[base + i * inner] - max);
+                    sum += StrictMath.exp(F32.get(x, base + (long) i * inner) - max);
                 }
                 for (int i = 0; i < n; i++) {
-                    double s = x[base + i * inner] - max;
-                    out[base + i * inner] = (float) (log ? s - StrictMath.log(sum) : StrictMath.exp(s) / sum);
+                    double s = F32.get(x, base + (long) i * inner) - max;
+                    F32.set(out, base + (long) i * inner, (float)
+                            (log ? s - StrictMath.log(sum) : StrictMath.exp(s) / sum));
                 }
             }
         }
     }
 
     @Override
-    public float[] normalize(
-            float[] x, int n, float[] weight, float[] bias, float epsilon, boolean center, Cancel cancel) {
-        float[] out = new float[x.length];
-        if (x.length == 0 || n == 0) {
-            return out;
+    public void normalize(
+            MemorySegment x,
+            int size,
+            int n,
+            MemorySegment weight,
+            MemorySegment bias,
+            float epsilon,
+            boolean center,
+            MemorySegment out,
+            Cancel cancel) {
+        if (size == 0 || n == 0) {
+            return;
         }
-        int rows = x.length / n;
+        int rows = size / n;
         int rowsPerChunk = Math.max(1, CHUNK / n);
         parallel.forEach(
                 Math.ceilDiv(rows, rowsPerChunk),
                 chunk -> {
                     for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
-                        normalizeRow(x, r * n, n, weight, bias, epsilon, center, out);
+                        normalizeRow(x, (long) r * n, n, weight, bias, epsilon, center, out);
                     }
                 },
                 cancel);
-        return out;
     }
 
-    private void normalizeRow(float[] x, int off, int n, float[] w, float[] b, float eps, boolean center, float[] out) {
+    private void normalizeRow(
+            MemorySegment x,
+            long off,
+            int n,
+            MemorySegment w,
+            MemorySegment b,
+            float eps,
+            boolean center,
+            MemorySegment out) {
         double mean = center ? simd.sum(x, off, n) / n : 0;
         double sq = 0;
         for (int i = 0; i < n; i++) {
-            double d = x[off + i] - mean;
+            double d = F32.get(x, off + i) - mean;
             sq += d * d;
         }
         float scale = (float) (1 / Math.sqrt(sq / n + eps));
         float m = (float) mean;
         for (int i = 0; i < n; i++) {
-            float v = (x[off + i] - m) * scale;
+            float v = (F32.get(x, off + i) - m) * scale;
             if (w != null) {
-                v *= w[i];
+                v *= F32.get(w, i);
             }
             if (b != null) {
-                v += b[i];
+                v += F32.get(b, i);
             }
-            out[off + i] = v;
+            F32.set(out, off + i, v);
         }
     }
 

@@ -1,5 +1,7 @@
 package org.backplane.cpu.internal.kernels;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * Single-precision matrix multiply {@code C = A x B} (row-major), blocked the GotoBLAS/BLIS way:
  * a {@code KC x NC} panel of B is packed once and shared; each {@code MC x KC} block of A is packed by
@@ -38,13 +40,23 @@ final class Gemm {
         this.tiles = ThreadLocal.withInitial(() -> new float[mr * nr]);
     }
 
-    /** {@code c[co..] = a[ao..] (m x k) x b[bo..] (k x n)}, all row-major and dense. */
-    void multiply(float[] a, int ao, float[] b, int bo, float[] c, int co, int m, int n, int k, Cancel cancel) {
+    /** {@code c[co..] = a[ao..] (m x k) x b[bo..] (k x n)}, all row-major and dense; offsets in elements. */
+    void multiply(
+            MemorySegment a,
+            long ao,
+            MemorySegment b,
+            long bo,
+            MemorySegment c,
+            long co,
+            int m,
+            int n,
+            int k,
+            Cancel cancel) {
         if (m == 0 || n == 0) {
             return;
         }
         if (k == 0) {
-            java.util.Arrays.fill(c, co, co + m * n, 0f);
+            F32.fill(c, co, (long) m * n, 0f);
             return;
         }
         if ((long) m * n * k <= SMALL) {
@@ -85,7 +97,7 @@ final class Gemm {
                                             bp,
                                             (jr / nr) * nr * kc,
                                             c,
-                                            co + (ic + ir) * n + jcf + jr,
+                                            co + (long) (ic + ir) * n + jcf + jr,
                                             n,
                                             tr,
                                             Math.min(nr, nc - jr),
@@ -99,18 +111,20 @@ final class Gemm {
         }
     }
 
-    /** Plain loop for small products: {@code c[i,:] = sum_p a[i,p] * b[p,:]}. */
-    static void multiplySmall(float[] a, int ao, float[] b, int bo, float[] c, int co, int m, int n, int k) {
+    /** Plain loop for small products: {@code c[i,:] = sum_p a[i,p] * b[p,:]}, a row at a time on the heap. */
+    static void multiplySmall(
+            MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment c, long co, int m, int n, int k) {
+        float[] row = new float[n];
         for (int i = 0; i < m; i++) {
-            int ci = co + i * n;
-            java.util.Arrays.fill(c, ci, ci + n, 0f);
+            java.util.Arrays.fill(row, 0f);
             for (int p = 0; p < k; p++) {
-                float av = a[ao + i * k + p];
-                int bp = bo + p * n;
+                float av = F32.get(a, ao + (long) i * k + p);
+                long bp = bo + (long) p * n;
                 for (int j = 0; j < n; j++) {
-                    c[ci + j] += av * b[bp + j];
+                    row[j] += av * F32.get(b, bp + j);
                 }
             }
+            MemorySegment.copy(row, 0, c, F32.LAYOUT, (co + (long) i * n) * Float.BYTES, n);
         }
     }
 
@@ -125,7 +139,7 @@ final class Gemm {
     }
 
     /** Packs {@code B[pc:pc+kc, jc:jc+nc]} into {@code kc x nr} micro-panels, zero padded. */
-    private float[] packB(float[] b, int bo, int ldb, int pc, int kc, int jc, int nc) {
+    private float[] packB(MemorySegment b, long bo, int ldb, int pc, int kc, int jc, int nc) {
         int panels = Math.ceilDiv(nc, nr);
         int need = panels * nr * kc;
         float[] bp = bPanels.get();
@@ -137,8 +151,8 @@ final class Gemm {
         for (int j = 0; j < nc; j += nr) {
             int w = Math.min(nr, nc - j);
             for (int q = 0; q < kc; q++) {
-                int src = bo + (pc + q) * ldb + jc + j;
-                System.arraycopy(b, src, bp, p, w);
+                long src = bo + (long) (pc + q) * ldb + jc + j;
+                MemorySegment.copy(b, F32.LAYOUT, src * Float.BYTES, bp, p, w);
                 if (w < nr) {
                     java.util.Arrays.fill(bp, p + w, p + nr, 0f);
                 }
@@ -149,26 +163,24 @@ final class Gemm {
     }
 
     /** Packs {@code A[ic:ic+rows, pc:pc+kc]} into {@code kc x mr} micro-panels, zero padded. */
-    private void packA(float[] a, int ao, int lda, int ic, int rows, int pc, int kc, float[] ap) {
+    private void packA(MemorySegment a, long ao, int lda, int ic, int rows, int pc, int kc, float[] ap) {
         int p = 0;
         for (int i = 0; i < rows; i += mr) {
             int h = Math.min(mr, rows - i);
-            int base = ao + (ic + i) * lda + pc;
-            if (h == mr) {
-                for (int q = 0; q < kc; q++) {
-                    for (int r = 0; r < mr; r++) {
-                        ap[p + r] = a[base + r * lda + q];
+            long base = ao + (long) (ic + i) * lda + pc;
+            for (int r = 0; r < mr; r++) {
+                if (r < h) {
+                    long row = base + (long) r * lda;
+                    for (int q = 0; q < kc; q++) {
+                        ap[p + q * mr + r] = F32.get(a, row + q);
                     }
-                    p += mr;
-                }
-            } else {
-                for (int q = 0; q < kc; q++) {
-                    for (int r = 0; r < mr; r++) {
-                        ap[p + r] = r < h ? a[base + r * lda + q] : 0f;
+                } else {
+                    for (int q = 0; q < kc; q++) {
+                        ap[p + q * mr + r] = 0f;
                     }
-                    p += mr;
                 }
             }
+            p += kc * mr;
         }
     }
 

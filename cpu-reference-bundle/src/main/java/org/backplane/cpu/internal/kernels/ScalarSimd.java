@@ -1,5 +1,7 @@
 package org.backplane.cpu.internal.kernels;
 
+import java.lang.foreign.MemorySegment;
+import org.backplane.api.BinaryOp;
 import org.backplane.api.UnaryOp;
 import org.backplane.cpu.reference.ReferenceMath;
 
@@ -31,55 +33,55 @@ final class ScalarSimd implements Simd {
     }
 
     @Override
-    public void transcendental(UnaryOp op, float[] x, int xo, float[] out, int oo, int n) {
-        switch (op) {
-            case EXP -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) StrictMath.exp(x[xo + i]);
-                }
-            }
-            case LOG -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) StrictMath.log(x[xo + i]);
-                }
-            }
-            case TANH -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) StrictMath.tanh(x[xo + i]);
-                }
-            }
-            case SIGMOID -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) (1.0 / (1.0 + StrictMath.exp(-x[xo + i])));
-                }
-            }
-            case ERF -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) ReferenceMath.erf(x[xo + i]);
-                }
-            }
-            case GELU -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) ReferenceMath.gelu(x[xo + i]);
-                }
-            }
-            case GELU_TANH -> {
-                for (int i = 0; i < n; i++) {
-                    out[oo + i] = (float) ReferenceMath.geluTanh(x[xo + i]);
-                }
-            }
-            case SILU -> {
-                for (int i = 0; i < n; i++) {
-                    double v = x[xo + i];
-                    out[oo + i] = (float) (v / (1.0 + StrictMath.exp(-v)));
-                }
-            }
-            default -> throw new IllegalArgumentException("not a transcendental op: " + op);
+    public void unary(UnaryOp op, MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        for (int i = 0; i < n; i++) {
+            F32.set(out, oo + i, apply(op, F32.get(x, xo + i)));
+        }
+    }
+
+    /** One element of a float unary op. */
+    static float apply(UnaryOp op, float v) {
+        return switch (op) {
+            case NEG -> -v;
+            case ABS -> Math.abs(v);
+            case SQRT -> (float) Math.sqrt(v);
+            case RELU -> Math.max(v, 0f);
+            case RSQRT -> 1f / (float) Math.sqrt(v);
+            case RECIPROCAL -> 1f / v;
+            case SIN -> (float) StrictMath.sin(v);
+            case COS -> (float) StrictMath.cos(v);
+            case FLOOR -> (float) Math.floor(v);
+            case EXP -> (float) StrictMath.exp(v);
+            case LOG -> (float) StrictMath.log(v);
+            case TANH -> (float) StrictMath.tanh(v);
+            case SIGMOID -> (float) (1.0 / (1.0 + StrictMath.exp(-v)));
+            case ERF -> (float) ReferenceMath.erf(v);
+            case GELU -> (float) ReferenceMath.gelu(v);
+            case GELU_TANH -> (float) ReferenceMath.geluTanh(v);
+            case SILU -> (float) (v / (1.0 + StrictMath.exp(-(double) v)));
+            case LOGICAL_NOT -> throw new IllegalArgumentException("logical not is lowered on truth values");
+        };
+    }
+
+    @Override
+    public void binary(
+            BinaryOp op,
+            MemorySegment a,
+            long ao,
+            int as,
+            MemorySegment b,
+            long bo,
+            int bs,
+            MemorySegment out,
+            long oo,
+            int n) {
+        for (int i = 0; i < n; i++) {
+            F32.set(out, oo + i, FastKernels.apply(op, F32.get(a, ao + (long) i * as), F32.get(b, bo + (long) i * bs)));
         }
     }
 
     @Override
-    public double sum(float[] x, int off, int n) {
+    public double sum(MemorySegment x, long off, int n) {
         double total = 0;
         for (int block = 0; block < n; block += 1024) {
             float s0 = 0;
@@ -89,13 +91,13 @@ final class ScalarSimd implements Simd {
             int end = Math.min(n, block + 1024);
             int i = block;
             for (; i + 4 <= end; i += 4) {
-                s0 += x[off + i];
-                s1 += x[off + i + 1];
-                s2 += x[off + i + 2];
-                s3 += x[off + i + 3];
+                s0 += F32.get(x, off + i);
+                s1 += F32.get(x, off + i + 1);
+                s2 += F32.get(x, off + i + 2);
+                s3 += F32.get(x, off + i + 3);
             }
             for (; i < end; i++) {
-                s0 += x[off + i];
+                s0 += F32.get(x, off + i);
             }
             total += (double) (s0 + s1) + (s2 + s3);
         }
@@ -103,26 +105,41 @@ final class ScalarSimd implements Simd {
     }
 
     @Override
-    public float max(float[] x, int off, int n) {
+    public float max(MemorySegment x, long off, int n) {
         float m = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            m = Math.max(m, x[off + i]);
+            m = Math.max(m, F32.get(x, off + i));
         }
         return m;
     }
 
     @Override
-    public void softmaxRow(float[] x, int xo, float[] out, int oo, int n) {
+    public void softmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
         float max = max(x, xo, n);
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) StrictMath.exp(x[xo + i] - max);
-            out[oo + i] = e;
+            float e = (float) StrictMath.exp(F32.get(x, xo + i) - max);
+            F32.set(out, oo + i, e);
             sum += e;
         }
         float inv = 1.0f / sum;
         for (int i = 0; i < n; i++) {
-            out[oo + i] *= inv;
+            F32.set(out, oo + i, F32.get(out, oo + i) * inv);
+        }
+    }
+
+    @Override
+    public void logSoftmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        float max = max(x, xo, n);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float shifted = F32.get(x, xo + i) - max;
+            F32.set(out, oo + i, shifted);
+            sum += (float) StrictMath.exp(shifted);
+        }
+        float logSum = (float) StrictMath.log((float) sum);
+        for (int i = 0; i < n; i++) {
+            F32.set(out, oo + i, F32.get(out, oo + i) - logSum);
         }
     }
 
@@ -133,8 +150,8 @@ final class ScalarSimd implements Simd {
             int ao,
             float[] bp,
             int bo,
-            float[] c,
-            int co,
+            MemorySegment c,
+            long co,
             int ldc,
             int rows,
             int cols,

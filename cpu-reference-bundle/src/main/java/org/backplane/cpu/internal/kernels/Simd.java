@@ -1,12 +1,15 @@
 package org.backplane.cpu.internal.kernels;
 
+import java.lang.foreign.MemorySegment;
+import org.backplane.api.BinaryOp;
 import org.backplane.api.UnaryOp;
 
 /**
- * The few inner loops that need explicit SIMD to be fast: transcendental functions, reductions,
- * softmax rows and the matrix-multiply micro-kernel. {@link VectorSimd} uses the Vector API where
- * the runtime has {@code jdk.incubator.vector}; {@link ScalarSimd} is the portable fallback.
- * Plain arithmetic loops stay scalar Java, which the JIT vectorizes on its own.
+ * The inner loops of the float32 kernels, on native (or heap) segments indexed by element:
+ * elementwise runs, transcendental functions, reductions, softmax rows and the matrix-multiply
+ * micro-kernel. {@link VectorSimd} uses the Vector API where the runtime has
+ * {@code jdk.incubator.vector}; {@link ScalarSimd} is the portable fallback. Every implementation
+ * gives the same bits in interpreted and compiled code.
  */
 interface Simd {
     /** Rows of the micro-kernel's output tile. */
@@ -18,17 +21,36 @@ interface Simd {
     /** Which implementation this is, for device details and logs. */
     String description();
 
-    /** {@code out[oo + i] = op(x[xo + i])} for {@code i < n}; EXP, LOG, TANH, SIGMOID, ERF, GELU, GELU_TANH, SILU. */
-    void transcendental(UnaryOp op, float[] x, int xo, float[] out, int oo, int n);
+    /** {@code out[oo + i] = op(x[xo + i])} for {@code i < n}: every float unary op but the logical one. */
+    void unary(UnaryOp op, MemorySegment x, long xo, MemorySegment out, long oo, int n);
+
+    /**
+     * One contiguous run of a binary op, {@code out[oo + i] = op(a[ao + i * as], b[bo + i * bs])},
+     * each operand either advancing ({@code 1}) or broadcast ({@code 0}); not the logical ops.
+     */
+    void binary(
+            BinaryOp op,
+            MemorySegment a,
+            long ao,
+            int as,
+            MemorySegment b,
+            long bo,
+            int bs,
+            MemorySegment out,
+            long oo,
+            int n);
 
     /** Sum of {@code x[off, off + n)} (float32 lanes, combined in float64 per block). */
-    double sum(float[] x, int off, int n);
+    double sum(MemorySegment x, long off, int n);
 
     /** Maximum of {@code x[off, off + n)}, NaN if any is NaN; {@code -Inf} for n = 0. */
-    float max(float[] x, int off, int n);
+    float max(MemorySegment x, long off, int n);
 
     /** Softmax of one row: {@code out = exp(x - max) / sum}. */
-    void softmaxRow(float[] x, int xo, float[] out, int oo, int n);
+    void softmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n);
+
+    /** Log-softmax of one row: {@code out = x - max - log(sum(exp(x - max)))}. */
+    void logSoftmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n);
 
     /**
      * {@code C[mr x nr] (+)= Apanel x Bpanel} for one tile. {@code ap} holds {@code kc} steps of
@@ -43,8 +65,8 @@ interface Simd {
             int ao,
             float[] bp,
             int bo,
-            float[] c,
-            int co,
+            MemorySegment c,
+            long co,
             int ldc,
             int rows,
             int cols,

@@ -1,9 +1,12 @@
 package org.backplane.cpu.internal.kernels;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.backplane.api.BinaryOp;
 import org.backplane.api.UnaryOp;
 
 /**
@@ -16,6 +19,7 @@ final class VectorSimd implements Simd {
     private static final int MR = 6;
     private static final int NR = 2 * L;
     private static final int SUM_BLOCK = 1024;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     @Override
     public int mr() {
@@ -33,39 +37,129 @@ final class VectorSimd implements Simd {
     }
 
     @Override
-    public void transcendental(UnaryOp op, float[] x, int xo, float[] out, int oo, int n) {
-        for (int i = 0; i < n; i += L) {
+    public void unary(UnaryOp op, MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        switch (op) {
+            case SIN, COS, FLOOR -> { // no exact vector form: element by element
+                for (int i = 0; i < n; i++) {
+                    F32.set(out, oo + i, ScalarSimd.apply(op, F32.get(x, xo + i)));
+                }
+                return;
+            }
+            default -> {}
+        }
+        long xb = xo * Float.BYTES;
+        long ob = oo * Float.BYTES;
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            lanewise(op, load(x, xb + (long) i * Float.BYTES))
+                    .intoMemorySegment(out, ob + (long) i * Float.BYTES, ORDER);
+        }
+        if (i < n) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromArray(S, x, xo + i, m);
-            FloatVector r = switch (op) {
-                case EXP -> VectorMath.exp(v);
-                case LOG -> VectorMath.log(v);
-                case TANH -> VectorMath.tanh(v);
-                case SIGMOID -> VectorMath.sigmoid(v);
-                case ERF -> VectorMath.erf(v);
-                case GELU -> VectorMath.gelu(v);
-                case GELU_TANH -> VectorMath.geluTanh(v);
-                case SILU -> VectorMath.silu(v);
-                default -> throw new IllegalArgumentException("not a transcendental op: " + op);
-            };
-            r.intoArray(out, oo + i, m);
+            lanewise(op, load(x, xb + (long) i * Float.BYTES, m))
+                    .intoMemorySegment(out, ob + (long) i * Float.BYTES, ORDER, m);
         }
     }
 
+    private static FloatVector lanewise(UnaryOp op, FloatVector v) {
+        return switch (op) {
+            case NEG -> v.neg();
+            case ABS -> v.abs();
+            case SQRT -> v.sqrt();
+            case RELU -> v.max(0f);
+            case RSQRT -> FloatVector.broadcast(S, 1f).div(v.sqrt());
+            case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
+            case EXP -> VectorMath.exp(v);
+            case LOG -> VectorMath.log(v);
+            case TANH -> VectorMath.tanh(v);
+            case SIGMOID -> VectorMath.sigmoid(v);
+            case ERF -> VectorMath.erf(v);
+            case GELU -> VectorMath.gelu(v);
+            case GELU_TANH -> VectorMath.geluTanh(v);
+            case SILU -> VectorMath.silu(v);
+            default -> throw new IllegalArgumentException("not lowered on vectors: " + op);
+        };
+    }
+
     @Override
-    public double sum(float[] x, int off, int n) {
+    public void binary(
+            BinaryOp op,
+            MemorySegment a,
+            long ao,
+            int as,
+            MemorySegment b,
+            long bo,
+            int bs,
+            MemorySegment out,
+            long oo,
+            int n) {
+        if (!vectorized(op)) {
+            for (int i = 0; i < n; i++) {
+                F32.set(
+                        out,
+                        oo + i,
+                        FastKernels.apply(op, F32.get(a, ao + (long) i * as), F32.get(b, bo + (long) i * bs)));
+            }
+            return;
+        }
+        FloatVector ya = as == 0 ? FloatVector.broadcast(S, F32.get(a, ao)) : null;
+        FloatVector yb = bs == 0 ? FloatVector.broadcast(S, F32.get(b, bo)) : null;
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector va = ya != null ? ya : load(a, (ao + i) * Float.BYTES);
+            FloatVector vb = yb != null ? yb : load(b, (bo + i) * Float.BYTES);
+            lanewise(op, va, vb).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector va = ya != null ? ya : load(a, (ao + i) * Float.BYTES, m);
+            FloatVector vb = yb != null ? yb : load(b, (bo + i) * Float.BYTES, m);
+            lanewise(op, va, vb).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static boolean vectorized(BinaryOp op) {
+        return switch (op) {
+            case ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM -> true;
+            default -> false;
+        };
+    }
+
+    private static FloatVector lanewise(BinaryOp op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case MAXIMUM -> a.max(b);
+            case MINIMUM -> a.min(b);
+            default -> throw new IllegalArgumentException("not lowered on vectors: " + op);
+        };
+    }
+
+    private static FloatVector load(MemorySegment s, long byteOffset) {
+        return FloatVector.fromMemorySegment(S, s, byteOffset, ORDER);
+    }
+
+    private static FloatVector load(MemorySegment s, long byteOffset, VectorMask<Float> m) {
+        return FloatVector.fromMemorySegment(S, s, byteOffset, ORDER, m);
+    }
+
+    @Override
+    public double sum(MemorySegment x, long off, int n) {
         double total = 0;
+        long base = off * Float.BYTES;
         for (int block = 0; block < n; block += SUM_BLOCK) {
             int end = Math.min(n, block + SUM_BLOCK);
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = FloatVector.zero(S);
             int i = block;
             for (; i + 2 * L <= end; i += 2 * L) {
-                a0 = a0.add(FloatVector.fromArray(S, x, off + i));
-                a1 = a1.add(FloatVector.fromArray(S, x, off + i + L));
+                a0 = a0.add(load(x, base + (long) i * Float.BYTES));
+                a1 = a1.add(load(x, base + (long) (i + L) * Float.BYTES));
             }
             for (; i < end; i += L) {
-                a0 = a0.add(FloatVector.fromArray(S, x, off + i, S.indexInRange(i, end)));
+                a0 = a0.add(load(x, base + (long) i * Float.BYTES, S.indexInRange(i, end)));
             }
             total += VectorMath.sumLanes(a0.add(a1));
         }
@@ -73,35 +167,66 @@ final class VectorSimd implements Simd {
     }
 
     @Override
-    public float max(float[] x, int off, int n) {
+    public float max(MemorySegment x, long off, int n) {
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        long base = off * Float.BYTES;
         int i = 0;
         for (; i + L <= n; i += L) {
-            acc = acc.max(FloatVector.fromArray(S, x, off + i));
+            acc = acc.max(load(x, base + (long) i * Float.BYTES));
         }
         float m = acc.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
-            m = Math.max(m, x[off + i]);
+            m = Math.max(m, F32.get(x, off + i));
         }
         return m;
     }
 
     @Override
-    public void softmaxRow(float[] x, int xo, float[] out, int oo, int n) {
+    public void softmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
         float max = max(x, xo, n);
         FloatVector vmax = FloatVector.broadcast(S, max);
         FloatVector acc = FloatVector.zero(S);
+        long xb = xo * Float.BYTES;
+        long ob = oo * Float.BYTES;
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
             FloatVector e =
-                    VectorMath.exp(FloatVector.fromArray(S, x, xo + i, m).sub(vmax));
-            e.intoArray(out, oo + i, m);
+                    VectorMath.exp(load(x, xb + (long) i * Float.BYTES, m).sub(vmax));
+            e.intoMemorySegment(out, ob + (long) i * Float.BYTES, ORDER, m);
             acc = acc.add(e, m);
         }
         FloatVector inv = FloatVector.broadcast(S, 1f / VectorMath.sumLanes(acc));
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector.fromArray(S, out, oo + i, m).mul(inv).intoArray(out, oo + i, m);
+            long at = ob + (long) i * Float.BYTES;
+            load(out, at, m).mul(inv).intoMemorySegment(out, at, ORDER, m);
+        }
+    }
+
+    @Override
+    public void logSoftmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        float max = max(x, xo, n);
+        FloatVector vmax = FloatVector.broadcast(S, max);
+        double sum = 0;
+        long xb = xo * Float.BYTES;
+        long ob = oo * Float.BYTES;
+        for (int block = 0; block < n; block += SUM_BLOCK) {
+            int end = Math.min(n, block + SUM_BLOCK);
+            FloatVector acc = FloatVector.zero(S);
+            for (int i = block; i < end; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, end);
+                FloatVector shifted = load(x, xb + (long) i * Float.BYTES, m).sub(vmax);
+                shifted.intoMemorySegment(out, ob + (long) i * Float.BYTES, ORDER, m);
+                acc = acc.add(VectorMath.exp(shifted), m);
+            }
+            sum += VectorMath.sumLanes(acc);
+        }
+        float logSum = VectorMath.log(FloatVector.broadcast(S, (float) sum)).lane(0);
+        FloatVector vlog = FloatVector.broadcast(S, logSum);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            long at = ob + (long) i * Float.BYTES;
+            load(out, at, m).sub(vlog).intoMemorySegment(out, at, ORDER, m);
         }
     }
 
@@ -117,8 +242,8 @@ final class VectorSimd implements Simd {
             int ao,
             float[] bp,
             int bo,
-            float[] c,
-            int co,
+            MemorySegment c,
+            long co,
             int ldc,
             int rows,
             int cols,
@@ -155,44 +280,44 @@ final class VectorSimd implements Simd {
             c51 = av.fma(b1, c51);
         }
         if (rows == MR && cols == NR) {
-            int o = co;
+            long o = co;
             if (accumulate) {
-                c00 = c00.add(FloatVector.fromArray(S, c, o));
-                c01 = c01.add(FloatVector.fromArray(S, c, o + L));
+                c00 = c00.add(load(c, o * Float.BYTES));
+                c01 = c01.add(load(c, (o + L) * Float.BYTES));
                 o += ldc;
-                c10 = c10.add(FloatVector.fromArray(S, c, o));
-                c11 = c11.add(FloatVector.fromArray(S, c, o + L));
+                c10 = c10.add(load(c, o * Float.BYTES));
+                c11 = c11.add(load(c, (o + L) * Float.BYTES));
                 o += ldc;
-                c20 = c20.add(FloatVector.fromArray(S, c, o));
-                c21 = c21.add(FloatVector.fromArray(S, c, o + L));
+                c20 = c20.add(load(c, o * Float.BYTES));
+                c21 = c21.add(load(c, (o + L) * Float.BYTES));
                 o += ldc;
-                c30 = c30.add(FloatVector.fromArray(S, c, o));
-                c31 = c31.add(FloatVector.fromArray(S, c, o + L));
+                c30 = c30.add(load(c, o * Float.BYTES));
+                c31 = c31.add(load(c, (o + L) * Float.BYTES));
                 o += ldc;
-                c40 = c40.add(FloatVector.fromArray(S, c, o));
-                c41 = c41.add(FloatVector.fromArray(S, c, o + L));
+                c40 = c40.add(load(c, o * Float.BYTES));
+                c41 = c41.add(load(c, (o + L) * Float.BYTES));
                 o += ldc;
-                c50 = c50.add(FloatVector.fromArray(S, c, o));
-                c51 = c51.add(FloatVector.fromArray(S, c, o + L));
+                c50 = c50.add(load(c, o * Float.BYTES));
+                c51 = c51.add(load(c, (o + L) * Float.BYTES));
                 o = co;
             }
-            c00.intoArray(c, o);
-            c01.intoArray(c, o + L);
+            c00.intoMemorySegment(c, o * Float.BYTES, ORDER);
+            c01.intoMemorySegment(c, (o + L) * Float.BYTES, ORDER);
             o += ldc;
-            c10.intoArray(c, o);
-            c11.intoArray(c, o + L);
+            c10.intoMemorySegment(c, o * Float.BYTES, ORDER);
+            c11.intoMemorySegment(c, (o + L) * Float.BYTES, ORDER);
             o += ldc;
-            c20.intoArray(c, o);
-            c21.intoArray(c, o + L);
+            c20.intoMemorySegment(c, o * Float.BYTES, ORDER);
+            c21.intoMemorySegment(c, (o + L) * Float.BYTES, ORDER);
             o += ldc;
-            c30.intoArray(c, o);
-            c31.intoArray(c, o + L);
+            c30.intoMemorySegment(c, o * Float.BYTES, ORDER);
+            c31.intoMemorySegment(c, (o + L) * Float.BYTES, ORDER);
             o += ldc;
-            c40.intoArray(c, o);
-            c41.intoArray(c, o + L);
+            c40.intoMemorySegment(c, o * Float.BYTES, ORDER);
+            c41.intoMemorySegment(c, (o + L) * Float.BYTES, ORDER);
             o += ldc;
-            c50.intoArray(c, o);
-            c51.intoArray(c, o + L);
+            c50.intoMemorySegment(c, o * Float.BYTES, ORDER);
+            c51.intoMemorySegment(c, (o + L) * Float.BYTES, ORDER);
             return;
         }
         c00.intoArray(tile, 0);
