@@ -5,8 +5,8 @@ import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -20,12 +20,19 @@ import java.util.function.Consumer;
 public final class NativeReaper<H> {
     private final ReferenceQueue<Object> unreachable = new ReferenceQueue<>();
     private final Set<Watch> watched = ConcurrentHashMap.newKeySet();
-    private final ConcurrentLinkedQueue<H> toFree = new ConcurrentLinkedQueue<>();
+    /**
+     * Released allocations not yet freed: a stack linked through the allocations themselves, so
+     * that releasing allocates nothing (it runs where the heap may be exhausted: a stream's worker
+     * letting go of a batch's buffers, S13).
+     */
+    private final AtomicReference<Allocation> toFree = new AtomicReference<>();
 
     /** One native allocation, freed once by whichever comes first: {@link #release} or unreachability. */
     public final class Allocation {
         private final H handle;
         private final AtomicBoolean released = new AtomicBoolean();
+        private Watch watch;
+        private Allocation nextToFree;
 
         private Allocation(H handle) {
             this.handle = handle;
@@ -35,10 +42,19 @@ public final class NativeReaper<H> {
             return handle;
         }
 
-        /** Queues the memory to be freed by the next {@link #drain}; later calls do nothing. */
+        /**
+         * Queues the memory to be freed by the next {@link #drain}; later calls do nothing. The
+         * owner's watch is dropped at once, so that the collector has no reference left to process
+         * for memory that was released explicitly.
+         */
         public void release() {
             if (released.compareAndSet(false, true)) {
-                toFree.add(handle);
+                Watch w = watch;
+                if (w != null) {
+                    w.clear();
+                    watched.remove(w);
+                }
+                push(this, this);
             }
         }
 
@@ -60,7 +76,9 @@ public final class NativeReaper<H> {
     /** Tracks {@code handle}, freed when {@code owner} (the storage object) becomes unreachable or is released. */
     public Allocation track(Object owner, H handle) {
         Allocation a = new Allocation(handle);
-        watched.add(new Watch(owner, unreachable, a::release));
+        Watch w = new Watch(owner, unreachable, a::release);
+        a.watch = w;
+        watched.add(w);
         return a;
     }
 
@@ -72,10 +90,37 @@ public final class NativeReaper<H> {
             watched.remove(w);
             w.release.run();
         }
-        H handle;
-        while ((handle = toFree.poll()) != null) {
-            free.accept(handle);
+        Allocation a = toFree.getAndSet(null);
+        while (a != null) {
+            Allocation next = a.nextToFree;
+            a.nextToFree = null;
+            try {
+                free.accept(a.handle);
+            } catch (RuntimeException | Error e) {
+                if (next != null) {
+                    push(next, last(next)); // the rest stay queued for the next drain
+                }
+                throw e;
+            }
+            a = next;
         }
+    }
+
+    /** Pushes the chain {@code first..last} (linked through {@code nextToFree}) onto {@link #toFree}. */
+    private void push(Allocation first, Allocation last) {
+        Allocation head;
+        do {
+            head = toFree.get();
+            last.nextToFree = head;
+        } while (!toFree.compareAndSet(head, first));
+    }
+
+    private Allocation last(Allocation first) {
+        Allocation a = first;
+        while (a.nextToFree != null) {
+            a = a.nextToFree;
+        }
+        return a;
     }
 
     /**
