@@ -33,4 +33,14 @@ public interface WorkerBackend {
     default List<String> jvmOptions() {
         return List.of();
     }
+
+    /**
+     * Resources the worker needs beyond the backend's own jar (asked in the host), named as for
+     * {@link ClassLoader#getResource} and found through the backend class's loader — e.g. a native
+     * library in a jar of its own, or in a fragment of the backend's bundle. The jar each comes from
+     * joins the worker's class path; a resource the host does not have is left out.
+     */
+    default List<String> classpathResources() {
+        return List.of();
+    }
 }

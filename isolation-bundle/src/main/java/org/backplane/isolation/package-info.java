@@ -4,7 +4,7 @@
  * and API. A backend offers itself for isolation with a {@link org.backplane.isolation.WorkerBackend}.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.backplane.isolation;
 
 import org.osgi.annotation.bundle.Export;

@@ -80,6 +80,7 @@ public abstract class ItestSupport {
                 bundle(file("bundle.api")),
                 bundle(file("bundle.isolation")),
                 bundle(file("bundle.cpu")),
+                bundle(file("bundle.blas")).noStart(), // a fragment: OpenBLAS for the CPU backend
                 bundle(file("bundle.runtime")),
                 bundle(file("bundle.cuda")), // inactive without an NVIDIA GPU, and says why
                 bundle(file("bundle.metal")), // inactive without Metal (or its simulator, configured), and says why

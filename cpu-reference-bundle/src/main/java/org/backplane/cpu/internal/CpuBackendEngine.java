@@ -6,6 +6,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.backplane.cpu.internal.blas.OpenBlas;
 import org.backplane.cpu.internal.kernels.FastKernels;
 import org.backplane.cpu.internal.kernels.Parallel;
 import org.backplane.cpu.internal.memory.HostMemory;
@@ -31,6 +32,10 @@ final class CpuBackendEngine implements BackendEngine {
 
     private final CpuOps lowering;
     private final String simd;
+    private final String products;
+    /** Null where OpenBLAS did not load, or for the scalar and reference paths. */
+    private final OpenBlas blas;
+
     private final HostMemory memory;
 
     /**
@@ -56,13 +61,37 @@ final class CpuBackendEngine implements BackendEngine {
                                 .unstarted(r));
         Parallel parallel = new Parallel(pool, helpers);
         if (kernelPath.equals("reference")) {
+            this.blas = null;
             this.lowering = new ReferenceLowering();
             this.simd = "none (reference kernels)";
+            this.products = "the float64 reference";
         } else {
-            FastKernels fast = FastKernels.create(parallel, kernelPath.equals("fast"));
+            this.blas = kernelPath.equals("fast") ? loadBlas() : null;
+            FastKernels fast = FastKernels.create(parallel, kernelPath.equals("fast"), blas);
             this.lowering = new CpuLowering(fast);
             this.simd = fast.simdDescription();
+            this.products = fast.productsDescription();
         }
+    }
+
+    /** OpenBLAS for the matrix products where it loads; said once, loudly, where it does not. */
+    private static OpenBlas loadBlas() {
+        try {
+            OpenBlas b = OpenBlas.load(CpuBackendEngine.class.getClassLoader());
+            LOG.log(System.Logger.Level.INFO, () -> "CPU backend: matrix products run on " + b.description());
+            return b;
+        } catch (OpenBlas.Unavailable e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "CPU BACKEND WITHOUT NATIVE BLAS: " + e.getMessage()
+                            + ". Matrix products run on Backplane's Java kernels instead, about a third of the speed.");
+            return null;
+        }
+    }
+
+    /** Which implementation computes matrix products. */
+    String products() {
+        return products;
     }
 
     /** The kernel path that computes ops. */
@@ -118,6 +147,9 @@ final class CpuBackendEngine implements BackendEngine {
             stopPool(timeout);
         } finally {
             memory.close(); // after the threads that could still use a pooled block
+            if (blas != null) {
+                blas.close(); // nothing calls it any more
+            }
         }
     }
 

@@ -103,6 +103,7 @@ public final class CpuBackends {
         details.put("kernels", engine.kernels().name());
         details.put("simd", engine.simd());
         details.put("array memory", engine.memory());
+        details.put("matrix products", engine.products());
         details.put("threads per op", String.valueOf(threads));
         details.put("java", Runtime.version().toString());
         details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));

@@ -12,6 +12,7 @@ import org.backplane.api.Shape;
 import org.backplane.api.UnaryOp;
 import org.backplane.cpu.internal.kernels.Cancel;
 import org.backplane.cpu.internal.kernels.F32;
+import org.backplane.cpu.internal.kernels.FastKernels;
 import org.backplane.cpu.internal.kernels.Kernels;
 import org.backplane.cpu.internal.memory.NativeBuffer;
 import org.backplane.spi.Command;
@@ -413,9 +414,60 @@ final class CpuLowering implements CpuOps {
 
     // ---------------------------------------------------------------- attention
 
-    /** Composed from the kernels: scores in float32 (never rounded to a half type), a masked softmax, the product with v. */
+    /**
+     * Straight from the inputs' storage where they are float32 (the kernels read strided heads views
+     * as they lie); else composed from the kernels: scores in float32 (never rounded to a half type),
+     * a masked softmax, the product with v.
+     */
     private void attention(Command c, Op.Attention a, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         AttentionGeometry g = AttentionGeometry.of(c);
+        if (c.input(0).dtype() == DType.FLOAT32
+                && c.input(1).dtype() == DType.FLOAT32
+                && c.input(2).dtype() == DType.FLOAT32) {
+            EngineArray m = a.hasMask() ? c.input(3) : null;
+            MemorySegment into = floatsOut(result, pad);
+            if (kernels.attention(
+                    g,
+                    HostReads.storage(c.input(0)).segment(),
+                    HostReads.storage(c.input(1)).segment(),
+                    HostReads.storage(c.input(2)).segment(),
+                    m == null ? null : maskRows(m, g),
+                    m != null && m.dtype() == DType.BOOL,
+                    a.scale(),
+                    into,
+                    cancel)) {
+                finish(into, result);
+                return;
+            }
+        }
+        composedAttention(c, a, g, result, cancel, pad);
+    }
+
+    /** A mask's rows as float32 (a boolean mask as 0 and 1), read through its broadcast layout. */
+    private static FastKernels.MaskRows maskRows(EngineArray m, AttentionGeometry g) {
+        MemorySegment src = HostReads.storage(m).segment();
+        AttentionGeometry.Operand o = g.mask();
+        DType type = m.dtype();
+        int lk = g.lk();
+        return (batch, row, into) -> {
+            long at = o.offset() + FastKernels.position(g.batch(), o.batchStrides(), batch) + row * o.rowStride();
+            long cs = o.colStride();
+            for (int j = 0; j < lk; j++) {
+                long e = at + j * cs;
+                F32.set(
+                        into,
+                        j,
+                        switch (type) {
+                            case BOOL -> src.get(java.lang.foreign.ValueLayout.JAVA_BYTE, e) != 0 ? 1f : 0f;
+                            case FLOAT32 -> F32.get(src, e);
+                            default -> (float) DTypes.read(src, type, e);
+                        });
+            }
+        };
+    }
+
+    private void composedAttention(
+            Command c, Op.Attention a, AttentionGeometry g, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         int batch = Math.toIntExact(g.batchSize());
         int lq = g.lq();
         int d = g.d();

@@ -65,12 +65,12 @@ final class CpuStreamEngine implements StreamEngine {
         worker.start();
     }
 
-    /** The buffers a batch's ops read, held from their encoding to the batch's end. */
+    /** The buffers a batch's ops read and write, held from their encoding to the batch's end. */
     private static final class Held implements NativeBatch {
         final List<NativeBuffer> buffers = new ArrayList<>();
     }
 
-    /** Allocates the op's output and holds its inputs' buffers until the batch ends. */
+    /** Allocates the op's output and holds it and its inputs' buffers until the batch ends. */
     @Override
     public void encode(CommandBatch batch, Command command) {
         Held held = batch.attachment(Held.class);
@@ -86,7 +86,10 @@ final class CpuStreamEngine implements StreamEngine {
             held.buffers.add(b);
         }
         EngineArray out = command.output();
-        out.bind(allocate(out, command));
+        NativeBuffer result = allocate(out, command);
+        result.use(); // written by the op: kept until its batch ends, even if its array is closed before
+        held.buffers.add(result);
+        out.bind(result);
     }
 
     private NativeBuffer allocate(EngineArray array, Command command) {
@@ -102,14 +105,30 @@ final class CpuStreamEngine implements StreamEngine {
         }
     }
 
-    /** The batch ended (or will never run): the buffers its ops read may go now. */
+    /**
+     * The batch ended (or will never run): lets go of its buffers. Allocates nothing (it runs where the heap may be exhausted), and
+     * each buffer leaves the list once let go, so a retry after a failure lets go of each once.
+     */
     private static void letGo(CommandBatch batch) {
         Held held = batch.attachment(Held.class);
         if (held != null) {
-            for (NativeBuffer b : held.buffers) {
-                b.done();
+            List<NativeBuffer> buffers = held.buffers;
+            for (int i = buffers.size() - 1; i >= 0; i--) {
+                buffers.get(i).done();
+                buffers.remove(i);
             }
-            held.buffers.clear();
+        }
+    }
+
+    /** {@link #letGo}, until it succeeds: a buffer never let go would be memory lost for good. */
+    private static void letGoSurely(CommandBatch batch) {
+        for (; ; ) {
+            try {
+                letGo(batch);
+                return;
+            } catch (Throwable t) {
+                Thread.onSpinWait(); // the heap was exhausted this instant: try again
+            }
         }
     }
 
@@ -158,14 +177,14 @@ final class CpuStreamEngine implements StreamEngine {
                 sink.failedUnexpectedly(batch, t); // execute reports its failures; this is the last line of defence
             } finally {
                 running = null;
-                letGo(batch);
+                letGoSurely(batch);
             }
         }
         // Anything still queued at close is work the stream will never run.
         Object left;
         while ((left = queue.poll()) != null) {
             if (left instanceof CommandBatch b) {
-                letGo(b);
+                letGoSurely(b);
                 try {
                     sink.failed(
                             b,

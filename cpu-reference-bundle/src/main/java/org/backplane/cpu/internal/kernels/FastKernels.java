@@ -1,12 +1,15 @@
 package org.backplane.cpu.internal.kernels;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import org.backplane.api.BinaryOp;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
 import org.backplane.api.UnaryOp;
+import org.backplane.cpu.internal.blas.OpenBlas;
 import org.backplane.spi.Shapes;
+import org.backplane.spi.device.AttentionGeometry;
 
 /**
  * The CPU backend's fast path: cache-blocked, multi-threaded, vectorized kernels on float32
@@ -22,24 +25,36 @@ public final class FastKernels implements Kernels {
 
     private final Simd simd;
     private final Parallel parallel;
-    private final Gemm gemm;
-    /** The same product on one thread, for batches whose matrices are spread over the threads instead. */
-    private final Gemm serialGemm;
+    /** Null where OpenBLAS did not load. */
+    private final OpenBlas blas;
 
-    FastKernels(Simd simd, Parallel parallel) {
+    private final Products gemm;
+    /** The same product on one thread, for batches whose matrices are spread over the threads instead. */
+    private final Products serialGemm;
+
+    FastKernels(Simd simd, Parallel parallel, OpenBlas blas) {
         this.simd = simd;
         this.parallel = parallel;
-        this.gemm = new Gemm(simd, parallel);
-        this.serialGemm = new Gemm(simd, new Parallel(null, 0));
+        this.blas = blas;
+        Parallel alone = new Parallel(null, 0);
+        this.gemm = blas != null ? new BlasProducts(blas, parallel) : new Gemm(simd, parallel);
+        this.serialGemm = blas != null ? new BlasProducts(blas, alone) : new Gemm(simd, alone);
     }
 
     /**
      * Fast kernels on the Vector API if {@code useVectorApi} and the runtime provides
-     * {@code jdk.incubator.vector}, else on portable scalar loops.
+     * {@code jdk.incubator.vector}, else on portable scalar loops; matrix products on {@code blas}
+     * where it loaded (null: on the Java kernels).
      */
-    public static FastKernels create(Parallel parallel, boolean useVectorApi) {
+    public static FastKernels create(Parallel parallel, boolean useVectorApi, OpenBlas blas) {
         boolean vector = useVectorApi && VectorAvailability.available();
-        return new FastKernels(vector ? VectorAvailability.newVectorSimd() : new ScalarSimd(useVectorApi), parallel);
+        return new FastKernels(
+                vector ? VectorAvailability.newVectorSimd() : new ScalarSimd(useVectorApi), parallel, blas);
+    }
+
+    /** Which implementation runs matrix products, for device details. */
+    public String productsDescription() {
+        return gemm.description();
     }
 
     /** Which SIMD implementation runs, for device details. */
@@ -249,7 +264,7 @@ public final class FastKernels implements Kernels {
     }
 
     /** The position of row-major index {@code flat} of {@code shape} read through {@code strides}. */
-    static long position(Shape shape, long[] strides, long flat) {
+    public static long position(Shape shape, long[] strides, long flat) {
         long pos = 0;
         for (int i = shape.rank() - 1; i >= 0; i--) {
             pos += (flat % shape.dim(i)) * strides[i];
@@ -278,6 +293,147 @@ public final class FastKernels implements Kernels {
                 }
             }
         }
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    /** Writes the rows of an attention mask, as float32, for one (batch, query row). */
+    public interface MaskRows {
+        /** Mask values of batch {@code batch}, query row {@code row}, into {@code into[0, lk)}. */
+        void read(long batch, int row, MemorySegment into);
+    }
+
+    /** Attention scores of up to this many floats are computed at once: a block that stays in L2. */
+    private static final int SCORES_BLOCK = 1 << 14;
+
+    /** Per-thread scratch of the attention blocks; the threads are the backend's and die with it. */
+    private final ThreadLocal<MemorySegment[]> attentionScratch = ThreadLocal.withInitial(() -> new MemorySegment[2]);
+
+    /**
+     * Scaled dot-product attention read straight from the inputs' storage, one (batch, block of query
+     * rows) at a time, spread over the threads: scores of a block ({@code q k^T}, rows of the queries
+     * as the storage lays them out) stay in the thread's scratch, are scaled, masked and soft-maxed
+     * there, and multiply the values into the output; the {@code [batch, lq, lk]} scores never go
+     * through memory. False (nothing done) without OpenBLAS, or when an input's rows are not
+     * contiguous: then the caller composes the op from the other kernels.
+     *
+     * @param mask the mask's rows, or null; {@code keep}: a mask value 0 removes the score, else it is added
+     * @param out the output, dense float32 {@code [batch, lq, dv]}
+     */
+    @Override
+    public boolean attention(
+            AttentionGeometry g,
+            MemorySegment q,
+            MemorySegment k,
+            MemorySegment v,
+            MaskRows mask,
+            boolean keep,
+            float scale,
+            MemorySegment out,
+            Cancel cancel) {
+        if (blas == null || !blasRows(g.q(), g.d()) || !blasRows(g.k(), g.d()) || !blasRows(g.v(), g.dv())) {
+            return false;
+        }
+        int lq = g.lq();
+        int lk = g.lk();
+        int d = g.d();
+        int dv = g.dv();
+        long batches = g.batchSize();
+        int rowsPerBlock = Math.max(1, Math.min(lq, SCORES_BLOCK / Math.max(1, lk)));
+        int blocksPerBatch = Math.ceilDiv(lq, rowsPerBlock);
+        long tasks = batches * blocksPerBatch;
+        if (lq == 0 || dv == 0 || tasks == 0) {
+            return true;
+        }
+        parallel.forEach(
+                Math.toIntExact(tasks),
+                t -> {
+                    long p = t / blocksPerBatch;
+                    int r0 = (t % blocksPerBatch) * rowsPerBlock;
+                    int rows = Math.min(rowsPerBlock, lq - r0);
+                    MemorySegment[] scratch = scratch((long) rows * lk, lk);
+                    MemorySegment scores = scratch[0];
+                    long qBase = base(g.q(), g.batch(), p) + r0 * g.q().rowStride();
+                    long kBase = base(g.k(), g.batch(), p);
+                    long vBase = base(g.v(), g.batch(), p);
+                    if (d == 0) {
+                        F32.fill(scores, 0, (long) rows * lk, 0f);
+                    } else {
+                        blas.sgemm(
+                                false,
+                                true,
+                                rows,
+                                lk,
+                                d,
+                                q,
+                                qBase,
+                                (int) g.q().rowStride(),
+                                k,
+                                kBase,
+                                (int) g.k().rowStride(),
+                                scores,
+                                0,
+                                lk,
+                                false);
+                    }
+                    for (int i = 0; i < rows; i++) {
+                        MemorySegment maskRow = null;
+                        if (mask != null) {
+                            maskRow = scratch[1];
+                            mask.read(p, r0 + i, maskRow);
+                        }
+                        simd.scaleMaskRow(scores, (long) i * lk, lk, scale, maskRow, 0, keep);
+                        simd.softmaxRow(scores, (long) i * lk, scores, (long) i * lk, lk);
+                    }
+                    if (lk == 0) {
+                        F32.fill(out, (p * lq + r0) * dv, (long) rows * dv, 0f);
+                    } else {
+                        blas.sgemm(
+                                false,
+                                false,
+                                rows,
+                                dv,
+                                lk,
+                                scores,
+                                0,
+                                lk,
+                                v,
+                                vBase,
+                                (int) g.v().rowStride(),
+                                out,
+                                (p * lq + r0) * dv,
+                                dv,
+                                false);
+                    }
+                },
+                cancel);
+        return true;
+    }
+
+    /**
+     * Whether BLAS can read an operand's matrices as they lie: contiguous rows, one after another
+     * (BLAS takes no reversed, repeated or overlapping rows: its leading dimension is at least the
+     * row's length).
+     */
+    private static boolean blasRows(AttentionGeometry.Operand o, int cols) {
+        return o.colStride() == 1 && o.rowStride() >= Math.max(1, cols) && o.rowStride() <= Integer.MAX_VALUE;
+    }
+
+    /** Where batch {@code p}'s matrix of an operand starts in its storage. */
+    private static long base(AttentionGeometry.Operand o, Shape batch, long p) {
+        return o.offset() + position(batch, o.batchStrides(), p);
+    }
+
+    /** The thread's scratch: scores of {@code floats} and a mask row of {@code row} floats, grown as needed. */
+    private MemorySegment[] scratch(long floats, int row) {
+        MemorySegment[] s = attentionScratch.get();
+        if (s[0] == null || s[0].byteSize() < floats * Float.BYTES) {
+            s[0] = Arena.ofAuto().allocate(Math.max(1, floats) * Float.BYTES, 64); // freed with the thread
+        }
+        if (s[1] == null || s[1].byteSize() < (long) row * Float.BYTES) {
+            s[1] = Arena.ofAuto().allocate(Math.max(1, row) * (long) Float.BYTES, 64);
+        }
+        return s;
     }
 
     // ---------------------------------------------------------------- reductions
@@ -503,39 +659,10 @@ public final class FastKernels implements Kernels {
                 Math.ceilDiv(rows, rowsPerChunk),
                 chunk -> {
                     for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
-                        normalizeRow(x, (long) r * n, n, weight, bias, epsilon, center, out);
+                        simd.normalizeRow(x, (long) r * n, n, weight, bias, epsilon, center, out, (long) r * n);
                     }
                 },
                 cancel);
-    }
-
-    private void normalizeRow(
-            MemorySegment x,
-            long off,
-            int n,
-            MemorySegment w,
-            MemorySegment b,
-            float eps,
-            boolean center,
-            MemorySegment out) {
-        double mean = center ? simd.sum(x, off, n) / n : 0;
-        double sq = 0;
-        for (int i = 0; i < n; i++) {
-            double d = F32.get(x, off + i) - mean;
-            sq += d * d;
-        }
-        float scale = (float) (1 / Math.sqrt(sq / n + eps));
-        float m = (float) mean;
-        for (int i = 0; i < n; i++) {
-            float v = (F32.get(x, off + i) - m) * scale;
-            if (w != null) {
-                v *= F32.get(w, i);
-            }
-            if (b != null) {
-                v += F32.get(b, i);
-            }
-            F32.set(out, off + i, v);
-        }
     }
 
     // ---------------------------------------------------------------- helpers

@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
  * the thread that uses it; a register-blocked micro-kernel ({@link Simd#gemmTile}) computes each
  * {@code MR x NR} tile of C. Blocks of rows are spread over the caller and the compute pool.
  */
-final class Gemm {
+final class Gemm implements Products {
     /** Depth of a packed panel: a B micro-panel ({@code KC x NR}) stays in L1 across a row block. */
     static final int KC = 256;
     /** Width of the packed B panel: {@code KC x NC} floats (1 MiB) stay in L2/L3. */
@@ -40,8 +40,14 @@ final class Gemm {
         this.tiles = ThreadLocal.withInitial(() -> new float[mr * nr]);
     }
 
+    @Override
+    public String description() {
+        return "Backplane's Java kernels (" + mr + " x " + nr + " micro-kernel)";
+    }
+
     /** {@code c[co..] = a[ao..] (m x k) x b[bo..] (k x n)}, all row-major and dense; offsets in elements. */
-    void multiply(
+    @Override
+    public void multiply(
             MemorySegment a,
             long ao,
             MemorySegment b,

@@ -5,6 +5,7 @@ import org.backplane.api.BinaryOp;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
 import org.backplane.api.UnaryOp;
+import org.backplane.spi.device.AttentionGeometry;
 
 /**
  * The CPU backend's float32 kernels, on row-major, dense float32 segments: inputs are read, the
@@ -62,6 +63,23 @@ public interface Kernels {
             MemorySegment bias,
             float epsilon,
             boolean center,
+            MemorySegment out,
+            Cancel cancel);
+
+    /**
+     * Scaled dot-product attention read straight from float32 storage through {@code g}; false
+     * (nothing done) when this kernel path cannot, and the caller composes it from the others.
+     *
+     * @param out dense float32 {@code [batch, lq, dv]}
+     */
+    boolean attention(
+            AttentionGeometry g,
+            MemorySegment q,
+            MemorySegment k,
+            MemorySegment v,
+            FastKernels.MaskRows mask,
+            boolean keep,
+            float scale,
             MemorySegment out,
             Cancel cancel);
 

@@ -129,6 +129,49 @@ final class ScalarSimd implements Simd {
     }
 
     @Override
+    public void normalizeRow(
+            MemorySegment x,
+            long xo,
+            int n,
+            MemorySegment w,
+            MemorySegment b,
+            float eps,
+            boolean center,
+            MemorySegment out,
+            long oo) {
+        double mean = center ? sum(x, xo, n) / n : 0;
+        double sq = 0;
+        for (int i = 0; i < n; i++) {
+            double d = F32.get(x, xo + i) - mean;
+            sq += d * d;
+        }
+        float scale = (float) (1 / Math.sqrt(sq / n + eps));
+        float m = (float) mean;
+        for (int i = 0; i < n; i++) {
+            float v = (F32.get(x, xo + i) - m) * scale;
+            if (w != null) {
+                v *= F32.get(w, i);
+            }
+            if (b != null) {
+                v += F32.get(b, i);
+            }
+            F32.set(out, oo + i, v);
+        }
+    }
+
+    @Override
+    public void scaleMaskRow(MemorySegment s, long so, int n, float scale, MemorySegment mask, long mo, boolean keep) {
+        for (int j = 0; j < n; j++) {
+            float v = F32.get(s, so + j) * scale;
+            if (mask != null) {
+                float m = F32.get(mask, mo + j);
+                v = keep ? (m != 0 ? v : Float.NEGATIVE_INFINITY) : v + m;
+            }
+            F32.set(s, so + j, v);
+        }
+    }
+
+    @Override
     public void logSoftmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
         float max = max(x, xo, n);
         double sum = 0;

@@ -49,6 +49,27 @@ interface Simd {
     /** Softmax of one row: {@code out = exp(x - max) / sum}. */
     void softmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n);
 
+    /**
+     * Layer normalisation ({@code center}) or RMS normalisation of one row of {@code n}: statistics
+     * with float32 lanes combined in float64, optional (null) weight and bias of length {@code n}.
+     */
+    void normalizeRow(
+            MemorySegment x,
+            long xo,
+            int n,
+            MemorySegment weight,
+            MemorySegment bias,
+            float epsilon,
+            boolean center,
+            MemorySegment out,
+            long oo);
+
+    /**
+     * One row of attention scores, in place: {@code s * scale}, then with {@code keep} a score whose
+     * mask value is 0 becomes minus infinity, else the mask value is added; no mask when null.
+     */
+    void scaleMaskRow(MemorySegment s, long so, int n, float scale, MemorySegment mask, long mo, boolean keep);
+
     /** Log-softmax of one row: {@code out = x - max - log(sum(exp(x - max)))}. */
     void logSoftmaxRow(MemorySegment x, long xo, MemorySegment out, long oo, int n);
 

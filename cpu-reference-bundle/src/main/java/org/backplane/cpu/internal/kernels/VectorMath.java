@@ -13,6 +13,11 @@ import jdk.incubator.vector.VectorSpecies;
  * computation can be repeated bit for bit (the contract's isolation tests rely on it). Polynomials
  * after Cephes ({@code expf}, {@code logf}, {@code tanhf}); measured within 1 ulp of
  * {@code StrictMath} over the float range.
+ *
+ * <p>Every method stays under HotSpot's inlining limit for hot calls (325 bytes of bytecode), and
+ * each calls few others: a vector that crosses a call that was not inlined is boxed into a heap
+ * object, which makes the loop several times slower. {@link VectorSimd} runs each function in a
+ * loop of its own for the same reason.
  */
 final class VectorMath {
     private static final float MAGIC = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
@@ -44,7 +49,6 @@ final class VectorMath {
     }
 
     static FloatVector log(FloatVector x) {
-        VectorSpecies<Float> s = x.species();
         VectorMask<Float> tiny = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
         IntVector bits = x.blend(x.mul(33554432f), tiny).reinterpretAsInts(); // subnormals scaled by 2^25
         IntVector e = bits.lanewise(VectorOperators.LSHR, 23).and(0xff).sub(126);
@@ -54,6 +58,15 @@ final class VectorMath {
         VectorMask<Float> low = m.compare(VectorOperators.LT, 0.707106781186547524f);
         ef = ef.blend(ef.sub(1f), low);
         FloatVector f = m.blend(m.add(m), low).sub(1f);
+        FloatVector r = logOfMantissa(f, ef);
+        r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
+        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f));
+        return r.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY).or(x.compare(VectorOperators.NE, x)));
+    }
+
+    /** {@code log(1 + f) + e log 2} for the mantissa's {@code f} in [sqrt(1/2) - 1, sqrt(2) - 1]. */
+    private static FloatVector logOfMantissa(FloatVector f, FloatVector ef) {
+        VectorSpecies<Float> s = f.species();
         FloatVector z = f.mul(f);
         FloatVector p = FloatVector.broadcast(s, 7.0376836292E-2f);
         p = p.fma(f, FloatVector.broadcast(s, -1.1514610310E-1f));
@@ -67,10 +80,7 @@ final class VectorMath {
         FloatVector y = p.mul(f).mul(z);
         y = ef.fma(FloatVector.broadcast(s, -2.12194440e-4f), y);
         y = z.fma(FloatVector.broadcast(s, -0.5f), y);
-        FloatVector r = ef.fma(FloatVector.broadcast(s, 0.693359375f), f.add(y));
-        r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
-        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f));
-        return r.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY).or(x.compare(VectorOperators.NE, x)));
+        return ef.fma(FloatVector.broadcast(s, 0.693359375f), f.add(y));
     }
 
     static FloatVector tanh(FloatVector x) {
@@ -144,13 +154,15 @@ final class VectorMath {
         return r.blend(x, x.compare(VectorOperators.NE, x)); // NaN stays NaN
     }
 
-    /** GELU, exact: {@code x (1 + erf(x / sqrt 2)) / 2}, via erfc for negative x (no cancellation). */
+    /**
+     * GELU, exact: {@code x (1 + erf(x / sqrt 2)) / 2}, from one {@code erfc(|x| / sqrt 2)}: {@code x
+     * (2 - erfc) / 2} for positive x, {@code x erfc / 2} for negative x (no cancellation either way).
+     */
     static FloatVector gelu(FloatVector x) {
-        FloatVector u = x.mul(0.70710678118654752f);
+        FloatVector e = erfcOfAbs(x.abs().mul(0.70710678118654752f));
         FloatVector half = x.mul(0.5f);
-        FloatVector positive = half.mul(FloatVector.broadcast(x.species(), 1f).add(erf(u)));
-        FloatVector negative = half.mul(erfcOfAbs(u.abs()));
-        FloatVector r = positive.blend(negative, x.compare(VectorOperators.LT, 0f));
+        FloatVector positive = half.mul(FloatVector.broadcast(x.species(), 2f).sub(e));
+        FloatVector r = positive.blend(half.mul(e), x.compare(VectorOperators.LT, 0f));
         return r.blend(x, x.compare(VectorOperators.NE, x));
     }
 

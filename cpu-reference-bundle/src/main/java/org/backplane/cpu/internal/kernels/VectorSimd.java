@@ -38,15 +38,120 @@ final class VectorSimd implements Simd {
 
     @Override
     public void unary(UnaryOp op, MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        // One loop per function: a loop whose body could be any of them inlines none of them well.
         switch (op) {
             case SIN, COS, FLOOR -> { // no exact vector form: element by element
                 for (int i = 0; i < n; i++) {
                     F32.set(out, oo + i, ScalarSimd.apply(op, F32.get(x, xo + i)));
                 }
-                return;
             }
-            default -> {}
+            case EXP -> exp(x, xo, out, oo, n);
+            case LOG -> log(x, xo, out, oo, n);
+            case TANH -> tanh(x, xo, out, oo, n);
+            case SIGMOID -> sigmoid(x, xo, out, oo, n);
+            case ERF -> erf(x, xo, out, oo, n);
+            case GELU -> gelu(x, xo, out, oo, n);
+            case GELU_TANH -> geluTanh(x, xo, out, oo, n);
+            case SILU -> silu(x, xo, out, oo, n);
+            default -> simple(op, x, xo, out, oo, n);
         }
+    }
+
+    private static void exp(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.exp(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.exp(load(x, (xo + i) * Float.BYTES, m)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void log(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.log(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.log(load(x, (xo + i) * Float.BYTES, m)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void tanh(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.tanh(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.tanh(load(x, (xo + i) * Float.BYTES, m))
+                    .intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void sigmoid(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.sigmoid(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.sigmoid(load(x, (xo + i) * Float.BYTES, m))
+                    .intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void erf(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.erf(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.erf(load(x, (xo + i) * Float.BYTES, m)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void gelu(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.gelu(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.gelu(load(x, (xo + i) * Float.BYTES, m))
+                    .intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void geluTanh(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.geluTanh(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.geluTanh(load(x, (xo + i) * Float.BYTES, m))
+                    .intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    private static void silu(MemorySegment x, long xo, MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            VectorMath.silu(load(x, (xo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.silu(load(x, (xo + i) * Float.BYTES, m))
+                    .intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        }
+    }
+
+    /** The ops of one instruction or two. */
+    private static void simple(UnaryOp op, MemorySegment x, long xo, MemorySegment out, long oo, int n) {
         long xb = xo * Float.BYTES;
         long ob = oo * Float.BYTES;
         int i = 0;
@@ -69,15 +174,7 @@ final class VectorSimd implements Simd {
             case RELU -> v.max(0f);
             case RSQRT -> FloatVector.broadcast(S, 1f).div(v.sqrt());
             case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
-            case EXP -> VectorMath.exp(v);
-            case LOG -> VectorMath.log(v);
-            case TANH -> VectorMath.tanh(v);
-            case SIGMOID -> VectorMath.sigmoid(v);
-            case ERF -> VectorMath.erf(v);
-            case GELU -> VectorMath.gelu(v);
-            case GELU_TANH -> VectorMath.geluTanh(v);
-            case SILU -> VectorMath.silu(v);
-            default -> throw new IllegalArgumentException("not lowered on vectors: " + op);
+            default -> throw new IllegalArgumentException("not a simple vector op: " + op);
         };
     }
 
@@ -188,7 +285,13 @@ final class VectorSimd implements Simd {
         FloatVector acc = FloatVector.zero(S);
         long xb = xo * Float.BYTES;
         long ob = oo * Float.BYTES;
-        for (int i = 0; i < n; i += L) {
+        int i = 0;
+        for (; i + L <= n; i += L) { // full vectors unmasked: masked loads and stores are slow on AVX2
+            FloatVector e = VectorMath.exp(load(x, xb + (long) i * Float.BYTES).sub(vmax));
+            e.intoMemorySegment(out, ob + (long) i * Float.BYTES, ORDER);
+            acc = acc.add(e);
+        }
+        if (i < n) {
             VectorMask<Float> m = S.indexInRange(i, n);
             FloatVector e =
                     VectorMath.exp(load(x, xb + (long) i * Float.BYTES, m).sub(vmax));
@@ -196,10 +299,90 @@ final class VectorSimd implements Simd {
             acc = acc.add(e, m);
         }
         FloatVector inv = FloatVector.broadcast(S, 1f / VectorMath.sumLanes(acc));
-        for (int i = 0; i < n; i += L) {
+        scale(out, ob, n, inv);
+    }
+
+    /** {@code out[at..at + n) *= inv}, in place. */
+    private static void scale(MemorySegment out, long ob, int n, FloatVector inv) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            long at = ob + (long) i * Float.BYTES;
+            load(out, at).mul(inv).intoMemorySegment(out, at, ORDER);
+        }
+        if (i < n) {
             VectorMask<Float> m = S.indexInRange(i, n);
             long at = ob + (long) i * Float.BYTES;
             load(out, at, m).mul(inv).intoMemorySegment(out, at, ORDER, m);
+        }
+    }
+
+    @Override
+    public void normalizeRow(
+            MemorySegment x,
+            long xo,
+            int n,
+            MemorySegment w,
+            MemorySegment b,
+            float eps,
+            boolean center,
+            MemorySegment out,
+            long oo) {
+        long xb = xo * Float.BYTES;
+        float mean = center ? (float) (sum(x, xo, n) / n) : 0f;
+        FloatVector vm = FloatVector.broadcast(S, mean);
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector d = load(x, xb + (long) i * Float.BYTES).sub(vm);
+            acc = d.fma(d, acc);
+        }
+        double sq = VectorMath.sumLanes(acc);
+        for (; i < n; i++) {
+            double d = F32.get(x, xo + i) - mean;
+            sq += d * d;
+        }
+        float scale = (float) (1 / Math.sqrt(sq / n + eps));
+        FloatVector vs = FloatVector.broadcast(S, scale);
+        long ob = oo * Float.BYTES;
+        for (i = 0; i + L <= n; i += L) {
+            long at = (long) i * Float.BYTES;
+            FloatVector v = load(x, xb + at).sub(vm).mul(vs);
+            if (w != null) {
+                v = v.mul(load(w, at));
+            }
+            if (b != null) {
+                v = v.add(load(b, at));
+            }
+            v.intoMemorySegment(out, ob + at, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            long at = (long) i * Float.BYTES;
+            FloatVector v = load(x, xb + at, m).sub(vm).mul(vs);
+            if (w != null) {
+                v = v.mul(load(w, at, m));
+            }
+            if (b != null) {
+                v = v.add(load(b, at, m));
+            }
+            v.intoMemorySegment(out, ob + at, ORDER, m);
+        }
+    }
+
+    @Override
+    public void scaleMaskRow(MemorySegment s, long so, int n, float scale, MemorySegment mask, long mo, boolean keep) {
+        FloatVector vs = FloatVector.broadcast(S, scale);
+        long sb = so * Float.BYTES;
+        long mb = mo * Float.BYTES;
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> in = S.indexInRange(i, n);
+            long at = (long) i * Float.BYTES;
+            FloatVector v = load(s, sb + at, in).mul(vs);
+            if (mask != null) {
+                FloatVector m = load(mask, mb + at, in);
+                v = keep ? v.blend(Float.NEGATIVE_INFINITY, m.compare(VectorOperators.EQ, 0f)) : v.add(m);
+            }
+            v.intoMemorySegment(s, sb + at, ORDER, in);
         }
     }
 

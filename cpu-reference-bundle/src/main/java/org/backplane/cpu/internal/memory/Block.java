@@ -1,11 +1,11 @@
 package org.backplane.cpu.internal.memory;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One block of native memory, in an arena of its own: once the block is freed, any access to it
- * throws instead of reading memory that belongs to someone else or crashing the JVM.
+ * One block of native memory. Its lifetime is the pool's to manage: a block is handed out, returned
+ * and freed by {@link HostMemory} alone, and only once no queued op or copy uses the array it held
+ * (its buffer's use count), so nothing reads it after it is freed.
  */
 final class Block {
     /** 64 bytes: a cache line, and the widest vector any CPU here loads. */
@@ -13,16 +13,16 @@ final class Block {
 
     final long size;
     final MemorySegment segment;
-    private final Arena arena;
+    private final Runnable free;
 
-    Block(Arena arena, MemorySegment segment) {
-        this.arena = arena;
+    Block(MemorySegment segment, Runnable free) {
         this.segment = segment;
         this.size = segment.byteSize();
+        this.free = free;
     }
 
-    /** Gives the memory back to the system; later accesses throw. */
+    /** Gives the memory back to the system. */
     void free() {
-        arena.close();
+        free.run();
     }
 }

@@ -8,11 +8,12 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Where blocks come from: the C library's {@code malloc} and {@code free} through FFM, so that a new
- * block is not written twice (an {@link Arena}'s own allocation zeroes it, and kernels write every
- * element of their outputs anyway; large blocks come from the system as untouched pages). Where the
- * JVM does not allow native access, blocks come zeroed from an arena instead, and the backend says
- * so at start.
+ * Where blocks come from: the C library's {@code malloc} and {@code free} through FFM. Not an arena
+ * per block: closing a shared arena makes the JVM stop every thread to check none is using it (about
+ * 0.1 ms here), too slow for memory an op frees every few microseconds; and an arena's own
+ * allocation zeroes what kernels overwrite anyway. Where the JVM does not allow native access,
+ * blocks come from automatic arenas instead (zeroed, and given back by the collector), and the
+ * backend says so at start.
  */
 final class SystemMemory {
     private final MethodHandle malloc;
@@ -20,8 +21,8 @@ final class SystemMemory {
     private final String description;
 
     SystemMemory() {
-        MethodHandle m = null;
-        MethodHandle f = null;
+        MethodHandle m;
+        MethodHandle f;
         String why;
         try {
             Linker linker = Linker.nativeLinker();
@@ -34,7 +35,8 @@ final class SystemMemory {
         } catch (RuntimeException e) {
             m = null;
             f = null;
-            why = "zeroed arena memory (no native access to malloc: " + e.getMessage() + ")";
+            why = "automatic arenas, zeroed and freed by the collector (no native access to malloc: " + e.getMessage()
+                    + ")";
         }
         this.malloc = m;
         this.free = f;
@@ -46,28 +48,23 @@ final class SystemMemory {
         return description;
     }
 
-    /** A new block of at least {@code size} bytes, 64-byte aligned. @throws OutOfMemoryError if the system has none */
-    @SuppressWarnings("MustBeClosedChecker") // the arena lives as long as the block; Block.free closes it
+    /** A new block of exactly {@code size} bytes, 64-byte aligned. @throws OutOfMemoryError if the system has none */
     Block allocate(long size) {
-        Arena arena = Arena.ofShared();
+        if (malloc == null) {
+            MemorySegment s = Arena.ofAuto().allocate(size, Block.ALIGNMENT);
+            return new Block(s, () -> {}); // unreachable once the pool lets go of it: the collector frees it
+        }
+        long raw;
         try {
-            if (malloc == null) {
-                return new Block(arena, arena.allocate(size, Block.ALIGNMENT));
-            }
-            long raw = ((MemorySegment) malloc.invokeExact(size + Block.ALIGNMENT - 1)).address();
-            if (raw == 0) {
-                throw new OutOfMemoryError("malloc refused " + size + " bytes");
-            }
-            long aligned = (raw + Block.ALIGNMENT - 1) & -Block.ALIGNMENT;
-            MemorySegment segment = MemorySegment.ofAddress(aligned).reinterpret(size, arena, s -> release(raw));
-            return new Block(arena, segment);
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
+            raw = ((MemorySegment) malloc.invokeExact(size + Block.ALIGNMENT - 1)).address();
         } catch (Throwable t) {
-            arena.close();
             throw new IllegalStateException("malloc failed", t);
         }
+        if (raw == 0) {
+            throw new OutOfMemoryError("malloc refused " + size + " bytes");
+        }
+        long aligned = (raw + Block.ALIGNMENT - 1) & -Block.ALIGNMENT;
+        return new Block(MemorySegment.ofAddress(aligned).reinterpret(size), () -> release(raw));
     }
 
     private void release(long raw) {

@@ -78,7 +78,8 @@ public final class IsolatedEngine implements BackendEngine, WorkerProcess {
                 id,
                 Path.of(System.getProperty("java.home"), "bin", "java"),
                 List.copyOf(options),
-                WorkerClasspath.of(directory.path(), WorkerMain.class, BackendEngine.class, backend),
+                WorkerClasspath.of(
+                        directory.path(), resourcesOf(backend), WorkerMain.class, BackendEngine.class, backend),
                 WorkerMain.class.getName(),
                 backend.getName(),
                 config,
@@ -86,6 +87,15 @@ public final class IsolatedEngine implements BackendEngine, WorkerProcess {
                 settings.startTimeout());
         this.restarts = new RestartPolicy(settings.restartLimit(), settings.restartWindow(), settings.restartBackoff());
         this.supervisor = new Supervisor(id, () -> session, settings.heartbeat(), settings.heartbeatTimeout());
+    }
+
+    /** The resources the backend's worker needs beyond its own jar. */
+    private static List<String> resourcesOf(Class<? extends WorkerBackend> backend) {
+        try {
+            return backend.getConstructor().newInstance().classpathResources();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalArgumentException(backend.getName() + " needs a public no-argument constructor", e);
+        }
     }
 
     /** The options the backend asks for, and the Vector API where this JVM has it. */

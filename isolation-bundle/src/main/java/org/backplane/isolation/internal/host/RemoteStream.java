@@ -65,12 +65,12 @@ final class RemoteStream implements StreamEngine {
 
     // ------------------------------------------------------------------ batches
 
-    /** The storages a batch's ops read, held from their encoding to the batch's end. */
+    /** The storages a batch's ops read and make, held from their encoding to the batch's end. */
     private static final class Reads implements NativeBatch {
         final List<RemoteStorage> storages = new ArrayList<>();
     }
 
-    /** Binds the op's output to a new storage number and holds the storages it reads until its batch ends. */
+    /** Binds the op's output to a new storage number and holds it and the storages it reads until its batch ends. */
     @Override
     public void encode(CommandBatch batch, Command command) {
         Reads reads = batch.attachment(Reads.class);
@@ -88,7 +88,10 @@ final class RemoteStream implements StreamEngine {
         EngineArray out = command.output();
         if (!out.hasStorage()) {
             WorkerSession s = session;
-            out.bind(new RemoteStorage(s, number, s.newStorage(), out.byteSize(), engine.reaper()));
+            RemoteStorage storage = new RemoteStorage(s, number, s.newStorage(), out.byteSize(), engine.reaper());
+            storage.use(); // made by this batch: not released before the worker has it, even if closed at once
+            reads.storages.add(storage);
+            out.bind(storage);
         }
     }
 

@@ -2,7 +2,9 @@ package org.backplane.isolation.internal.host;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
@@ -18,12 +20,54 @@ import java.util.Set;
 final class WorkerClasspath {
     private WorkerClasspath() {}
 
-    static List<Path> of(Path privateDir, Class<?>... classes) {
+    /**
+     * The class path of {@code classes}, and of the jars {@code resources} come from (found through
+     * the last class's loader; inside OSGi the bundle's copy holds its fragments' entries already).
+     */
+    static List<Path> of(Path privateDir, List<String> resources, Class<?>... classes) {
         Set<Path> path = new LinkedHashSet<>();
         for (Class<?> c : classes) {
             path.add(location(c, privateDir));
         }
+        Class<?> owner = classes[classes.length - 1];
+        if (!BundleJars.isBundleClass(owner)) {
+            for (String resource : resources) {
+                Path root = rootOf(owner.getClassLoader().getResource(resource), resource);
+                if (root != null) {
+                    path.add(root);
+                }
+            }
+        }
         return List.copyOf(path);
+    }
+
+    /**
+     * The class path entry a resource was found in: the jar ({@code jar:file:/x.jar!/name}) or the
+     * folder ({@code file:/dir/name}); null if it was not found or comes from elsewhere.
+     */
+    private static Path rootOf(URL url, String resource) {
+        if (url == null) {
+            return null;
+        }
+        try {
+            return switch (url.getProtocol()) {
+                case "jar" -> {
+                    String spec = url.getPath();
+                    yield Path.of(new URI(spec.substring(0, spec.indexOf("!/"))));
+                }
+                case "file" -> {
+                    Path file = Path.of(url.toURI());
+                    Path root = file;
+                    for (int depth = resource.split("/", -1).length; depth > 0 && root != null; depth--) {
+                        root = root.getParent();
+                    }
+                    yield root;
+                }
+                default -> null;
+            };
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static Path location(Class<?> c, Path privateDir) {
