@@ -178,15 +178,23 @@ public final class EmbeddingDemo {
 
         out.println();
         out.println("4. The embedding service's worker pool, with a fault injected into one of its workers");
-        // The fault-free vectors batched as the service batches them: on a GPU, the same sentence padded
-        // to another length may differ in the last bits (other kernels for other shapes).
-        List<float[]> expected = new ArrayList<>();
+        // The fault-free vectors batched as the service batches them (by length): the same sentence
+        // padded to another length may differ in the last bits (other kernels for other shapes).
+        float[][] expectedByText = new float[SENTENCES.size()][];
+        int[][] ids = embedder.tokenize(SENTENCES);
         try (ComputeStream s = backend.openStream("demo-reference-service")) {
-            for (int from = 0; from < SENTENCES.size(); from += pool.batchSize()) {
-                expected.addAll(embedder.embed(
-                        s, SENTENCES.subList(from, Math.min(SENTENCES.size(), from + pool.batchSize()))));
+            for (int[] batch : pool.batches(ids)) {
+                int[][] tokens = new int[batch.length][];
+                for (int j = 0; j < batch.length; j++) {
+                    tokens[j] = ids[batch[j]];
+                }
+                List<float[]> v = embedder.embedTokens(s, tokens);
+                for (int j = 0; j < batch.length; j++) {
+                    expectedByText[batch[j]] = v.get(j);
+                }
             }
         }
+        List<float[]> expected = List.of(expectedByText);
         long[] before = pool.counters();
         // Armed on every worker (whichever runs the batch meets it mid-model), removed afterwards.
         List<FaultRule> armed = new ArrayList<>();

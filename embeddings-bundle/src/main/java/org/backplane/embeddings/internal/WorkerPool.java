@@ -1,6 +1,8 @@
 package org.backplane.embeddings.internal;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -87,21 +89,100 @@ public final class WorkerPool implements AutoCloseable {
         return all.size();
     }
 
-    /** The vectors of {@code texts}, in order. */
+    /**
+     * The vectors of {@code texts}, in order. The texts are grouped by their token length, so that
+     * each batch pads only to about its own longest text (a single text runs unpadded), and the
+     * call's batches run on idle workers in parallel: the first on the calling thread, the others on
+     * virtual threads that each borrow a worker.
+     */
     public List<float[]> embed(List<String> texts) {
-        List<float[]> out = new ArrayList<>(texts.size());
-        for (int from = 0; from < texts.size(); from += batchSize) {
-            out.addAll(embedBatch(texts.subList(from, Math.min(texts.size(), from + batchSize))));
+        int[][] ids = embedder.tokenize(texts);
+        List<int[]> batches = batches(ids);
+        float[][] vectors = new float[ids.length][];
+        List<Thread> others = new ArrayList<>();
+        List<RuntimeException> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int b = 1; b < batches.size(); b++) {
+            int[] batch = batches.get(b);
+            others.add(Thread.ofVirtual().name("embeddings-batch").start(() -> {
+                try {
+                    run(batch, ids, vectors);
+                } catch (RuntimeException e) {
+                    failures.add(e);
+                }
+            }));
         }
-        return out;
+        try {
+            if (!batches.isEmpty()) {
+                run(batches.getFirst(), ids, vectors);
+            }
+        } catch (RuntimeException e) {
+            failures.add(e);
+        }
+        boolean interrupted = false;
+        for (Thread t : others) {
+            for (; ; ) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the batches hold workers: wait for them, then pass the interrupt on
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.getFirst();
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
+        }
+        return Arrays.asList(vectors);
     }
 
-    private List<float[]> embedBatch(List<String> batch) {
+    /**
+     * How a call's tokenized texts are batched: indices into {@code ids}, grouped by token length
+     * (shortest first; equal lengths in the caller's order), at most {@link #batchSize} a batch. A
+     * call that fits one batch keeps the caller's order: that batch is what {@link Embedder#embed}
+     * of the same texts runs, so both give the same bits.
+     */
+    public List<int[]> batches(int[][] ids) {
+        Integer[] order = new Integer[ids.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        if (ids.length > batchSize) {
+            Arrays.sort(order, Comparator.comparingInt(i -> ids[i].length)); // stable
+        }
+        List<int[]> batches = new ArrayList<>();
+        for (int from = 0; from < order.length; from += batchSize) {
+            int[] batch = new int[Math.min(batchSize, order.length - from)];
+            for (int j = 0; j < batch.length; j++) {
+                batch[j] = order[from + j];
+            }
+            batches.add(batch);
+        }
+        return batches;
+    }
+
+    /** One batch (indices into {@code ids}), its vectors put where the caller's texts were. */
+    private void run(int[] batch, int[][] ids, float[][] vectors) {
+        int[][] tokens = new int[batch.length][];
+        for (int j = 0; j < batch.length; j++) {
+            tokens[j] = ids[batch[j]];
+        }
+        List<float[]> out = embedBatch(tokens);
+        for (int j = 0; j < batch.length; j++) {
+            vectors[batch[j]] = out.get(j);
+        }
+    }
+
+    private List<float[]> embedBatch(int[][] batch) {
         Worker w = borrow();
         try {
             batches.incrementAndGet();
             try {
-                return embedder.embed(stream(w), batch);
+                return embedder.embedTokens(stream(w), batch);
             } catch (StreamException e) {
                 LOG.log(
                         System.Logger.Level.WARNING,
@@ -110,14 +191,14 @@ public final class WorkerPool implements AutoCloseable {
                 reset(w, e);
             }
             try {
-                List<float[]> again = embedder.embed(stream(w), batch);
+                List<float[]> again = embedder.embedTokens(stream(w), batch);
                 recovered.incrementAndGet();
                 return again;
             } catch (StreamException e) {
                 failed.incrementAndGet();
                 reset(w, e);
                 throw new EmbeddingException(
-                        "a batch of " + batch.size() + " texts failed on worker stream " + e.stream()
+                        "a batch of " + batch.length + " texts failed on worker stream " + e.stream()
                                 + " twice, also after a reset: " + e.getMessage(),
                         e instanceof StreamErrorException se ? se.error() : null,
                         e);
