@@ -43,7 +43,10 @@ final class Machine {
                 Object species = Class.forName("jdk.incubator.vector.FloatVector")
                         .getField("SPECIES_PREFERRED")
                         .get(null);
-                bits = species.getClass().getMethod("vectorBitSize").invoke(species) + "-bit vectors";
+                bits = Class.forName("jdk.incubator.vector.VectorSpecies") // the exported interface's method
+                                .getMethod("vectorBitSize")
+                                .invoke(species)
+                        + "-bit vectors";
             }
         } catch (ReflectiveOperationException | RuntimeException e) {
             bits = "Vector API unreadable (" + e + ")";
