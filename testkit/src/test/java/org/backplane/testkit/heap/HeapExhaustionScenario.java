@@ -60,7 +60,10 @@ public final class HeapExhaustionScenario {
             workers.add(w);
         }
         Thread.sleep(500);
-        hog(hogMillis);
+        long exhausted = hog(hogMillis);
+        if (exhausted == 0) {
+            findings.add("the hog never exhausted the heap: the scenario tested nothing");
+        }
         Thread.sleep(1000);
         running.set(false);
         for (Thread w : workers) {
@@ -117,24 +120,35 @@ public final class HeapExhaustionScenario {
         }
     }
 
-    /** Fills the heap to the last byte it can, holds it for a while, then lets it go. */
-    private static void hog(long millis) throws InterruptedException {
+    /**
+     * Fills the heap to the last byte it can (until even 64 bytes are refused, within a bound), then
+     * holds it full for {@code millis}, taking every byte that frees up, then lets it go. Returns
+     * how often 64 bytes were refused: above zero, the heap really was exhausted.
+     */
+    private static long hog(long millis) throws InterruptedException {
         @SuppressWarnings("ModifiedButNotUsed") // holding the chunks is the point
         List<Object> held = new ArrayList<>();
         int chunk = 1 << 20;
-        long end = System.nanoTime() + millis * 1_000_000;
-        while (System.nanoTime() < end) {
+        long exhausted = 0;
+        long fillBound = System.nanoTime() + 30_000_000_000L;
+        long end = Long.MAX_VALUE;
+        while (System.nanoTime() < Math.min(end, fillBound) || (exhausted > 0 && System.nanoTime() < end)) {
             try {
                 held.add(new byte[chunk]);
             } catch (OutOfMemoryError e) {
                 if (chunk > 64) {
                     chunk /= 2;
                 } else {
+                    if (exhausted++ == 0) {
+                        end = System.nanoTime() + millis * 1_000_000; // full: hold it from now on
+                    }
                     Thread.sleep(1);
                 }
             }
         }
         held.clear();
+        System.out.println("hog: 64 bytes refused " + exhausted + " times while the heap was held full");
+        return exhausted;
     }
 
     private static Set<Thread> backendThreads() {
