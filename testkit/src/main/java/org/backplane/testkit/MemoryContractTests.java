@@ -184,9 +184,20 @@ public abstract class MemoryContractTests extends ContractTestSupport {
         view.close();
         b.close();
         assertThat(backend.usage().memoryUsedBytes()).isEqualTo(before.memoryUsedBytes());
+        List<DeviceArray> held = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
-            s.full(1f, SIDE, SIDE);
+            held.add(s.full(1f, SIDE, SIDE));
         }
+        assertThat(backend.usage().aboveHighWater()).isFalse();
+        // Past the high-water mark the usage says so, and no longer once the arrays are let go.
+        long mark = backend.usage().highWaterPercent();
+        for (int i = 0; i < 64 && backend.usage().memoryUsedBytes() * 100 <= mark * 64 * MIB; i++) {
+            held.add(s.full(1f, SIDE, SIDE));
+        }
+        assertThat(backend.usage().aboveHighWater())
+                .as("%d of %d bytes held", backend.usage().memoryUsedBytes(), 64 * MIB)
+                .isTrue();
+        held.forEach(DeviceArray::close);
         assertThat(backend.usage().aboveHighWater()).isFalse();
     }
 
