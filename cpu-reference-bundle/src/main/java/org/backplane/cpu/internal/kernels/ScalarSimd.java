@@ -3,7 +3,6 @@ package org.backplane.cpu.internal.kernels;
 import java.lang.foreign.MemorySegment;
 import org.backplane.api.BinaryOp;
 import org.backplane.api.UnaryOp;
-import org.backplane.cpu.reference.ReferenceMath;
 
 /** Portable implementations of {@link Simd} for runtimes without {@code jdk.incubator.vector}. */
 final class ScalarSimd implements Simd {
@@ -55,9 +54,9 @@ final class ScalarSimd implements Simd {
             case LOG -> (float) StrictMath.log(v);
             case TANH -> (float) StrictMath.tanh(v);
             case SIGMOID -> (float) (1.0 / (1.0 + StrictMath.exp(-v)));
-            case ERF -> (float) ReferenceMath.erf(v);
-            case GELU -> (float) ReferenceMath.gelu(v);
-            case GELU_TANH -> (float) ReferenceMath.geluTanh(v);
+            case ERF -> ScalarMath.erf(v);
+            case GELU -> ScalarMath.gelu(v);
+            case GELU_TANH -> ScalarMath.geluTanh(v);
             case SILU -> (float) (v / (1.0 + StrictMath.exp(-(double) v)));
             case LOGICAL_NOT -> throw new IllegalArgumentException("logical not is lowered on truth values");
         };

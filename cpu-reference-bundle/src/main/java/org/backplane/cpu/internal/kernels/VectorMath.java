@@ -104,31 +104,6 @@ final class VectorMath {
         return one.div(one.add(exp(x.neg())));
     }
 
-    /** erf(x)/x on [0, 1] as a polynomial in x^2 (least squares on Chebyshev nodes; within 2.3 ulp of erf). */
-    private static final float[] ERF_SMALL = {
-        1.128379225730896f,
-        -0.3761262893676758f,
-        0.11283625662326813f,
-        -0.02685539983212948f,
-        0.005191218573600054f,
-        -0.0008034846396185458f,
-        7.933493907330558e-05f
-    };
-    /** log(erfc(x)) on [1, 3.92] as a polynomial in x - 2.46. */
-    private static final float[] ERFC_LOG = {
-        -7.594217777252197f,
-        -5.277222156524658f,
-        -0.9425697326660156f,
-        -0.011211467906832695f,
-        0.002251584315672517f,
-        -0.0004396395233925432f,
-        8.059704850893468e-05f,
-        -1.3553495591622777e-05f,
-        1.8996348671862506e-06f,
-        -5.307429873369074e-08f,
-        -4.778926410153872e-08f
-    };
-
     private static FloatVector horner(float[] c, FloatVector x) {
         FloatVector p = FloatVector.broadcast(x.species(), c[c.length - 1]);
         for (int i = c.length - 2; i >= 0; i--) {
@@ -139,15 +114,16 @@ final class VectorMath {
 
     /** erfc(a) for a >= 0: {@code 1 - a P(a^2)} up to 1, {@code exp(Q(a))} up to 3.92 (accurate in the tail), 0 beyond. */
     static FloatVector erfcOfAbs(FloatVector a) {
-        FloatVector small = FloatVector.broadcast(a.species(), 1f).sub(a.mul(horner(ERF_SMALL, a.mul(a))));
-        FloatVector mid = exp(horner(ERFC_LOG, a.sub(2.46f)));
+        FloatVector small =
+                FloatVector.broadcast(a.species(), 1f).sub(a.mul(horner(ErfPolynomials.ERF_SMALL, a.mul(a))));
+        FloatVector mid = exp(horner(ErfPolynomials.ERFC_LOG, a.sub(2.46f)));
         FloatVector r = small.blend(mid, a.compare(VectorOperators.GT, 1f));
         return r.blend(0f, a.compare(VectorOperators.GE, 3.92f));
     }
 
     static FloatVector erf(FloatVector x) {
         FloatVector a = x.abs();
-        FloatVector small = x.mul(horner(ERF_SMALL, x.mul(x)));
+        FloatVector small = x.mul(horner(ErfPolynomials.ERF_SMALL, x.mul(x)));
         FloatVector large = FloatVector.broadcast(x.species(), 1f).sub(erfcOfAbs(a));
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         FloatVector r = small.blend(large, a.compare(VectorOperators.GT, 1f));
