@@ -65,6 +65,9 @@ final class CpuStreamEngine implements StreamEngine {
         worker.start();
     }
 
+    /** How often {@link #letGoSurely} tries while the heap is exhausted. */
+    private static final int LET_GO_ATTEMPTS = 100_000;
+
     /** The buffers a batch's ops read and write, held from their encoding to the batch's end. */
     private static final class Held implements NativeBatch {
         final List<NativeBuffer> buffers = new ArrayList<>();
@@ -120,14 +123,23 @@ final class CpuStreamEngine implements StreamEngine {
         }
     }
 
-    /** {@link #letGo}, until it succeeds: a buffer never let go would be memory lost for good. */
+    /**
+     * {@link #letGo}, tried again while the heap is exhausted (it allocates nothing, but a failure
+     * met there may be the collector's), a bounded number of times: a worker must never spin for
+     * good. A buffer not let go is not lost: the reaper frees it once nothing reaches it.
+     */
     private static void letGoSurely(CommandBatch batch) {
-        for (; ; ) {
+        for (int attempt = 0; ; attempt++) {
             try {
                 letGo(batch);
                 return;
+            } catch (VirtualMachineError e) {
+                if (attempt == LET_GO_ATTEMPTS) {
+                    return;
+                }
+                Thread.onSpinWait();
             } catch (Throwable t) {
-                Thread.onSpinWait(); // the heap was exhausted this instant: try again
+                return; // not a passing condition: trying again would fail the same way
             }
         }
     }

@@ -2,7 +2,6 @@ package org.backplane.cpu.internal.blas;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -26,11 +25,12 @@ import java.util.stream.Stream;
  * the CPU it finds — called through FFM for the CPU backend's matrix products. Its libraries come on
  * the class path at bytedeco's resource paths ({@code org/bytedeco/openblas/<platform>/}): from the
  * {@code cpu-blas-<platform>} fragment inside OSGi, or that fragment or
- * {@code org.bytedeco:openblas:<version>:<platform>} on a plain class path. They are copied into a
- * private temporary directory, loaded by path (the GCC runtime first, then OpenBLAS, whose
- * {@code $ORIGIN} run path finds them there), and the files deleted again. OpenBLAS runs on one
- * thread per call: the backend spreads a product over its own compute pool, the one pool all streams
- * share. One per backend instance; {@link #close} unloads it at the backend's stop.
+ * {@code org.bytedeco:openblas:<version>:<platform>} on a plain class path. The first load in a
+ * process copies them into a private temporary directory, loads them by path (the GCC runtime first,
+ * then OpenBLAS) to stay loaded for the life of the process ({@link ResidentLibraries}), and deletes
+ * the files again; later loads — a restarted or redeployed backend — find them loaded, by soname.
+ * OpenBLAS runs on one thread per call: the backend spreads a product over its own compute pool, the
+ * one pool all streams share. One per backend instance, closed at the backend's stop.
  */
 public final class OpenBlas implements AutoCloseable {
     private static final String PREFIX = "org/bytedeco/openblas/";
@@ -38,12 +38,16 @@ public final class OpenBlas implements AutoCloseable {
     private static final int NO_TRANS = 111;
     private static final int TRANS = 112;
 
-    private final Arena arena;
+    private final ResidentLibraries dl;
+    /** This instance's references to the libraries, given back at {@link #close}. */
+    private final List<MemorySegment> handles;
+
     private final MethodHandle sgemm;
     private final String description;
 
-    private OpenBlas(Arena arena, MethodHandle sgemm, String description) {
-        this.arena = arena;
+    private OpenBlas(ResidentLibraries dl, List<MemorySegment> handles, MethodHandle sgemm, String description) {
+        this.dl = dl;
+        this.handles = List.copyOf(handles);
         this.sgemm = sgemm;
         this.description = description;
     }
@@ -91,7 +95,6 @@ public final class OpenBlas implements AutoCloseable {
      * @throws Unavailable saying why not (no library for this platform, not on the class path, a
      *     failed load, native access denied)
      */
-    @SuppressWarnings("MustBeClosedChecker") // the arena lives as long as this object; close() closes it
     public static OpenBlas load(ClassLoader loader) throws Unavailable {
         String platform = platform();
         List<String> libraries = libraries(platform);
@@ -110,18 +113,32 @@ public final class OpenBlas implements AutoCloseable {
             }
             sources.add(url);
         }
-        Arena arena = Arena.ofShared();
+        ResidentLibraries dl;
+        try {
+            dl = new ResidentLibraries();
+        } catch (RuntimeException e) {
+            throw new Unavailable("OpenBLAS for " + platform + " cannot be loaded here: " + e.getMessage(), e);
+        }
+        List<MemorySegment> handles = new ArrayList<>();
         Path dir = null;
         try {
-            dir = privateDirectory();
-            SymbolLookup lookup = null;
             for (int i = 0; i < libraries.size(); i++) {
-                Path file = dir.resolve(libraries.get(i));
+                String soname = libraries.get(i);
+                var loaded = dl.loaded(soname);
+                if (loaded.isPresent()) {
+                    handles.add(loaded.get());
+                    continue;
+                }
+                if (dir == null) {
+                    dir = privateDirectory();
+                }
+                Path file = dir.resolve(soname);
                 try (InputStream in = sources.get(i).openStream()) {
                     Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
                 }
-                lookup = SymbolLookup.libraryLookup(file, arena);
+                handles.add(dl.loadResident(file));
             }
+            SymbolLookup lookup = dl.symbols(handles.getLast());
             Linker linker = Linker.nativeLinker();
             MethodHandle sgemm = linker.downcallHandle(
                     lookup.find("cblas_sgemm").orElseThrow(() -> new IllegalStateException("no cblas_sgemm")),
@@ -150,9 +167,9 @@ public final class OpenBlas implements AutoCloseable {
                     .reinterpret(256)
                     .getString(0)
                     .trim();
-            return new OpenBlas(arena, sgemm, "OpenBLAS (" + described + ", " + platform + ")");
+            return new OpenBlas(dl, handles, sgemm, "OpenBLAS (" + described + ", " + platform + ")");
         } catch (Throwable t) {
-            arena.close();
+            handles.forEach(dl::release);
             throw new Unavailable("OpenBLAS for " + platform + " did not load: " + t, t);
         } finally {
             deleteQuietly(dir); // loaded libraries stay mapped; the files are not needed any more
@@ -231,9 +248,12 @@ public final class OpenBlas implements AutoCloseable {
         }
     }
 
-    /** Unloads the libraries (at the backend's stop, when no product runs any more). */
+    /**
+     * Gives back this instance's references to the libraries (at the backend's stop). They stay
+     * loaded: the next backend started in this process uses them as they are.
+     */
     @Override
     public void close() {
-        arena.close();
+        handles.forEach(dl::release);
     }
 }
