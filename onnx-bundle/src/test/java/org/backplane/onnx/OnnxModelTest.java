@@ -261,6 +261,18 @@ class OnnxModelTest {
             for (CompletableFuture<float[]> r : runs) {
                 assertThat(r.get()).containsExactly(first);
             }
+            // and they agree with an independent float64 computation, not only with each other
+            for (int i = 0; i < 8; i++) {
+                for (int j = 0; j < 64; j++) {
+                    double h = 0;
+                    for (int k = 0; k < 64; k++) {
+                        h += (double) x[i * 64 + k] * w[k * 64 + j];
+                    }
+                    assertThat((double) first[i * 64 + j])
+                            .as("y[%d][%d]", i, j)
+                            .isCloseTo(Math.tanh(h), org.assertj.core.data.Offset.offset(1e-4));
+                }
+            }
         }
     }
 

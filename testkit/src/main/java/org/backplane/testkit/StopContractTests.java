@@ -50,11 +50,20 @@ public abstract class StopContractTests extends ContractTestSupport {
                         && c.error() != null
                         && c.error().kind() == ErrorKind.BACKEND_STOPPED)
                 .count();
-        assertThat(outcomes).hasSize(8).allSatisfy(t -> {
-            if (t != null) {
-                assertThat(t).isInstanceOf(StreamClosedException.class);
-            }
-        });
+        assertThat(outcomes)
+                .as("each waiter gets its data (the work finished within the grace) or BACKEND_STOPPED, nothing else")
+                .hasSize(8)
+                .allSatisfy(t -> {
+                    if (t != null) {
+                        assertThat(t)
+                                .isInstanceOfSatisfying(
+                                        StreamClosedException.class,
+                                        c -> assertThat(c.error())
+                                                .isNotNull()
+                                                .extracting(StreamError::kind)
+                                                .isEqualTo(ErrorKind.BACKEND_STOPPED));
+                    }
+                });
         assertThat(stopped)
                 .as("work in flight at stop fails with BACKEND_STOPPED")
                 .isPositive();
@@ -79,15 +88,21 @@ public abstract class StopContractTests extends ContractTestSupport {
         AtomicBoolean running = new AtomicBoolean(true);
         List<Throwable> unexpected = Collections.synchronizedList(new ArrayList<>());
         List<Thread> submitters = new ArrayList<>();
+        java.util.concurrent.CountDownLatch eachSubmitted = new java.util.concurrent.CountDownLatch(4);
         for (int t = 0; t < 4; t++) {
             ComputeStream s = backend.openStream("s11-submit-" + t);
             submitters.add(thread("s11-submitter-" + t, () -> {
                 try {
+                    boolean counted = false;
                     while (running.get()) {
                         DeviceArray x = s.upload(new float[] {1, 2, 3}, 3);
                         float[] y = s.mul(x, x).download();
                         if (y[2] != 9f) {
                             unexpected.add(new AssertionError("wrong result " + y[2]));
+                        }
+                        if (!counted) {
+                            eachSubmitted.countDown();
+                            counted = true;
                         }
                     }
                 } catch (StreamClosedException e) {
@@ -106,7 +121,9 @@ public abstract class StopContractTests extends ContractTestSupport {
                 }
             }));
         }
-        Thread.sleep(100);
+        assertThat(eachSubmitted.await(30, java.util.concurrent.TimeUnit.SECONDS))
+                .as("every submitter is running when the backend stops")
+                .isTrue();
         fixture().stop(backend);
         for (Thread t : submitters) {
             t.join();

@@ -4,13 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.cpu.reference.ReferenceChecker;
+import org.backplane.spi.Command;
+import org.backplane.spi.ResultChecker;
 import org.backplane.spi.runtime.ResultChecking;
 import org.junit.jupiter.api.Test;
 
@@ -21,11 +25,35 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class VerificationContractTests extends ContractTestSupport {
 
+    /** Ops the installed checker asked for, and ops it was given to check and found right. */
+    private final AtomicInteger wanted = new AtomicInteger();
+
+    private final AtomicInteger checked = new AtomicInteger();
+
     private void checkEverything() {
         assumeThat(backend.feature(ResultChecking.class))
                 .as("the backend offers result checking")
                 .isPresent();
-        backend.feature(ResultChecking.class).orElseThrow().install(new ReferenceChecker(1.0, 1e-4, 1e-6));
+        ResultChecker reference = new ReferenceChecker(1.0, 1e-4, 1e-6);
+        backend.feature(ResultChecking.class).orElseThrow().install(new ResultChecker() {
+            @Override
+            public boolean wants(Command command) {
+                boolean wants = reference.wants(command);
+                if (wants) {
+                    wanted.incrementAndGet();
+                }
+                return wants;
+            }
+
+            @Override
+            public String check(Command command, MemorySegment[] inputs, MemorySegment output) {
+                String mismatch = reference.check(command, inputs, output);
+                if (mismatch == null) {
+                    checked.incrementAndGet();
+                }
+                return mismatch;
+            }
+        });
     }
 
     @Test
@@ -67,6 +95,10 @@ public abstract class VerificationContractTests extends ContractTestSupport {
         Workloads.mixed(s, 9);
         s.softmax(s.sum(s.transpose(s.matmul(a, b)), 1)).download();
         s.synchronize();
+        assertThat(wanted.get()).as("ops the checker asked for (a rate of 1.0)").isGreaterThanOrEqualTo(20);
+        assertThat(checked.get())
+                .as("each op the checker asked for was checked and found right before its result was released")
+                .isEqualTo(wanted.get());
         assertThat(s.snapshot().opsFailed()).isZero();
         assertThat(s.snapshot().isHealthy()).isTrue();
     }
