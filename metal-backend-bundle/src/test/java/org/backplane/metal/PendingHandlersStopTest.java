@@ -52,7 +52,10 @@ class PendingHandlersStopTest {
                     }
                 }));
             }
-            Thread.sleep(20);
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (sim.pendingHandlers() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1); // the commits reach the simulator's queue asynchronously
+            }
             assertThat(sim.pendingHandlers()).as("handlers pending at stop").isPositive();
         } finally {
             backend.close();

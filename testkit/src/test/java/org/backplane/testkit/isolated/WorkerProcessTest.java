@@ -30,7 +30,12 @@ import org.backplane.isolation.internal.worker.WorkerMain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** No orphans, no intruders: a worker dies with its host, talks only to its host, and is gone after a stop. */
+/**
+ * No orphans, no intruders: a worker dies with its host, talks only to its host, and is gone after a
+ * stop. Reads from a worker block until it answers or closes; one that does neither fails the test
+ * by its timeout instead of hanging the build.
+ */
+@org.junit.jupiter.api.Timeout(120)
 class WorkerProcessTest {
 
     @Test

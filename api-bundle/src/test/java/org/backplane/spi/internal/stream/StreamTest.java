@@ -161,9 +161,10 @@ class StreamTest {
         });
         CommandBatch first = engine.nextCommitted();
         engine.nextCommitted();
-        assertThat(third.await(200, TimeUnit.MILLISECONDS))
+        awaitWaiting(submitter);
+        assertThat(third.getCount())
                 .as("third submission waits while two batches are in flight")
-                .isFalse();
+                .isEqualTo(1);
         engine.complete(first);
         assertThat(third.await(10, TimeUnit.SECONDS)).isTrue();
         submitter.join();
@@ -287,7 +288,7 @@ class StreamTest {
         Thread uploader = Thread.ofPlatform().start(() -> facade(s).upload(new float[] {1}, 1));
         assertThat(engine.uploading.await(5, TimeUnit.SECONDS)).isTrue();
         Thread closer = Thread.ofPlatform().start(facade(s)::close);
-        Thread.sleep(200); // the close would have reached the engine by now
+        awaitWaiting(closer); // the close waits for the upload to leave the engine
         engine.releaseUploads.countDown();
         uploader.join(5000);
         closer.join(5000);
@@ -446,7 +447,7 @@ class StreamTest {
         engine.nextCommitted();
         AtomicReference<Throwable> outcome = new AtomicReference<>();
         Thread reader = readInBackground(y, outcome);
-        Thread.sleep(50);
+        awaitWaiting(reader);
         backend.stop();
         reader.join();
         assertThat(outcome.get())
@@ -482,5 +483,18 @@ class StreamTest {
         backend.reset(s.id);
         assertThat(s.snapshot().opsFailed()).isEqualTo(1);
         assertThat(s.snapshot().generation()).isEqualTo(2);
+    }
+
+    /** Waits (at most 10 s) until {@code t} is parked or blocked: waiting for what the test holds back. */
+    private static void awaitWaiting(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (t.getState() != Thread.State.WAITING
+                && t.getState() != Thread.State.TIMED_WAITING
+                && t.getState() != Thread.State.BLOCKED) {
+            assertThat(System.nanoTime())
+                    .as("%s never waited (%s)", t.getName(), t.getState())
+                    .isLessThan(deadline);
+            Thread.sleep(1);
+        }
     }
 }
