@@ -223,8 +223,9 @@ MUTATIONS.append(("S11", "a worker outlives its host (isolation)",
                     """                try {
                     Thread.sleep(Long.MAX_VALUE); // the host is gone, and the worker stays
                 } catch (InterruptedException ignored) {
-                    return;
-                }""")],
+                    // and it still stays
+                }
+                return;""")],
                   "WorkerProcessTest"))
 
 

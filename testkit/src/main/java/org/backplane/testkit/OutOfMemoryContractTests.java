@@ -11,16 +11,25 @@ import org.backplane.api.DeviceArray;
 import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamState;
+import org.backplane.spi.BackendSettings;
+import org.backplane.spi.MemoryPolicy;
 import org.junit.jupiter.api.Test;
 
 /**
- * Running out of memory while queued work executes is an asynchronous failure: it goes through the
- * stream's slot, poisons only that stream, and reset recovers it.
+ * The device running out of memory — not Backplane's budget refusing first — is a failure of the
+ * op that met it: it goes through the stream's slot, poisons only that stream, and reset recovers
+ * it. The budget's own refusals are {@link MemoryContractTests}'.
  */
 public abstract class OutOfMemoryContractTests extends ContractTestSupport {
 
+    /** No memory limit of Backplane's own (a pebibyte): here the device itself must refuse. */
+    @Override
+    protected BackendSettings settings() {
+        return super.settings().withMemory(new MemoryPolicy(1L << 30, 0, 0, 90));
+    }
+
     @Test
-    void runningOutOfMemoryWhileWorkExecutesPoisonsOnlyThatStream() throws Exception {
+    void theDeviceRunningOutOfMemoryPoisonsOnlyThatStream() throws Exception {
         long elements = fixture().outOfMemoryElements();
         assumeThat(elements).as("fixture can drive the backend out of memory").isPositive();
         int rows = (int) Math.min(Integer.MAX_VALUE, elements / 1024);
@@ -35,8 +44,8 @@ public abstract class OutOfMemoryContractTests extends ContractTestSupport {
             for (int i = 0; i < 4; i++) {
                 held.add(greedy.full(1f, rows, 1024)); // each fits alone; together they cannot
             }
-            // A backend that allocates when the op runs (the CPU) reports here; one that allocates
-            // when the op is encoded (a GPU) already reported at the submission above.
+            // A backend that allocates when the op runs reports here; one that allocates when the op
+            // is queued (the CPU, a GPU) already reported at the submission above.
             greedy.synchronize();
         } catch (StreamFailedException e) {
             reported = e;
@@ -45,6 +54,10 @@ public abstract class OutOfMemoryContractTests extends ContractTestSupport {
         StreamFailedException failure = (StreamFailedException) reported;
         assertThat(failure.error().kind()).isEqualTo(ErrorKind.OUT_OF_MEMORY);
         assertThat(failure.error().failedOp()).startsWith("full");
+        assertThat(failure.error().message())
+                .as("refused by the device, not by the budget (whose refusals say 'limit' or 'quota refused it')")
+                .doesNotContain("limit refused it")
+                .doesNotContain("quota refused it");
         held.clear();
         reported = null;
         failure = null;
