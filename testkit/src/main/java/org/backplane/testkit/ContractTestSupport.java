@@ -15,6 +15,7 @@ import org.backplane.api.ExecutionBackend;
 import org.backplane.api.StreamStateListener;
 import org.backplane.api.fault.FaultInjector;
 import org.backplane.spi.BackendSettings;
+import org.backplane.spi.MemoryPolicy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
@@ -134,6 +135,14 @@ public abstract class ContractTestSupport {
         Thread t = Thread.ofPlatform().name(name).unstarted(body);
         t.start();
         return t;
+    }
+
+    /**
+     * {@code settings} with no memory limit of Backplane's own (a pebibyte), so that the device
+     * itself must refuse what does not fit.
+     */
+    protected static BackendSettings withoutOwnMemoryLimit(BackendSettings settings) {
+        return settings.withMemory(new MemoryPolicy(1L << 30, 0, 0, 90));
     }
 
     /**

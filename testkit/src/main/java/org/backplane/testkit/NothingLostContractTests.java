@@ -22,7 +22,6 @@ import org.backplane.api.StreamPoisonedException;
 import org.backplane.api.StreamSnapshot;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.spi.BackendSettings;
-import org.backplane.spi.MemoryPolicy;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,7 +34,7 @@ public abstract class NothingLostContractTests extends ContractTestSupport {
     /** No memory limit of Backplane's own (a pebibyte): here the device itself must refuse. */
     @Override
     protected BackendSettings settings() {
-        return super.settings().withMemory(new MemoryPolicy(1L << 30, 0, 0, 90));
+        return withoutOwnMemoryLimit(super.settings());
     }
 
     @Test

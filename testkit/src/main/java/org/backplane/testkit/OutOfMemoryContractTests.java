@@ -12,7 +12,6 @@ import org.backplane.api.ErrorKind;
 import org.backplane.api.StreamFailedException;
 import org.backplane.api.StreamState;
 import org.backplane.spi.BackendSettings;
-import org.backplane.spi.MemoryPolicy;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,7 +24,7 @@ public abstract class OutOfMemoryContractTests extends ContractTestSupport {
     /** No memory limit of Backplane's own (a pebibyte): here the device itself must refuse. */
     @Override
     protected BackendSettings settings() {
-        return super.settings().withMemory(new MemoryPolicy(1L << 30, 0, 0, 90));
+        return withoutOwnMemoryLimit(super.settings());
     }
 
     @Test

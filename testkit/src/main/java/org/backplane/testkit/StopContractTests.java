@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.backplane.api.BackendState;
 import org.backplane.api.BackendStoppedException;
@@ -88,7 +90,7 @@ public abstract class StopContractTests extends ContractTestSupport {
         AtomicBoolean running = new AtomicBoolean(true);
         List<Throwable> unexpected = Collections.synchronizedList(new ArrayList<>());
         List<Thread> submitters = new ArrayList<>();
-        java.util.concurrent.CountDownLatch eachSubmitted = new java.util.concurrent.CountDownLatch(4);
+        CountDownLatch eachSubmitted = new CountDownLatch(4);
         for (int t = 0; t < 4; t++) {
             ComputeStream s = backend.openStream("s11-submit-" + t);
             submitters.add(thread("s11-submitter-" + t, () -> {
@@ -121,7 +123,7 @@ public abstract class StopContractTests extends ContractTestSupport {
                 }
             }));
         }
-        assertThat(eachSubmitted.await(30, java.util.concurrent.TimeUnit.SECONDS))
+        assertThat(eachSubmitted.await(30, TimeUnit.SECONDS))
                 .as("every submitter is running when the backend stops")
                 .isTrue();
         fixture().stop(backend);

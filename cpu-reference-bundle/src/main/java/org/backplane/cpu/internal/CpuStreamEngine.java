@@ -36,6 +36,8 @@ import org.backplane.spi.StreamSink;
 final class CpuStreamEngine implements StreamEngine {
     private static final System.Logger LOG = System.getLogger(CpuStreamEngine.class.getName());
     private static final Object STOP = new Object();
+    /** How often {@link #letGoSurely} tries while the heap is exhausted. */
+    private static final int LET_GO_ATTEMPTS = 100_000;
 
     private final StreamSink sink;
     private final CpuOps lowering;
@@ -64,9 +66,6 @@ final class CpuStreamEngine implements StreamEngine {
                 .unstarted(this::work);
         worker.start();
     }
-
-    /** How often {@link #letGoSurely} tries while the heap is exhausted. */
-    private static final int LET_GO_ATTEMPTS = 100_000;
 
     /** The buffers a batch's ops read and write, held from their encoding to the batch's end. */
     private static final class Held implements NativeBatch {

@@ -488,9 +488,10 @@ class StreamTest {
     /** Waits (at most 10 s) until {@code t} is parked or blocked: waiting for what the test holds back. */
     private static void awaitWaiting(Thread t) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (t.getState() != Thread.State.WAITING
-                && t.getState() != Thread.State.TIMED_WAITING
-                && t.getState() != Thread.State.BLOCKED) {
+        while (!switch (t.getState()) {
+            case WAITING, TIMED_WAITING, BLOCKED -> true;
+            default -> false;
+        }) {
             assertThat(System.nanoTime())
                     .as("%s never waited (%s)", t.getName(), t.getState())
                     .isLessThan(deadline);

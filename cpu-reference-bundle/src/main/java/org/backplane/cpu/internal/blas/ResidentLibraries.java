@@ -48,12 +48,8 @@ final class ResidentLibraries {
 
     /** The library already loaded in this process under {@code soname} (by anyone), if there is one. */
     Optional<MemorySegment> loaded(String soname) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment h = (MemorySegment) dlopen.invokeExact(a.allocateFrom(soname), RTLD_NOW | RTLD_NOLOAD);
-            return h.equals(MemorySegment.NULL) ? Optional.empty() : Optional.of(h);
-        } catch (Throwable t) {
-            throw new IllegalStateException("dlopen failed", t);
-        }
+        MemorySegment h = open(soname, RTLD_NOW | RTLD_NOLOAD);
+        return h.equals(MemorySegment.NULL) ? Optional.empty() : Optional.of(h);
     }
 
     /**
@@ -62,16 +58,20 @@ final class ResidentLibraries {
      * @throws IllegalStateException with the loader's reason if it cannot be loaded
      */
     MemorySegment loadResident(Path file) {
-        MemorySegment h;
-        try (Arena a = Arena.ofConfined()) {
-            h = (MemorySegment) dlopen.invokeExact(a.allocateFrom(file.toString()), RTLD_NOW | RTLD_NODELETE);
-        } catch (Throwable t) {
-            throw new IllegalStateException("dlopen failed", t);
-        }
+        MemorySegment h = open(file.toString(), RTLD_NOW | RTLD_NODELETE);
         if (h.equals(MemorySegment.NULL)) {
             throw new IllegalStateException("cannot load " + file + ": " + error());
         }
         return h;
+    }
+
+    /** {@code dlopen(name, flags)}: the handle, or NULL. */
+    private MemorySegment open(String name, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            return (MemorySegment) dlopen.invokeExact(a.allocateFrom(name), flags);
+        } catch (Throwable t) {
+            throw new IllegalStateException("dlopen failed", t);
+        }
     }
 
     /** The symbols of a loaded library. */
