@@ -28,14 +28,17 @@ void bpsim_fail_allocations(long count);
 void bpsim_fail_next_compile(const char *message);
 
 // Completion handlers of queues labelled `label` ("*": all) run `millis` later than the work ends
-// (0: no delay), so that handlers complete out of order across streams.
+// (0: no delay), so that handlers complete out of order across streams. A negative `millis` holds
+// them until the label's rule is set again (or the simulator is reset): out of order by construction.
 void bpsim_delay_handlers(const char *label, long millis);
 
 // Bytes the device may hold in buffers at once; allocations beyond return nil.
 void bpsim_set_memory_limit(long bytes);
 long bpsim_allocated_bytes(void);
 
-// Completion handlers registered for committed command buffers that have not returned yet.
+// Completion handlers registered for committed command buffers whose handler thread is not done
+// with them yet (the handlers returned and the command buffer released): 0 means the simulator will
+// receive no more messages from a handler.
 long bpsim_pending_handlers(void);
 
 // The call log: every Objective-C message the simulator's objects received.

@@ -247,6 +247,19 @@ static long handler_delay(const char *label) {
     return millis;
 }
 
+// Whether a rule holds the handlers of queues labelled `label` (a negative delay) right now.
+static int handlers_held(const char *label) {
+    int held = 0;
+    pthread_mutex_lock(&faults_lock);
+    for (int i = 0; i < RULES; i++) {
+        if (delays[i].label[0] && delays[i].millis < 0 && label_matches(delays[i].label, label)) {
+            held = 1;
+        }
+    }
+    pthread_mutex_unlock(&faults_lock);
+    return held;
+}
+
 // The rule that fails this command buffer, if any (consumed); skips count down.
 static int take_rule(const char *label, FailRule *out) {
     int found = 0;
@@ -745,13 +758,16 @@ static void *handler_main(void *arg) {
         if (!q->done_head) q->done_tail = NULL;
         pthread_mutex_unlock(&q->lock);
         if (cb->delay_millis > 0) sleep_millis(cb->delay_millis);
-        for (int i = 0; i < cb->handler_count; i++) {
+        while (handlers_held(q->label)) sleep_millis(1);
+        int handlers = cb->handler_count;
+        for (int i = 0; i < handlers; i++) {
             cb->handlers[i](cb);
             Block_release(cb->handlers[i]);
-            atomic_fetch_sub_seq(&pending_handlers, 1);
         }
         cb->handler_count = 0;
         [cb release]; // the reference commit took; may release the queue
+        // Counted down only now: once none is pending, no handler thread sends another message.
+        atomic_fetch_sub_seq(&pending_handlers, handlers);
         pthread_mutex_lock(&q->lock);
     }
     pthread_mutex_unlock(&q->lock);

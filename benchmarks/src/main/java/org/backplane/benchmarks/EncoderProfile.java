@@ -19,7 +19,10 @@ import org.backplane.testkit.encoder.EncoderWeights;
  * Where an encoder layer's time goes, op by op: for each piece, the host time to queue it and the
  * time until it has run, per repetition (a diagnostic, not a benchmark of record).
  *
- * <pre>java ... org.backplane.benchmarks.EncoderProfile [cuda|cpu] [float32|bfloat16]</pre>
+ * <pre>java ... org.backplane.benchmarks.EncoderProfile [cuda|cpu] [float32|bfloat16] [layer]</pre>
+ *
+ * <p>Batch 8 and sequence 128 unless {@code -Dbackplane.profile.batch} and {@code -Dbackplane.profile.seq}
+ * say otherwise.
  */
 public final class EncoderProfile {
     private EncoderProfile() {}
@@ -32,8 +35,9 @@ public final class EncoderProfile {
         try {
             ComputeStream s = backend.openStream("profile");
             Random r = new Random(1);
-            int b = 8;
-            int seq = 128;
+            int b = Integer.getInteger("backplane.profile.batch", 8);
+            int seq = Integer.getInteger("backplane.profile.seq", 128);
+            String rows = "[" + b + "," + seq + ",";
             int h = 384;
             DeviceArray x = s.astype(s.upload(EncoderWeightsAccess.normal(r, b * seq * h), b, seq, h), type);
             DeviceArray w = s.astype(s.upload(EncoderWeightsAccess.normal(r, h * h), h, h), type);
@@ -47,16 +51,18 @@ public final class EncoderProfile {
             DeviceArray mask = s.upload(keep, b, 1, 1, seq);
             EncoderLayer layer = new EncoderLayer(s, EncoderWeights.random(h, 12, 1536, 1), type);
             Map<String, Supplier<DeviceArray>> pieces = new LinkedHashMap<>();
-            pieces.put("matmul [8,128,384] x [384,384]", () -> s.matmul(x, w));
-            pieces.put("matmul [8,128,384] x [384,1536]", () -> s.matmul(x, w1));
+            pieces.put("matmul " + rows + "384] x [384,384]", () -> s.matmul(x, w));
+            pieces.put("matmul " + rows + "384] x [384,1536]", () -> s.matmul(x, w1));
             pieces.put("add bias (broadcast)", () -> s.add(x, bias));
             pieces.put("add same shape", () -> s.add(x, x));
             pieces.put("add scalar", () -> s.add(x, 1.0));
-            pieces.put("gelu [8,128,1536]", () -> s.gelu(wide));
+            pieces.put("gelu " + rows + "1536]", () -> s.gelu(wide));
             pieces.put("copy of heads view", () -> s.add(heads, 0.0));
             pieces.put("layerNorm", () -> s.layerNorm(x, bias, bias, 1e-12f));
             pieces.put("attention, no mask", () -> s.scaledDotProductAttention(q, q, q, null, 0.17f));
-            pieces.put("attention, [8,1,1,128] mask", () -> s.scaledDotProductAttention(q, q, q, mask, 0.17f));
+            pieces.put(
+                    "attention, [" + b + ",1,1," + seq + "] mask",
+                    () -> s.scaledDotProductAttention(q, q, q, mask, 0.17f));
             pieces.put("whole layer", () -> layer.forward(x, mask));
             if (args.length > 2 && args[2].equals("layer")) {
                 pieces.keySet().removeIf(k -> !k.equals("whole layer"));

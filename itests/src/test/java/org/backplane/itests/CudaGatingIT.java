@@ -15,6 +15,10 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.service.condition.Condition;
 
 /**
  * The CUDA bundle installs and starts everywhere; its backend registers only where the NVIDIA
@@ -45,7 +49,25 @@ public class CudaGatingIT extends ItestSupport {
             await(ExecutionBackend.class, CUDA);
         } else {
             assertThat(availability.reason()).contains("libcuda.so.1");
-            Thread.sleep(500); // a backend that registered anyway would have done so by now
+            // Not a wait for a registration that may come late: the probe registers its availability
+            // and, where a GPU is, the condition in one activation, so with this availability the
+            // condition never comes, and SCR holds the backend's component unsatisfied on it.
+            assertThat(context.getServiceReferences(
+                            Condition.class.getName(), "(" + Condition.CONDITION_ID + "=backplane.cuda)"))
+                    .as("the condition that would let the CUDA backend start")
+                    .isNull();
+            ServiceComponentRuntime scr = await(ServiceComponentRuntime.class, null);
+            ComponentDescriptionDTO component =
+                    scr.getComponentDescriptionDTO(cuda, "org.backplane.cuda.internal.CudaBackendComponent");
+            assertThat(component).as("the CUDA backend's component").isNotNull();
+            assertThat(scr.getComponentConfigurationDTOs(component))
+                    .isNotEmpty()
+                    .allSatisfy(c -> {
+                        assertThat(c.state).isEqualTo(ComponentConfigurationDTO.UNSATISFIED_REFERENCE);
+                        assertThat(c.unsatisfiedReferences)
+                                .extracting(r -> r.name)
+                                .containsExactly("osgi.ds.satisfying.condition");
+                    });
             ServiceReference<?>[] refs = context.getServiceReferences(ExecutionBackend.class.getName(), CUDA);
             assertThat(refs).as("no CUDA backend without a GPU").isNull();
         }

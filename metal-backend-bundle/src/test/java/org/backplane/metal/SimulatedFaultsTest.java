@@ -149,16 +149,25 @@ class SimulatedFaultsTest extends SimulatorTestSupport {
     void lateHandlersCompleteOutOfOrderAcrossStreamsWithExactResults() throws Exception {
         ComputeStream slow = backend.openStream("slow");
         ComputeStream fast = backend.openStream("fast");
-        sim.delayHandlers(slow.id().toString(), 300);
-
-        CompletableFuture<Long> slowDone = CompletableFuture.supplyAsync(() -> {
-            assertThat(work(slow)).containsExactly(expected());
-            return System.nanoTime();
-        });
-        Thread.sleep(50); // the slow stream's command buffer is committed first
-        assertThat(work(fast)).containsExactly(expected());
-        long fastDone = System.nanoTime();
-        assertThat(slowDone.get(10, TimeUnit.SECONDS)).isGreaterThan(fastDone);
+        sim.holdHandlers(slow.id().toString());
+        try {
+            CompletableFuture<float[]> slowWork = CompletableFuture.supplyAsync(() -> work(slow));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (sim.pendingHandlers() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(sim.pendingHandlers())
+                    .as("the slow stream's command buffer is committed first; its handler is held")
+                    .isPositive();
+            assertThat(work(fast)).containsExactly(expected());
+            assertThat(slowWork)
+                    .as("the slow stream still waits for its handler")
+                    .isNotDone();
+            sim.releaseHandlers(slow.id().toString());
+            assertThat(slowWork.get(30, TimeUnit.SECONDS)).containsExactly(expected());
+        } finally {
+            sim.releaseHandlers(slow.id().toString());
+        }
     }
 
     @Test

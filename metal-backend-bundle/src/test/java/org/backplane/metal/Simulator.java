@@ -137,6 +137,15 @@ public final class Simulator {
         });
     }
 
+    /** Holds the completion handlers of queues labelled {@code label} until {@link #releaseHandlers}. */
+    public void holdHandlers(String label) {
+        delayHandlers(label, -1);
+    }
+
+    public void releaseHandlers(String label) {
+        delayHandlers(label, 0);
+    }
+
     public void setMemoryLimit(long bytes) {
         call(a -> {
             setMemoryLimit.invokeExact(bytes);

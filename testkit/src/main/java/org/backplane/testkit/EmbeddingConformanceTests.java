@@ -53,11 +53,22 @@ public abstract class EmbeddingConformanceTests extends ContractTestSupport {
     }
 
     /**
-     * Whether to run the demo and the quota scenario here (a dozen batches each; too many for a slow
-     * simulator; the quota is decided by the SPI, the same on every backend).
+     * Whether to run the demo here (a dozen batches of the product's main job: too many for a slow
+     * simulator, where the fault scenario checks the same recovery on fewer sentences).
      */
     protected boolean runsDemo() {
         return true;
+    }
+
+    /**
+     * The quota scenario's size: short texts per call (three callers, two calls each), copies of a
+     * 256-token text in the oversize call, and the worker streams' quota, which one short text fits
+     * many times and the oversize batch's feed-forward activations alone exceed.
+     */
+    public record QuotaScenario(int shortTexts, int oversizeCopies, long quotaMiB) {}
+
+    protected QuotaScenario quotaScenario() {
+        return new QuotaScenario(8, 16, 32);
     }
 
     @Test
@@ -170,18 +181,16 @@ public abstract class EmbeddingConformanceTests extends ContractTestSupport {
 
     @Test
     void anOversizeBatchMeetsItsWorkersQuotaAndTheOtherWorkersStayExact() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(
-                runsDemo(),
-                "eight batches, two of 256 tokens: too long for " + fixture().name());
+        QuotaScenario size = quotaScenario();
         Embedder embedder = embedder();
-        List<String> shortTexts = TestModel.sentences().subList(0, 8);
+        List<String> shortTexts = TestModel.sentences().subList(0, size.shortTexts());
         String longText = String.join(" ", Collections.nCopies(60, "the quick brown fox jumps"));
-        List<String> oversize = Collections.nCopies(16, longText); // 16 x 256 tokens
+        List<String> oversize = Collections.nCopies(size.oversizeCopies(), longText); // 256 tokens each
         List<float[]> clean;
         try (ComputeStream s = backend.openStream("quota-fault-free")) {
             clean = embedder.embed(s, shortTexts);
         }
-        StreamOptions quota = StreamOptions.DEFAULT.withMemoryQuota(32L << 20);
+        StreamOptions quota = StreamOptions.DEFAULT.withMemoryQuota(size.quotaMiB() << 20);
         try (WorkerPool pool = new WorkerPool(() -> backend, embedder, 4, 16, quota)) {
             List<Throwable> problems = Collections.synchronizedList(new ArrayList<>());
             Map<Integer, List<float[]>> results = new ConcurrentHashMap<>();
