@@ -228,6 +228,87 @@ MUTATIONS.append(("S11", "a worker outlives its host (isolation)",
                 return;""")],
                   "WorkerProcessTest"))
 
+# Behaviours beside the stream error rules that the contract relies on (issue 26): each broken
+# once, each caught by the test that claims it.
+EMBEDDINGS = "embeddings-bundle/src/main/java/org/backplane/embeddings/internal/"
+MUTATIONS += [
+    ("S8", "a removed listener keeps hearing transitions",
+     [(SPI + "runtime/TransitionDispatcher.java",
+       """        mailboxes.removeIf(m -> m.listener == listener);""",
+       """        // removal ignored""")],
+     "CpuObservationContractTest"),
+    ("S12", "a reserve is also kept against the allocating stream itself (one reserve too many)",
+     [(STREAM + "MemoryBudget.java",
+       """        long owedToOthers = owed - (a.open ? a.owedNow : 0);""",
+       """        long owedToOthers = owed - (a.open ? a.owedNow : 0) + minimumReserve;""")],
+     "CpuMemoryContractTest"),
+    ("S11", "a stopped backend's streams fail with another kind than BACKEND_STOPPED",
+     [(BACKEND + "CoreBackend.java",
+       """            StreamError stopped = s.error(ErrorKind.BACKEND_STOPPED)""",
+       """            StreamError stopped = s.error(ErrorKind.INTERNAL)""")],
+     "CpuStopContractTest"),
+    ("S11", "a closed stream's worker thread is never told to stop",
+     [(CPU + "CpuStreamEngine.java",
+       """        queue.add(STOP);
+        try {
+            worker.join(""",
+       """        try {
+            worker.join(""")],
+     "CpuStopContractTest"),
+    ("limits", "the maximum number of open streams is not enforced",
+     [(BACKEND + "CoreBackend.java",
+       """            if (streams.size() >= settings.maxStreams()) {""",
+       """            if (streams.size() >= settings.maxStreams() * 1000) {""")],
+     "CpuLeakedStreamContractTest"),
+    ("limits", "a stream nobody can reach is never closed",
+     [(BACKEND + "LeakedStreams.java",
+       """            if (!stillOpen.test(s)) {
+                continue;
+            }""",
+       """            if (s != null) {
+                continue; // never reclaimed
+            }""")],
+     "CpuLeakedStreamContractTest"),
+    ("input", "matmul of shapes that do not fit is accepted",
+     [(SPI + "Shapes.java",
+       """        if (k != kb) {""",
+       """        if (k != kb && k < 0) {""")],
+     "CpuBadInputContractTest"),
+    ("checking", "a result that differs from the checker's is accepted",
+     [(STREAM + "Completion.java",
+       """            if (mismatch != null) {
+                failed(""",
+       """            if (mismatch != null && bad == null) {
+                failed(""")],
+     "CpuVerificationContractTest"),
+    ("recovery", "the embedding pool gives up on a batch instead of resetting its stream and running it again",
+     [(EMBEDDINGS + "WorkerPool.java",
+       """            try {
+                List<float[]> again = embedder.embedTokens(stream(w), batch);""",
+       """            try {
+                if (batch.length > 0) {
+                    throw new EmbeddingException("not run again", null, null);
+                }
+                List<float[]> again = embedder.embedTokens(stream(w), batch);""")],
+     "CpuEmbeddingConformanceTest"),
+    ("isolation", "a worker accepts a connection without the host's secret",
+     [(ISOLATION + "worker/WorkerMain.java",
+       """                    if (offered != null
+                            && MessageDigest.isEqual(offered.getBytes(StandardCharsets.US_ASCII), expected)) {""",
+       """                    if (offered != null || expected != null) {""")],
+     "WorkerProcessTest"),
+    ("isolation", "a hung worker is never noticed (no heartbeat timeout)",
+     [(ISOLATION + "host/Supervisor.java",
+       """                if (silent > timeout.toNanos()) {""",
+       """                if (silent > Long.MAX_VALUE / 2) {""")],
+     "WorkerFaultsTest"),
+    ("isolation", "a backend whose workers keep dying is restarted for good (no restart limit)",
+     [(ISOLATION + "host/RestartPolicy.java",
+       """        if (!down && recent.size() > limit) {""",
+       """        if (!down && recent.size() > Integer.MAX_VALUE - 1) {""")],
+     "RestartPolicyTest"),
+]
+
 
 def run(repo, tests):
     """Runs the named test classes on the mutant; returns (named tests that failed, build log)."""
@@ -236,12 +317,18 @@ def run(repo, tests):
     # A mutant need not be formatted, warning-free or API-compatible: only its tests matter. It is
     # built with verify (not install), so that no mutant reaches the local Maven repository.
     cmd = ["./mvnw", "-B", "-o", "verify", "-pl",
-           "api-bundle,isolation-bundle,cpu-reference-bundle,testkit,metal-simulator,metal-backend-bundle",
+           "api-bundle,isolation-bundle,cpu-reference-bundle,onnx-bundle,embeddings-bundle,testkit,metal-simulator,"
+           "metal-backend-bundle",
            "-Dtest=" + ",".join(tests.split()), "-Dsurefire.failIfNoSpecifiedTests=false",
            "-Dmaven.test.failure.ignore=true", "-Dspotless.check.skip=true", "-Djavac.werror=-g",
            "-Dbnd.baseline.skip=true", "-Dmaven.javadoc.skip=true"]
-    p = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
-    return failed_named_tests(repo, tests.split()), p.stdout + p.stderr
+    try:
+        p = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
+        log = p.stdout + p.stderr
+    except subprocess.TimeoutExpired:
+        subprocess.run(["pkill", "-9", "-f", repo])  # the build and its test forks, all run from the scratch copy
+        log = "[ERROR] the build did not end within 20 minutes (a test hung)\nBUILD FAILURE"
+    return failed_named_tests(repo, tests.split()), log
 
 
 def failed_named_tests(repo, classes):

@@ -63,7 +63,8 @@ class WorkerFaultsTest {
     @AfterEach
     void stop() {
         if (isolated != null) {
-            isolated.close();
+            // Bounded: a worker that hangs unnoticed (a broken heartbeat) would hold the close forever.
+            assertTimeoutPreemptively(Duration.ofSeconds(60), isolated::close, "the isolated backend's stop");
         }
         if (reference != null) {
             reference.close();
