@@ -38,7 +38,12 @@ import org.backplane.testkit.embeddings.TestModel;
  */
 public final class EmbeddingReport {
     static final int SEQ = 128;
-    static final int[] BATCHES = {1, 32};
+    /** The batch sizes measured: 1 and 32, or {@code -Dbackplane.embeddings.batches=8,16} (for profiling one). */
+    static final int[] BATCHES = java.util.Arrays.stream(
+                    System.getProperty("backplane.embeddings.batches", "1,32").split(","))
+            .mapToInt(b -> Integer.parseInt(b.trim()))
+            .toArray();
+
     private static final int ROUNDS = 7;
     /** Batches per timed round are chosen so that a round takes about this long. */
     private static final double ROUND_SECONDS = 1.0;

@@ -5,13 +5,15 @@ import org.backplane.cpu.internal.blas.OpenBlas;
 
 /**
  * Matrix products on OpenBLAS, one thread per call: a product large enough to share is cut into
- * blocks of rows (or of columns, when it has few rows) and the blocks run on the caller and the
+ * blocks of rows (or of columns, when it has fewer rows than columns and is not tall) and the blocks run on the caller and the
  * backend's compute pool, so that several streams' products never ask for more threads than there
  * are cores. A row's (or column's) result does not depend on how the product was cut.
  */
 final class BlasProducts implements Products {
     /** Below this many multiply-adds a product runs in one call on the caller's thread. */
     private static final long SHARED = 1L << 21;
+    /** From this many rows a product is cut by rows even when it has more columns. */
+    private static final int TALL = 512;
     /** Rows (or columns) of the smallest block worth handing to another thread. */
     private static final int MIN_BLOCK = 16;
 
@@ -47,7 +49,10 @@ final class BlasProducts implements Products {
             blas.sgemm(false, false, m, n, k, a, ao, k, b, bo, n, c, co, n, false);
             return;
         }
-        if (m >= threads * MIN_BLOCK || m >= n) {
+        // Each call packs all of its B: cut by rows, every thread packs the whole B, which costs as
+        // much as the product itself when there are few rows (one sentence: 128); cut by columns,
+        // each packs its own part. Tall products keep the row cut (measured no better by columns).
+        if ((m >= n || m >= TALL) && m >= threads * MIN_BLOCK) {
             int blocks = Math.max(1, Math.min(threads, m / MIN_BLOCK));
             int per = Math.ceilDiv(m, blocks);
             parallel.forEach(
