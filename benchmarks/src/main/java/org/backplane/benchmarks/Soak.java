@@ -207,8 +207,13 @@ public final class Soak {
                     problems.add(t.getName() + " did not end within " + HANG);
                 }
             }
-            // let the leaked streams be found: the backend looks whenever streams are listed
-            for (int i = 0; i < 50 && backend.usage().openStreams() > 0; i++) {
+            // let the leaked streams be found (the backend looks whenever streams are listed) and
+            // their arrays, which stay charged until collected, come back; a real leak stays
+            for (int i = 0;
+                    i < 250
+                            && (backend.usage().openStreams() > 0
+                                    || backend.usage().memoryUsedBytes() > 0);
+                    i++) {
                 System.gc();
                 Thread.sleep(20);
                 backend.streams();
