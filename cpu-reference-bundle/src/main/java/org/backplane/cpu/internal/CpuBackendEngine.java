@@ -1,6 +1,8 @@
 package org.backplane.cpu.internal;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -27,6 +29,8 @@ final class CpuBackendEngine implements BackendEngine {
     private static final Duration JOIN_FLOOR = Duration.ofSeconds(2);
 
     private final ThreadPoolExecutor pool;
+    /** The pool's threads, joined at stop: a terminated pool may still have a thread leaving its loop. */
+    private final Set<Thread> poolThreads = ConcurrentHashMap.newKeySet();
     /** Stream worker threads alive now. */
     private final AtomicInteger workers = new AtomicInteger();
 
@@ -49,16 +53,14 @@ final class CpuBackendEngine implements BackendEngine {
         AtomicInteger n = new AtomicInteger();
         this.pool = helpers == 0
                 ? null
-                : new ThreadPoolExecutor(
-                        helpers,
-                        helpers,
-                        0,
-                        TimeUnit.SECONDS,
-                        new LinkedBlockingQueue<>(),
-                        r -> Thread.ofPlatform()
-                                .daemon()
-                                .name("backplane-cpu-compute-" + n.incrementAndGet())
-                                .unstarted(r));
+                : new ThreadPoolExecutor(helpers, helpers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                    Thread t = Thread.ofPlatform()
+                            .daemon()
+                            .name("backplane-cpu-compute-" + n.incrementAndGet())
+                            .unstarted(r);
+                    poolThreads.add(t);
+                    return t;
+                });
         Parallel parallel = new Parallel(pool, helpers);
         if (kernelPath.equals("reference")) {
             this.blas = null;
@@ -161,10 +163,18 @@ final class CpuBackendEngine implements BackendEngine {
         // The streams were closed first, so every running chunk was cancelled and ends within
         // milliseconds; these are our threads (S11), so they are joined even when the stop's grace
         // was spent on the streams.
-        long wait = Math.max(JOIN_FLOOR.toMillis(), timeout.toMillis());
+        long deadline = System.nanoTime() + Math.max(JOIN_FLOOR.toNanos(), timeout.toNanos());
         try {
-            if (!pool.awaitTermination(wait, TimeUnit.MILLISECONDS)) {
-                LOG.log(System.Logger.Level.WARNING, "CPU compute threads did not stop within " + wait + " ms");
+            if (!pool.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "CPU compute threads did not stop within the stop's grace");
+                return;
+            }
+            // Terminated means every worker has left the pool, not that its thread has ended.
+            for (Thread t : poolThreads) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !t.join(Duration.ofNanos(left))) {
+                    LOG.log(System.Logger.Level.WARNING, "CPU compute thread " + t.getName() + " did not end in time");
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
