@@ -445,13 +445,21 @@ final class CpuLowering implements CpuOps {
 
     /** A mask's rows as float32 (a boolean mask as 0 and 1), read through its broadcast layout. */
     private static FastKernels.MaskRows maskRows(EngineArray m, AttentionGeometry g) {
-        MemorySegment src = HostReads.storage(m).segment();
-        AttentionGeometry.Operand o = g.mask();
-        DType type = m.dtype();
-        int lk = g.lk();
-        return (batch, row, into) -> {
+        return new StoredMask(HostReads.storage(m).segment(), g.mask(), m.dtype(), g);
+    }
+
+    /** The mask as stored; a padding mask ({@code [batch, 1, 1, lk]}) has one row for all query rows. */
+    private record StoredMask(MemorySegment src, AttentionGeometry.Operand o, DType type, AttentionGeometry g)
+            implements FastKernels.MaskRows {
+        @Override
+        public void read(long batch, int row, MemorySegment into) {
             long at = o.offset() + FastKernels.position(g.batch(), o.batchStrides(), batch) + row * o.rowStride();
             long cs = o.colStride();
+            int lk = g.lk();
+            if (type == DType.FLOAT32 && cs == 1) {
+                F32.copy(src, at, into, 0, lk);
+                return;
+            }
             for (int j = 0; j < lk; j++) {
                 long e = at + j * cs;
                 F32.set(
@@ -463,7 +471,12 @@ final class CpuLowering implements CpuOps {
                             default -> (float) DTypes.read(src, type, e);
                         });
             }
-        };
+        }
+
+        @Override
+        public boolean sameForEveryRow() {
+            return o.rowStride() == 0;
+        }
     }
 
     private void composedAttention(

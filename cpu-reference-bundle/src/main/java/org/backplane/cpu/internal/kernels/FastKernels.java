@@ -301,6 +301,11 @@ public final class FastKernels implements Kernels {
     public interface MaskRows {
         /** Mask values of batch {@code batch}, query row {@code row}, into {@code into[0, lk)}. */
         void read(long batch, int row, MemorySegment into);
+
+        /** Whether every query row of a batch reads the same values (then they are read once per block). */
+        default boolean sameForEveryRow() {
+            return false;
+        }
     }
 
     /** Attention scores of up to this many floats are computed at once: a block that stays in L2. */
@@ -380,7 +385,9 @@ public final class FastKernels implements Kernels {
                         MemorySegment maskRow = null;
                         if (mask != null) {
                             maskRow = scratch[1];
-                            mask.read(p, r0 + i, maskRow);
+                            if (i == 0 || !mask.sameForEveryRow()) {
+                                mask.read(p, r0 + i, maskRow);
+                            }
                         }
                         simd.scaleMaskRow(scores, (long) i * lk, lk, scale, maskRow, 0, keep);
                         simd.softmaxRow(scores, (long) i * lk, scores, (long) i * lk, lk);

@@ -190,28 +190,30 @@ final class VectorSimd implements Simd {
             MemorySegment out,
             long oo,
             int n) {
-        if (!vectorized(op)) {
-            for (int i = 0; i < n; i++) {
-                F32.set(
-                        out,
-                        oo + i,
-                        FastKernels.apply(op, F32.get(a, ao + (long) i * as), F32.get(b, bo + (long) i * bs)));
-            }
-            return;
-        }
-        FloatVector ya = as == 0 ? FloatVector.broadcast(S, F32.get(a, ao)) : null;
-        FloatVector yb = bs == 0 ? FloatVector.broadcast(S, F32.get(b, bo)) : null;
+        // One loop per operand layout: a vector merged from a broadcast on one path and a load on
+        // the other (a phi) defeats C2's vector intrinsics once both paths have run, and every op
+        // then takes the Vector API's element-by-element fallback, ten times slower.
         int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector va = ya != null ? ya : load(a, (ao + i) * Float.BYTES);
-            FloatVector vb = yb != null ? yb : load(b, (bo + i) * Float.BYTES);
-            lanewise(op, va, vb).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+        if (!vectorized(op)) {
+            // element by element below
+        } else if (as == 1 && bs == 1) {
+            for (; i + L <= n; i += L) {
+                lanewise(op, load(a, (ao + i) * Float.BYTES), load(b, (bo + i) * Float.BYTES))
+                        .intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+            }
+        } else if (as == 0 && bs == 1) {
+            FloatVector va = FloatVector.broadcast(S, F32.get(a, ao));
+            for (; i + L <= n; i += L) {
+                lanewise(op, va, load(b, (bo + i) * Float.BYTES)).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+            }
+        } else if (as == 1 && bs == 0) {
+            FloatVector vb = FloatVector.broadcast(S, F32.get(b, bo));
+            for (; i + L <= n; i += L) {
+                lanewise(op, load(a, (ao + i) * Float.BYTES), vb).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER);
+            }
         }
-        if (i < n) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector va = ya != null ? ya : load(a, (ao + i) * Float.BYTES, m);
-            FloatVector vb = yb != null ? yb : load(b, (bo + i) * Float.BYTES, m);
-            lanewise(op, va, vb).intoMemorySegment(out, (oo + i) * Float.BYTES, ORDER, m);
+        for (; i < n; i++) { // the tail, other strides, ops without a vector form
+            F32.set(out, oo + i, FastKernels.apply(op, F32.get(a, ao + (long) i * as), F32.get(b, bo + (long) i * bs)));
         }
     }
 
@@ -371,18 +373,36 @@ final class VectorSimd implements Simd {
 
     @Override
     public void scaleMaskRow(MemorySegment s, long so, int n, float scale, MemorySegment mask, long mo, boolean keep) {
+        // Full vectors unmasked (masked loads and stores are slow on AVX2), one loop per kind of mask.
         FloatVector vs = FloatVector.broadcast(S, scale);
         long sb = so * Float.BYTES;
         long mb = mo * Float.BYTES;
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> in = S.indexInRange(i, n);
-            long at = (long) i * Float.BYTES;
-            FloatVector v = load(s, sb + at, in).mul(vs);
-            if (mask != null) {
-                FloatVector m = load(mask, mb + at, in);
-                v = keep ? v.blend(Float.NEGATIVE_INFINITY, m.compare(VectorOperators.EQ, 0f)) : v.add(m);
+        int i = 0;
+        if (mask == null) {
+            for (; i + L <= n; i += L) {
+                long at = sb + (long) i * Float.BYTES;
+                load(s, at).mul(vs).intoMemorySegment(s, at, ORDER);
             }
-            v.intoMemorySegment(s, sb + at, ORDER, in);
+        } else if (keep) {
+            for (; i + L <= n; i += L) {
+                long at = (long) i * Float.BYTES;
+                FloatVector v = load(s, sb + at).mul(vs);
+                v.blend(Float.NEGATIVE_INFINITY, load(mask, mb + at).compare(VectorOperators.EQ, 0f))
+                        .intoMemorySegment(s, sb + at, ORDER);
+            }
+        } else {
+            for (; i + L <= n; i += L) {
+                long at = (long) i * Float.BYTES;
+                load(s, sb + at).mul(vs).add(load(mask, mb + at)).intoMemorySegment(s, sb + at, ORDER);
+            }
+        }
+        for (; i < n; i++) {
+            float v = F32.get(s, so + i) * scale;
+            if (mask != null) {
+                float m = F32.get(mask, mo + i);
+                v = keep ? (m == 0f ? Float.NEGATIVE_INFINITY : v) : v + m;
+            }
+            F32.set(s, so + i, v);
         }
     }
 
