@@ -47,7 +47,9 @@ class GemmTest {
             {97, 130, 300},
             {128, 384, 40},
             {5, 1100, 19},
-            {200, 31, 1030}
+            {200, 31, 1030},
+            {24, 384, 1536},
+            {2, 500, 2100}
         };
         SplittableRandom random = new SplittableRandom(21);
         for (Parallel parallel : new Parallel[] {new Parallel(null, 0), new Parallel(POOL, 3)}) {
