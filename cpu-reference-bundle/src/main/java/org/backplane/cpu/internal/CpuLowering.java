@@ -52,18 +52,7 @@ final class CpuLowering implements CpuOps {
             case Op.Where w -> where(c.input(0), c.input(1), c.input(2), out, result, pad);
             case Op.Cast k -> cast(c.input(0), result, pad);
             case Op.Copy k -> copy(c.input(0), result, pad);
-            case Op.Matmul m -> {
-                MemorySegment into = floatsOut(result, pad);
-                kernels.matmul(
-                        floats(c.input(0), pad),
-                        c.input(0).shape(),
-                        floats(c.input(1), pad),
-                        c.input(1).shape(),
-                        into,
-                        out.shape(),
-                        cancel);
-                finish(into, result);
-            }
+            case Op.Matmul m -> matmul(c.input(0), c.input(1), out, result, cancel, pad);
             case Op.Reduce r -> reduce(r, c.input(0), result, cancel, pad);
             case Op.ArgReduce a -> argReduce(a, c.input(0), result, pad);
             case Op.Softmax s -> {
@@ -88,6 +77,62 @@ final class CpuLowering implements CpuOps {
             case Op.Concatenate k -> concatenate(c, k.axis(), result, pad);
             case Op.Attention a -> attention(c, a, result, cancel, pad);
         }
+    }
+
+    /**
+     * Up to this many rows (a short sentence) and this depth, a product whose B is kept packed runs on
+     * the packed panels; deeper, its several passes over C cost more than OpenBLAS's packing (measured
+     * on Zen 3, 2026-12-07).
+     */
+    private static final long FEW_ROWS = 64;
+
+    private static final long PACKED_DEPTH = 384;
+
+    private void matmul(
+            EngineArray a, EngineArray b, EngineArray out, NativeBuffer result, Cancel cancel, Scratchpad pad) {
+        MemorySegment into = floatsOut(result, pad);
+        Shape as = a.shape();
+        long k = as.rank() == 0 ? 0 : as.dim(-1);
+        long rows = k == 0 ? 0 : as.size() / k;
+        Kernels.PackedOperand packed = rows > 0 && rows <= FEW_ROWS && k <= PACKED_DEPTH ? packedRight(b, k) : null;
+        if (packed != null) {
+            kernels.matmul(floats(a, pad), (int) rows, packed, into, cancel);
+        } else {
+            kernels.matmul(floats(a, pad), as, floats(b, pad), b.shape(), into, out.shape(), cancel);
+        }
+        finish(into, result);
+    }
+
+    /**
+     * The right-hand side's panels packed once, for a float32 matrix that products read whole from its
+     * own storage (a model's weights), kept beside the storage until it goes (its elements never
+     * change): a product of few rows costs about as much as packing its B, which OpenBLAS does on
+     * every call. Null for other operands, or once the packed copies hold their bound.
+     */
+    private Kernels.PackedOperand packedRight(EngineArray b, long k) {
+        Shape s = b.shape();
+        NativeBuffer storage = HostReads.storage(b);
+        if (b.dtype() != DType.FLOAT32
+                || s.rank() != 2
+                || s.dim(0) != k
+                || s.size() == 0
+                || s.size() != storage.elements()
+                || b.layout().offset() != 0
+                || !HostReads.dense(s, b.layout())) {
+            return null;
+        }
+        if (storage.derived() instanceof Kernels.PackedOperand p) {
+            return p;
+        }
+        Kernels.PackedOperand mine = kernels.pack(storage.segment(), s.dim(0), s.dim(1));
+        if (mine == null) {
+            return null;
+        }
+        Object kept = storage.keepDerived(mine, () -> kernels.release(mine));
+        if (kept != mine) {
+            kernels.release(mine); // another stream packed it first
+        }
+        return (Kernels.PackedOperand) kept;
     }
 
     /** Where a float32 result goes: the output itself when it is float32, else scratch that {@link #finish} converts. */

@@ -3,6 +3,7 @@ package org.backplane.cpu.internal.kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 import org.backplane.api.BinaryOp;
 import org.backplane.api.ReduceOp;
 import org.backplane.api.Shape;
@@ -29,6 +30,12 @@ public final class FastKernels implements Kernels {
     private final OpenBlas blas;
 
     private final Products gemm;
+    /** Products whose right-hand side was packed once: Backplane's own kernels, which can take it packed. */
+    private final Gemm packedProducts;
+    /** Floats the packed copies hold now, on the Java heap, against {@link #packBound}. */
+    private final AtomicLong packedFloats = new AtomicLong();
+    /** At most an eighth of the heap (and 512 MiB) in packed copies; beyond, products pack per call. */
+    private final long packBound = Math.min(512L << 20, Runtime.getRuntime().maxMemory() / 8) / Float.BYTES;
     /** The same product on one thread, for batches whose matrices are spread over the threads instead. */
     private final Products serialGemm;
 
@@ -37,7 +44,8 @@ public final class FastKernels implements Kernels {
         this.parallel = parallel;
         this.blas = blas;
         Parallel alone = new Parallel(null, 0);
-        this.gemm = blas != null ? new BlasProducts(blas, parallel) : new Gemm(simd, parallel);
+        this.packedProducts = new Gemm(simd, parallel);
+        this.gemm = blas != null ? new BlasProducts(blas, parallel) : packedProducts;
         this.serialGemm = blas != null ? new BlasProducts(blas, alone) : new Gemm(simd, alone);
     }
 
@@ -261,6 +269,28 @@ public final class FastKernels implements Kernels {
             cancel.check();
             gemm.multiply(a, aOff[p], b, bOff[p], c, p * mn, m, n, k, cancel);
         }
+    }
+
+    @Override
+    public PackedOperand pack(MemorySegment b, int k, int n) {
+        long floats = (long) k * n;
+        if (packedFloats.addAndGet(floats) > packBound) {
+            packedFloats.addAndGet(-floats);
+            return null;
+        }
+        Gemm.PackedB packed = packedProducts.pack(b, 0, k, n);
+        packedFloats.addAndGet(packed.floats() - floats); // zero padded to whole panels
+        return packed;
+    }
+
+    @Override
+    public void release(PackedOperand packed) {
+        packedFloats.addAndGet(-((Gemm.PackedB) packed).floats());
+    }
+
+    @Override
+    public void matmul(MemorySegment a, int rows, PackedOperand b, MemorySegment c, Cancel cancel) {
+        packedProducts.multiply(a, 0, (Gemm.PackedB) b, c, 0, rows, cancel);
     }
 
     /** The position of row-major index {@code flat} of {@code shape} read through {@code strides}. */

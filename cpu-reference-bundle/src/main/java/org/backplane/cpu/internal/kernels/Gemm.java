@@ -69,52 +69,133 @@ final class Gemm implements Products {
             multiplySmall(a, ao, b, bo, c, co, m, n, k);
             return;
         }
+        int depth = depthFor(k);
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += depth) {
+                int kc = Math.min(depth, k - pc);
+                float[] bp = packB(b, bo, n, pc, kc, jc, nc, bPanels.get());
+                bPanels.set(bp);
+                block(a, ao, k, c, co, m, n, jc, nc, pc, kc, bp, cancel);
+            }
+        }
+    }
+
+    /**
+     * A right-hand side packed once for every product that reads it (a model's weights, as ONNX
+     * Runtime pre-packs them): its panels, one per (column block, depth block).
+     */
+    static final class PackedB implements Kernels.PackedOperand {
+        private final int k;
+        private final int n;
+        private final float[][] panels;
+
+        private PackedB(int k, int n, float[][] panels) {
+            this.k = k;
+            this.n = n;
+            this.panels = panels;
+        }
+
+        /** Floats held, for the backend's bound on packed copies. */
+        long floats() {
+            long f = 0;
+            for (float[] p : panels) {
+                f += p.length;
+            }
+            return f;
+        }
+    }
+
+    /** {@code b[bo..]} ({@code k x n}, row-major, dense) packed for the products that take it packed. */
+    PackedB pack(MemorySegment b, long bo, int k, int n) {
+        int depth = depthFor(k);
+        float[][] panels = new float[Math.ceilDiv(n, NC) * Math.ceilDiv(k, depth)][];
+        int at = 0;
+        for (int jc = 0; jc < n; jc += NC) {
+            for (int pc = 0; pc < k; pc += depth) {
+                panels[at++] = packB(b, bo, n, pc, Math.min(depth, k - pc), jc, Math.min(NC, n - jc), new float[0]);
+            }
+        }
+        return new PackedB(k, n, panels);
+    }
+
+    /** {@code c[co..] = a[ao..] (m x k) x B}, with B packed by {@link #pack}; {@code k > 0}. */
+    void multiply(MemorySegment a, long ao, PackedB b, MemorySegment c, long co, int m, Cancel cancel) {
+        int depth = depthFor(b.k);
+        int at = 0;
+        for (int jc = 0; jc < b.n; jc += NC) {
+            int nc = Math.min(NC, b.n - jc);
+            for (int pc = 0; pc < b.k; pc += depth) {
+                block(a, ao, b.k, c, co, m, b.n, jc, nc, pc, Math.min(depth, b.k - pc), b.panels[at++], cancel);
+            }
+        }
+    }
+
+    /** A depth a little over KC in one pass beats two passes that re-read and re-write C. */
+    private static int depthFor(int k) {
+        return k <= KC * 3 / 2 ? k : KC;
+    }
+
+    /**
+     * {@code C[:, jc:jc+nc] (+)= A[:, pc:pc+kc] x B-panel}, spread over the threads by blocks of rows
+     * and, where there are fewer row blocks than threads (one short sentence), by groups of column
+     * panels too, so that every thread has work; each task packs its own rows of A.
+     */
+    private void block(
+            MemorySegment a,
+            long ao,
+            int k,
+            MemorySegment c,
+            long co,
+            int m,
+            int n,
+            int jc,
+            int nc,
+            int pc,
+            int kc,
+            float[] bp,
+            Cancel cancel) {
         int threads = parallel.threads();
         int blocks = Math.max(1, Math.ceilDiv(m, MC));
         blocks = Math.min(Math.ceilDiv(m, mr), roundUp(blocks, threads));
         int mc = roundUp(Math.ceilDiv(m, blocks), mr);
         int rowBlocks = Math.ceilDiv(m, mc);
-        // A depth a little over KC in one pass beats two passes that re-read and re-write C.
-        int depth = k <= KC * 3 / 2 ? k : KC;
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pcLoop = 0; pcLoop < k; pcLoop += depth) {
-                int pc = pcLoop;
-                int kc = Math.min(depth, k - pc);
-                boolean accumulate = pc > 0;
-                float[] bp = packB(b, bo, n, pc, kc, jc, nc);
-                int jcf = jc;
-                parallel.forEach(
-                        rowBlocks,
-                        blk -> {
-                            int ic = blk * mc;
-                            int rows = Math.min(mc, m - ic);
-                            float[] ap = aPanel(rows, kc);
-                            packA(a, ao, k, ic, rows, pc, kc, ap);
-                            float[] tile = tiles.get();
-                            for (int ir = 0; ir < rows; ir += mr) {
-                                int tr = Math.min(mr, rows - ir);
-                                int apOff = (ir / mr) * mr * kc;
-                                for (int jr = 0; jr < nc; jr += nr) {
-                                    simd.gemmTile(
-                                            kc,
-                                            ap,
-                                            apOff,
-                                            bp,
-                                            (jr / nr) * nr * kc,
-                                            c,
-                                            co + (long) (ic + ir) * n + jcf + jr,
-                                            n,
-                                            tr,
-                                            Math.min(nr, nc - jr),
-                                            accumulate,
-                                            tile);
-                                }
-                            }
-                        },
-                        cancel);
-            }
-        }
+        int panels = Math.ceilDiv(nc, nr);
+        int groups = rowBlocks >= threads ? 1 : Math.min(panels, Math.ceilDiv(threads, rowBlocks));
+        int perGroup = Math.ceilDiv(panels, groups);
+        boolean accumulate = pc > 0;
+        parallel.forEach(
+                rowBlocks * groups,
+                task -> {
+                    int ic = (task / groups) * mc;
+                    int rows = Math.min(mc, m - ic);
+                    int firstPanel = (task % groups) * perGroup;
+                    int lastPanel = Math.min(panels, firstPanel + perGroup);
+                    float[] ap = aPanel(rows, kc);
+                    packA(a, ao, k, ic, rows, pc, kc, ap);
+                    float[] tile = tiles.get();
+                    // A column panel of B (kc x nr) stays in L1 while it meets every row panel of
+                    // the A block (in L2): B is read from memory once per block, not once per rows.
+                    for (int panel = firstPanel; panel < lastPanel; panel++) {
+                        int jr = panel * nr;
+                        for (int ir = 0; ir < rows; ir += mr) {
+                            simd.gemmTile(
+                                    kc,
+                                    ap,
+                                    (ir / mr) * mr * kc,
+                                    bp,
+                                    panel * nr * kc,
+                                    c,
+                                    co + (long) (ic + ir) * n + jc + jr,
+                                    n,
+                                    Math.min(mr, rows - ir),
+                                    Math.min(nr, nc - jr),
+                                    accumulate,
+                                    tile);
+                        }
+                    }
+                },
+                cancel);
     }
 
     /** Plain loop for small products: {@code c[i,:] = sum_p a[i,p] * b[p,:]}, a row at a time on the heap. */
@@ -144,15 +225,14 @@ final class Gemm implements Products {
         return ap;
     }
 
-    /** Packs {@code B[pc:pc+kc, jc:jc+nc]} into {@code kc x nr} micro-panels, zero padded. */
-    private float[] packB(MemorySegment b, long bo, int ldb, int pc, int kc, int jc, int nc) {
+    /**
+     * Packs {@code B[pc:pc+kc, jc:jc+nc]} into {@code kc x nr} micro-panels, zero padded, into
+     * {@code into} where it is large enough, else into a new array; returns the panels.
+     */
+    private float[] packB(MemorySegment b, long bo, int ldb, int pc, int kc, int jc, int nc, float[] into) {
         int panels = Math.ceilDiv(nc, nr);
         int need = panels * nr * kc;
-        float[] bp = bPanels.get();
-        if (bp.length < need) {
-            bp = new float[need];
-            bPanels.set(bp);
-        }
+        float[] bp = into.length >= need ? into : new float[need];
         int p = 0;
         for (int j = 0; j < nc; j += nr) {
             int w = Math.min(nr, nc - j);

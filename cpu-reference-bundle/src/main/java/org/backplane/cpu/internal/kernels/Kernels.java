@@ -37,6 +37,22 @@ public interface Kernels {
     /** Matrix product with broadcast batch dimensions. */
     void matmul(MemorySegment a, Shape as, MemorySegment b, Shape bs, MemorySegment out, Shape outShape, Cancel cancel);
 
+    /** A product's right-hand side packed once and reused by later products (a model's weights). */
+    interface PackedOperand {}
+
+    /**
+     * {@code b} ({@code k x n}, dense) packed for {@link #matmul(MemorySegment, int, PackedOperand,
+     * MemorySegment, Cancel)}, or null where the packed copies already hold their bound; give it back
+     * with {@link #release} when its array goes.
+     */
+    PackedOperand pack(MemorySegment b, int k, int n);
+
+    /** Gives back what a packed operand holds against the bound. */
+    void release(PackedOperand packed);
+
+    /** {@code a} ({@code rows x k}, dense) times a packed {@code k x n} matrix, into {@code rows x n}. */
+    void matmul(MemorySegment a, int rows, PackedOperand b, MemorySegment out, Cancel cancel);
+
     /** Reduction over all elements when {@code all}, else over the normalised {@code axis}; {@code outSize} results. */
     void reduce(
             ReduceOp op,

@@ -2,6 +2,7 @@ package org.backplane.cpu.internal.memory;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.backplane.api.DType;
 import org.backplane.spi.ArrayStorage;
 import org.backplane.spi.device.NativeReaper;
@@ -22,6 +23,14 @@ public final class NativeBuffer implements ArrayStorage {
     private final AtomicInteger state = new AtomicInteger();
 
     private static final int CLOSED = 1 << 30;
+
+    /**
+     * A form derived from the elements once (a product's packed panels) and kept while the buffer
+     * lives: the elements never change after the op that wrote them.
+     */
+    private final AtomicReference<Derived> derived = new AtomicReference<>();
+
+    private record Derived(Object form, Runnable release) {}
 
     NativeBuffer(DType dtype, long elements, Block block, MemorySegment segment, NativeReaper<Block> reaper) {
         this.dtype = dtype;
@@ -80,7 +89,26 @@ public final class NativeBuffer implements ArrayStorage {
         }
     }
 
+    /** The derived form kept, or null. */
+    public Object derived() {
+        Derived d = derived.get();
+        return d == null ? null : d.form();
+    }
+
+    /**
+     * Keeps {@code form} (and runs {@code release} when the buffer goes) unless another form was kept
+     * first; returns the form kept. A caller whose form was not kept releases it itself.
+     */
+    public Object keepDerived(Object form, Runnable release) {
+        Derived kept = derived.compareAndExchange(null, new Derived(form, release));
+        return kept == null ? form : kept.form();
+    }
+
     private void free() {
+        Derived d = derived.getAndSet(null);
+        if (d != null) {
+            d.release().run();
+        }
         if (allocation != null) {
             allocation.release(); // once, whoever calls it first
         }

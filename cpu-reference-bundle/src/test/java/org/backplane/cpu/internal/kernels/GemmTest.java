@@ -63,21 +63,30 @@ class GemmTest {
                     MemorySegment b = random(arena, (long) k * n, random);
                     MemorySegment c = arena.allocate((long) m * n * Float.BYTES, 64);
                     gemm.multiply(a, 0, b, 0, c, 0, m, n, k, Cancel.none());
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < n; j++) {
-                            double exact = 0;
-                            double magnitude = 0;
-                            for (int p = 0; p < k; p++) {
-                                double t = (double) F32.get(a, (long) i * k + p) * F32.get(b, (long) p * n + j);
-                                exact += t;
-                                magnitude += Math.abs(t);
+                    MemorySegment fromPacked = arena.allocate((long) m * n * Float.BYTES, 64);
+                    gemm.multiply(a, 0, gemm.pack(b, 0, k, n), fromPacked, 0, m, Cancel.none());
+                    if ((long) m * n * k > Gemm.SMALL) { // small products take a plain loop unless packed
+                        assertThat(fromPacked.mismatch(c))
+                                .as("B packed once gives the same product, %d x %d x %d", m, k, n)
+                                .isEqualTo(-1L);
+                    }
+                    for (MemorySegment product : new MemorySegment[] {c, fromPacked}) {
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                double exact = 0;
+                                double magnitude = 0;
+                                for (int p = 0; p < k; p++) {
+                                    double t = (double) F32.get(a, (long) i * k + p) * F32.get(b, (long) p * n + j);
+                                    exact += t;
+                                    magnitude += Math.abs(t);
+                                }
+                                double bound = (k + 2) * Math.ulp(1f) / 2 * magnitude + Float.MIN_NORMAL;
+                                assertThat((double) F32.get(product, (long) i * n + j))
+                                        .as(
+                                                "%s, %d threads, %d x %d x %d at [%d, %d]",
+                                                simd.description(), parallel.threads(), m, k, n, i, j)
+                                        .isCloseTo(exact, org.assertj.core.data.Offset.offset(bound));
                             }
-                            double bound = (k + 2) * Math.ulp(1f) / 2 * magnitude + Float.MIN_NORMAL;
-                            assertThat((double) F32.get(c, (long) i * n + j))
-                                    .as(
-                                            "%s, %d threads, %d x %d x %d at [%d, %d]",
-                                            simd.description(), parallel.threads(), m, k, n, i, j)
-                                    .isCloseTo(exact, org.assertj.core.data.Offset.offset(bound));
                         }
                     }
                 }

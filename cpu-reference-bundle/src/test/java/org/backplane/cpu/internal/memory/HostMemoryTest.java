@@ -56,6 +56,26 @@ class HostMemoryTest {
     }
 
     @Test
+    void aDerivedFormIsKeptOnceAndGivenBackWhenItsBufferGoes() {
+        try (HostMemory memory = new HostMemory(8 * MIB)) {
+            NativeBuffer b = memory.allocate(DType.FLOAT32, 1024);
+            java.util.concurrent.atomic.AtomicInteger released = new java.util.concurrent.atomic.AtomicInteger();
+            Object first = new Object();
+            assertThat(b.keepDerived(first, released::incrementAndGet)).isSameAs(first);
+            assertThat(b.keepDerived(new Object(), () -> released.addAndGet(100)))
+                    .as("a second form (another stream packing at once) is not kept")
+                    .isSameAs(first);
+            assertThat(b.derived()).isSameAs(first);
+            assertThat(b.use()).isTrue(); // an op still reads it: nothing goes yet
+            b.close();
+            assertThat(released).hasValue(0);
+            b.done();
+            assertThat(released).as("given back once, with the buffer").hasValue(1);
+            assertThat(b.derived()).isNull();
+        }
+    }
+
+    @Test
     void aFreedBlockIsReusedForTheNextArrayOfItsSize() {
         try (HostMemory memory = new HostMemory(64 * MIB)) {
             NativeBuffer a = memory.allocate(DType.FLOAT32, 1024);
