@@ -145,6 +145,37 @@ class SimulatedFaultsTest extends SimulatorTestSupport {
         assertThat(work(greedy)).containsExactly(expected());
     }
 
+    /**
+     * S12 where Metal lags the budget: a closed array's buffer lives on while a command buffer that
+     * uses it runs, though the budget already counts it free. A healthy stream's allocation waits for
+     * that memory to come back (bounded) rather than fail; CI once saw it fail in the greedy kit.
+     */
+    @Test
+    void anAllocationWaitsForMemoryThatWorkInFlightStillHolds() throws Exception {
+        ComputeStream first = backend.openStream("first");
+        ComputeStream second = backend.openStream("second");
+        sim.holdHandlers(first.id().toString());
+        try {
+            // Sized from what the simulated device has free now (earlier tests' buffers may linger).
+            long free = (512L << 20) - sim.allocatedBytes();
+            int part = (int) (free * 0.35 / Float.BYTES);
+            DeviceArray a = first.full(1f, part);
+            DeviceArray b = first.neg(a); // as much again, both used by a command buffer held in flight
+            first.flush();
+            a.close();
+            b.close(); // free for the budget now; Metal keeps them until the command buffer ends
+            CompletableFuture<Void> release = CompletableFuture.runAsync(
+                    () -> sim.releaseHandlers(first.id().toString()),
+                    CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS));
+            int half = (int) (free * 0.5 / Float.BYTES);
+            DeviceArray c = second.full(2f, half); // fits only once the held work ended
+            assertThat(second.max(c).download()).containsExactly(2f);
+            release.join();
+        } finally {
+            sim.releaseHandlers(first.id().toString());
+        }
+    }
+
     @Test
     void lateHandlersCompleteOutOfOrderAcrossStreamsWithExactResults() throws Exception {
         ComputeStream slow = backend.openStream("slow");

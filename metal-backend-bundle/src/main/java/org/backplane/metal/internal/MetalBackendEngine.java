@@ -47,8 +47,8 @@ final class MetalBackendEngine implements BackendEngine {
                 rt.popPool(pool);
             }
             this.kernels = new MetalKernels(rt, device);
-            this.memory = new MetalMemory(rt, device);
             this.handlers = new MetalHandlers(rt, arena);
+            this.memory = new MetalMemory(rt, device, handlers::pending);
             this.committer = new MetalCommitter();
         } catch (RuntimeException e) {
             arena.close();
