@@ -147,6 +147,9 @@ public final class CoreBackend implements ManagedBackend, BackendContext, Result
         Objects.requireNonNull(label, "label must not be null");
         Objects.requireNonNull(options, "options must not be null");
         closeLeaked();
+        if (settings.maxStreams() <= streams.size()) { // at the maximum: reclaim before refusing
+            leaked.collectAndCloseUnreachable(s -> streams.containsKey(s.id().number()), settings.closeTimeout());
+        }
         synchronized (lifecycle) {
             if (isStopped()) {
                 throw new BackendStoppedException(id);

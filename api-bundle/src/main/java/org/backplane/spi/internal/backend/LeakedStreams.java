@@ -39,7 +39,36 @@ final class LeakedStreams {
 
     /** Closes, logging each, the streams found unreachable since the last look that are still open. */
     void closeUnreachable(Predicate<Stream> stillOpen, Duration closeTimeout) {
-        for (Stream s : poll()) {
+        close(poll(), stillOpen, closeTimeout);
+    }
+
+    /**
+     * Asks for a collection and closes the streams it finds unreachable, waiting up to about 100 ms
+     * for the first: before a limit on open streams refuses, as the memory budget does before it
+     * refuses an array (streams nobody holds may not have been collected yet).
+     */
+    void collectAndCloseUnreachable(Predicate<Stream> stillOpen, Duration closeTimeout) {
+        if (watching.isEmpty()) {
+            return;
+        }
+        System.gc();
+        List<Stream> found = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4 && found.isEmpty(); i++) {
+                Reference<? extends ComputeStream> r = queue.remove(25);
+                if (r != null) {
+                    found.add(taken(r));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        found.addAll(poll());
+        close(found, stillOpen, closeTimeout);
+    }
+
+    private void close(List<Stream> found, Predicate<Stream> stillOpen, Duration closeTimeout) {
+        for (Stream s : found) {
             if (!stillOpen.test(s)) {
                 continue;
             }
@@ -58,17 +87,21 @@ final class LeakedStreams {
         }
     }
 
+    private Stream taken(Reference<? extends ComputeStream> r) {
+        Watch w = (Watch) r;
+        watching.remove(w);
+        return w.stream;
+    }
+
     /** The streams found unreachable since the last call. Never blocks. */
     private List<Stream> poll() {
         List<Stream> found = List.of();
         Reference<? extends ComputeStream> r;
         while ((r = queue.poll()) != null) {
-            Watch w = (Watch) r;
-            watching.remove(w);
             if (found.isEmpty()) {
                 found = new ArrayList<>();
             }
-            found.add(w.stream);
+            found.add(taken(r));
         }
         return found;
     }
