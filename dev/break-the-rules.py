@@ -143,11 +143,16 @@ MUTATIONS = [
        """            // not published""")],
      "CpuObservationContractTest"),
     ("S9", "an error whose scope is the device poisons only its own stream",
-     [(STREAM + "Completion.java",
-       """            if (scope == ErrorScope.DEVICE) {
-                backend.deviceLost(error);
-            }""",
-       """            // the scope is ignored""")],
+     [(STREAM + "BackendContext.java",
+       """        if (scope == ErrorScope.DEVICE) {
+            deviceLost(error);
+        }""",
+       """        // the scope is ignored""")],
+     "CpuDeviceLossContractTest"),
+    ("S9", "an injected device loss is taken for an error of its stream only (kind to scope)",
+     [(SPI + "ErrorScope.java",
+       """        return kind.isDeviceFatal() ? DEVICE : STREAM;""",
+       """        return STREAM;""")],
      "CpuDeviceLossContractTest"),
     ("S11", "stopping the backend leaves its streams (and their threads) running",
      [(BACKEND + "CoreBackend.java",
@@ -259,6 +264,11 @@ MUTATIONS += [
      [(BACKEND + "CoreBackend.java",
        """            if (streams.size() >= settings.maxStreams()) {""",
        """            if (streams.size() >= settings.maxStreams() * 1000) {""")],
+     "CpuLeakedStreamContractTest"),
+    ("limits", "at the maximum, streams nobody reaches are not reclaimed before the refusal",
+     [(BACKEND + "CoreBackend.java",
+       """            leaked.collectAndCloseUnreachable(s -> streams.containsKey(s.id().number()), settings.closeTimeout());""",
+       """            // refused without looking for leaked streams""")],
      "CpuLeakedStreamContractTest"),
     ("limits", "a stream nobody can reach is never closed",
      [(BACKEND + "LeakedStreams.java",

@@ -17,7 +17,7 @@
  * engines share.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.backplane.spi;
 
 import org.osgi.annotation.bundle.Export;

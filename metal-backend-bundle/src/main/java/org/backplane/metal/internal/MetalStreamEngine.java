@@ -343,7 +343,7 @@ final class MetalStreamEngine implements StreamEngine {
                                 + "): the GPU reported an error for this command buffer")
                         .batch(batch)
                         .build();
-                sink.failed(batch, e, kind == ErrorKind.DEVICE_LOST ? ErrorScope.DEVICE : ErrorScope.STREAM);
+                sink.failed(batch, e, ErrorScope.of(kind));
             } else if (status != MetalError.STATUS_COMPLETED) {
                 throw new IllegalStateException("the completion handler saw MTLCommandBufferStatus " + status
                         + ", which Metal does not define for a finished command buffer");

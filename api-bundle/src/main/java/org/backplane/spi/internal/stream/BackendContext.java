@@ -8,6 +8,7 @@ import org.backplane.api.StreamId;
 import org.backplane.api.StreamTransition;
 import org.backplane.api.fault.FaultRule;
 import org.backplane.spi.BackendSettings;
+import org.backplane.spi.ErrorScope;
 import org.backplane.spi.ResultChecker;
 
 /** What a stream needs from the backend that owns it. Implemented by the backend core. */
@@ -26,6 +27,16 @@ public interface BackendContext {
 
     /** The device is gone (S9): every stream is poisoned. Any thread; never throws. */
     void deviceLost(StreamError cause);
+
+    /**
+     * An error a stream captured reaches as far as {@code scope}: the one place S9 is triggered (a
+     * device-scope error loses the device). Any thread; never throws.
+     */
+    default void reach(StreamError error, ErrorScope scope) {
+        if (scope == ErrorScope.DEVICE) {
+            deviceLost(error);
+        }
+    }
 
     /** The installed result checker, or null. */
     ResultChecker resultChecker();

@@ -67,9 +67,7 @@ final class Completion implements DeferredCompletion.Target {
             }
             slot.capture(batch.generation, error);
             finish(batch, BatchImpl.FAILED, error);
-            if (scope == ErrorScope.DEVICE) {
-                backend.deviceLost(error);
-            }
+            backend.reach(error, scope);
         } catch (Throwable t) {
             StreamSlot.safeLog(t);
         }

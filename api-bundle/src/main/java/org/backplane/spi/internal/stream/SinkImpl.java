@@ -107,9 +107,7 @@ final class SinkImpl implements StreamSink {
     public void raise(StreamError error, ErrorScope scope) {
         try {
             owner.slot.raise(error);
-            if (scope == ErrorScope.DEVICE) {
-                owner.backend.deviceLost(error);
-            }
+            owner.backend.reach(error, scope);
         } catch (Throwable t) {
             StreamSlot.safeLog(t);
         }
@@ -133,7 +131,7 @@ final class SinkImpl implements StreamSink {
                     .batch(batch)
                     .build();
             // An injected device loss travels the path a real one does: it loses the device (S9).
-            failed(batch, error, rule.kind() == ErrorKind.DEVICE_LOST ? ErrorScope.DEVICE : ErrorScope.STREAM);
+            failed(batch, error, ErrorScope.of(rule.kind()));
             return true;
         } catch (Throwable t) {
             StreamSlot.safeLog(t);

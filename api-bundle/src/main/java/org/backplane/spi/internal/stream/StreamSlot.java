@@ -250,9 +250,7 @@ final class StreamSlot {
     /** Captures {@code error}, reaching as far as {@code scope}, and returns the report to throw at once. */
     RuntimeException report(Generation g, StreamError error, ErrorScope scope) {
         capture(g, error);
-        if (scope == ErrorScope.DEVICE) {
-            backend.deviceLost(error);
-        }
+        backend.reach(error, scope);
         return refusal(g);
     }
 
