@@ -67,21 +67,9 @@ final class CudaLowering {
 
     /** Launches command {@code c}'s kernels, writing its output at device address {@code out}. */
     void lower(Command c, long out, MemorySegment stream) {
-        if (ElementwiseKernel.handles(c.op())) {
-            EngineArray[] inputs = new EngineArray[c.inputCount()];
-            for (int i = 0; i < inputs.length; i++) {
-                inputs[i] = c.input(i);
-            }
-            elementwise(
-                    ElementwiseKernel.of(c),
-                    ElementwiseGeometry.of(c.output(), inputs),
-                    out,
-                    c.output().dtype(),
-                    inputs,
-                    stream);
-            return;
-        }
         switch (c.op()) {
+            case Op.Fill _, Op.Unary _, Op.Binary _, Op.BinaryScalar _, Op.Where _, Op.Cast _, Op.Copy _ ->
+                elementwise(c, out, stream);
             case Op.Matmul m -> matmul(c, out, stream);
             case Op.Reduce r -> reduce(r, c, out, stream);
             case Op.ArgReduce a -> alongAxis("bp_argreduce", a.max() ? 1 : 0, c, a.axis(), out, stream);
@@ -100,8 +88,19 @@ final class CudaLowering {
             case Op.Take t -> take(c, t.axis(), out, stream);
             case Op.Concatenate k -> concatenate(c, k.axis(), out, stream);
             case Op.Attention a -> attention(c, a, out, stream);
-            default -> throw new IllegalStateException("no lowering for " + c.op().name());
         }
+    }
+
+    /** The elementwise family: one kernel over the broadcast geometry of the output and inputs. */
+    private void elementwise(Command c, long out, MemorySegment stream) {
+        EngineArray[] inputs = c.inputs().toArray(EngineArray[]::new);
+        elementwise(
+                ElementwiseKernel.of(c),
+                ElementwiseGeometry.of(c.output(), inputs),
+                out,
+                c.output().dtype(),
+                inputs,
+                stream);
     }
 
     /** An injected silent corruption: the output's first element becomes 12345, and the op reports success. */

@@ -66,24 +66,9 @@ final class MetalLowering {
 
     /** Encodes command {@code c}, writing its output into {@code out}. */
     void lower(MemorySegment enc, Command c, MetalBuffer out) {
-        if (ElementwiseKernel.handles(c.op())) {
-            EngineArray[] inputs = new EngineArray[c.inputCount()];
-            MetalBuffer[] buffers = new MetalBuffer[inputs.length];
-            for (int i = 0; i < inputs.length; i++) {
-                inputs[i] = c.input(i);
-                buffers[i] = storage(inputs[i]);
-            }
-            elementwise(
-                    enc,
-                    ElementwiseKernel.of(c),
-                    ElementwiseGeometry.of(c.output(), inputs),
-                    out,
-                    c.output().dtype(),
-                    inputs,
-                    buffers);
-            return;
-        }
         switch (c.op()) {
+            case Op.Fill _, Op.Unary _, Op.Binary _, Op.BinaryScalar _, Op.Where _, Op.Cast _, Op.Copy _ ->
+                elementwise(enc, c, out);
             case Op.Matmul m -> matmul(enc, c, out);
             case Op.Reduce r -> reduce(enc, r, c, out);
             case Op.ArgReduce a -> alongAxis(enc, "bp_argreduce", a.max() ? 1 : 0, c, a.axis(), out);
@@ -102,8 +87,25 @@ final class MetalLowering {
             case Op.Take t -> take(enc, c, t.axis(), out);
             case Op.Concatenate k -> concatenate(enc, c, k.axis(), out);
             case Op.Attention a -> attention(enc, c, a, out);
-            default -> throw new IllegalStateException("no lowering for " + c.op().name());
         }
+    }
+
+    /** The elementwise family: one kernel over the broadcast geometry of the output and inputs. */
+    private void elementwise(MemorySegment enc, Command c, MetalBuffer out) {
+        EngineArray[] inputs = new EngineArray[c.inputCount()];
+        MetalBuffer[] buffers = new MetalBuffer[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = c.input(i);
+            buffers[i] = storage(inputs[i]);
+        }
+        elementwise(
+                enc,
+                ElementwiseKernel.of(c),
+                ElementwiseGeometry.of(c.output(), inputs),
+                out,
+                c.output().dtype(),
+                inputs,
+                buffers);
     }
 
     /** An injected silent corruption: the output's first element becomes 12345, and the op reports success. */
