@@ -2,6 +2,7 @@ package org.backplane.cpu;
 
 import org.backplane.api.ExecutionBackend;
 import org.backplane.cpu.internal.CpuBackends;
+import org.backplane.cpu.internal.IsolatedCpuBackends;
 import org.backplane.isolation.IsolationSettings;
 import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.backend.DelegatingExecutionBackend;
@@ -31,7 +32,7 @@ public final class CpuBackend extends DelegatingExecutionBackend implements Auto
      * {@code isolation.process()}, in a supervised worker process (see {@link IsolationSettings}).
      */
     public static CpuBackend start(CpuSettings settings, IsolationSettings isolation) {
-        return new CpuBackend(CpuBackends.start(
+        return new CpuBackend(IsolatedCpuBackends.start(
                 settings.id(), settings.parallelism(), settings.kernels(), settings.common(), isolation));
     }
 

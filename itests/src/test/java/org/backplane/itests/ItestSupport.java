@@ -57,6 +57,24 @@ public abstract class ItestSupport {
     protected ConfigurationAdmin configAdmin;
 
     protected static Option[] baseOptions(Option... extra) {
+        return framework(
+                bundle(file("bundle.isolation")),
+                bundle(file("bundle.cpu")),
+                bundle(file("bundle.blas")).noStart(), // a fragment: OpenBLAS for the CPU backend
+                bundle(file("bundle.runtime")),
+                bundle(file("bundle.cuda")), // inactive without an NVIDIA GPU, and says why
+                bundle(file("bundle.metal")), // inactive without Metal (or its simulator, configured), and says why
+                bundle(file("bundle.host")),
+                composite(extra));
+    }
+
+    /** The CPU backend alone on the framework: no isolation, runtime, GPU or host bundle. */
+    protected static Option[] cpuAloneOptions() {
+        return framework(bundle(file("bundle.cpu")), bundle(file("bundle.blas")).noStart());
+    }
+
+    /** The framework's services (SCR, Config Admin, Event Admin, ...), Backplane's API, the test's libraries. */
+    private static Option[] framework(Option... backplane) {
         String localRepo = System.getProperty("maven.repo.local", "");
         return options(
                 // added to what Pax Exam exports from the system bundle, not instead of it
@@ -78,18 +96,11 @@ public abstract class ItestSupport {
                 bundle(file("bundle.gogo.runtime")),
                 bundle(file("bundle.hc.api")),
                 bundle(file("bundle.api")),
-                bundle(file("bundle.isolation")),
-                bundle(file("bundle.cpu")),
-                bundle(file("bundle.blas")).noStart(), // a fragment: OpenBLAS for the CPU backend
-                bundle(file("bundle.runtime")),
-                bundle(file("bundle.cuda")), // inactive without an NVIDIA GPU, and says why
-                bundle(file("bundle.metal")), // inactive without Metal (or its simulator, configured), and says why
-                bundle(file("bundle.host")),
+                composite(backplane),
                 junitBundles(),
                 bundle(file("bundle.bytebuddy")),
                 bundle(file("bundle.assertj")),
-                cleanCaches(),
-                composite(extra));
+                cleanCaches());
     }
 
     private static String file(String property) {

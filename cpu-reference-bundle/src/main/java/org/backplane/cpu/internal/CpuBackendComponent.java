@@ -155,12 +155,24 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
 
     /** The backend a configuration describes; the shared properties are read as every backend reads them. */
     static ManagedBackend start(Config config, Map<String, ?> properties) {
-        return CpuBackends.start(
-                CpuBackends.ID,
-                config.parallelism(),
-                config.kernels(),
-                BackendSettings.fromConfiguration(properties),
-                IsolationSettings.fromConfiguration(properties));
+        Object isolation = properties.get("isolation");
+        if (isolation == null
+                || IsolationSettings.NONE.equals(isolation.toString().trim())) {
+            // in process: the isolation bundle is not needed, and may be absent
+            return CpuBackends.start(
+                    CpuBackends.ID,
+                    config.parallelism(),
+                    config.kernels(),
+                    BackendSettings.fromConfiguration(properties));
+        }
+        try {
+            return IsolatedCpuBackends.start(CpuBackends.ID, config.parallelism(), config.kernels(), properties);
+        } catch (NoClassDefFoundError e) {
+            throw new IllegalStateException(
+                    "isolation=" + isolation + " needs the org.backplane.isolation bundle, which is not installed; "
+                            + "install it, or set isolation=none",
+                    e);
+        }
     }
 
     @Deactivate

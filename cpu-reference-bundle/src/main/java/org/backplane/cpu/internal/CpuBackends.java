@@ -11,14 +11,16 @@ import org.backplane.api.Capabilities;
 import org.backplane.api.DType;
 import org.backplane.api.DeviceInfo;
 import org.backplane.api.Shape;
-import org.backplane.isolation.IsolatedBackends;
-import org.backplane.isolation.IsolationSettings;
-import org.backplane.isolation.WorkerBackend;
+import org.backplane.spi.BackendEngine;
 import org.backplane.spi.BackendSettings;
 import org.backplane.spi.ManagedBackend;
 import org.backplane.spi.backend.Backends;
 
-/** Starts CPU backends, for the OSGi component and for {@code CpuBackend.start} alike. */
+/**
+ * Starts CPU backends in this process, for the OSGi component and for {@code CpuBackend.start} alike.
+ * Nothing here needs the isolation bundle: a host without it runs the CPU backend in process
+ * ({@link IsolatedCpuBackends} is the one class that starts it in a worker process).
+ */
 public final class CpuBackends {
     /** The {@code backend.id} of the default CPU backend. */
     public static final String ID = "cpu";
@@ -37,31 +39,15 @@ public final class CpuBackends {
      * @throws IllegalArgumentException naming a bad parallelism or kernel path
      */
     public static ManagedBackend start(String id, int parallelism, String kernels, BackendSettings common) {
-        WorkerBackend.Started s = engine(parallelism, kernels);
-        return Backends.start(id, s.device(), s.capabilities(), s.engine(), common);
+        Parts p = engine(parallelism, kernels);
+        return Backends.start(id, p.device(), p.capabilities(), p.engine(), common);
     }
 
-    /**
-     * Starts a CPU backend in this process or, with {@code isolation=process}, in a supervised worker
-     * process (the same engine, run by {@link CpuWorkerBackend} there).
-     */
-    public static ManagedBackend start(
-            String id, int parallelism, String kernels, BackendSettings common, IsolationSettings isolation) {
-        if (!isolation.process()) {
-            return start(id, parallelism, kernels, common);
-        }
-        threads(parallelism);
-        kernelPath(kernels);
-        return IsolatedBackends.start(
-                id,
-                CpuWorkerBackend.class,
-                Map.of(CpuWorkerBackend.PARALLELISM, String.valueOf(parallelism), CpuWorkerBackend.KERNELS, kernels),
-                common,
-                isolation);
-    }
+    /** An engine with what it runs on and what it can do. */
+    record Parts(BackendEngine engine, DeviceInfo device, Capabilities capabilities) {}
 
     /** The engine, with what it runs on and what it can do; in the host or in a worker process. */
-    static WorkerBackend.Started engine(int parallelism, String kernels) {
+    static Parts engine(int parallelism, String kernels) {
         int threads = threads(parallelism);
         String path = kernelPath(kernels);
         // The arrays live off the Java heap; like the JDK's direct buffers (-XX:MaxDirectMemorySize),
@@ -75,7 +61,7 @@ public final class CpuBackends {
                 Shape.MAX_RANK,
                 false,
                 engine.kernels().name());
-        return new WorkerBackend.Started(engine, device(threads, engine), caps);
+        return new Parts(engine, device(threads, engine), caps);
     }
 
     /** The effective thread count of a configured parallelism (0: one per processor). */

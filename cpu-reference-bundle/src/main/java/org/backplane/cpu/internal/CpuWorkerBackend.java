@@ -18,8 +18,9 @@ public final class CpuWorkerBackend implements WorkerBackend {
 
     @Override
     public Started start(String backendId, Map<String, String> configuration) {
-        return CpuBackends.engine(
+        CpuBackends.Parts p = CpuBackends.engine(
                 Integer.parseInt(configuration.getOrDefault(PARALLELISM, "0")),
                 configuration.getOrDefault(KERNELS, CpuBackends.FAST));
+        return new Started(p.engine(), p.device(), p.capabilities());
     }
 }
