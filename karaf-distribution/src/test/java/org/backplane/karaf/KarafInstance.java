@@ -124,19 +124,29 @@ final class KarafInstance implements AutoCloseable {
     }
 
     private void dumpThreads() {
-        jvm().ifPresent(j -> {
-            try {
-                Path jcmd = Path.of(System.getProperty("java.home.for.karaf"), "bin", "jcmd");
-                Path dump = home.resolve("threads-" + System.currentTimeMillis() + ".txt");
-                new ProcessBuilder(jcmd.toString(), String.valueOf(j.pid()), "Thread.print")
-                        .redirectOutput(dump.toFile())
-                        .start()
-                        .waitFor(60, TimeUnit.SECONDS);
-                System.out.println("[karaf] SSH timed out; thread dump in " + dump);
-            } catch (Exception ignored) {
-                // diagnostics only
-            }
-        });
+        System.out.println(
+                "[karaf] SSH timed out; " + threadDump().lines().findFirst().orElse(""));
+    }
+
+    /**
+     * The Karaf JVM's threads ({@code jcmd Thread.print}), also kept in a file in Karaf's home: the
+     * first line says where. Diagnostics only: never throws.
+     */
+    String threadDump() {
+        return jvm().map(j -> {
+                    try {
+                        Path jcmd = Path.of(System.getProperty("java.home.for.karaf"), "bin", "jcmd");
+                        Path dump = home.resolve("threads-" + System.currentTimeMillis() + ".txt");
+                        new ProcessBuilder(jcmd.toString(), String.valueOf(j.pid()), "Thread.print")
+                                .redirectOutput(dump.toFile())
+                                .start()
+                                .waitFor(60, TimeUnit.SECONDS);
+                        return "thread dump in " + dump + "\n" + Files.readString(dump);
+                    } catch (Exception e) {
+                        return "no thread dump: " + e;
+                    }
+                })
+                .orElse("no thread dump: the Karaf JVM is gone");
     }
 
     private Exec execOnce(String user, String password, String command) throws IOException {

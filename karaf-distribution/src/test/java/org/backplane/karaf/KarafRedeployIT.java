@@ -72,7 +72,9 @@ class KarafRedeployIT {
         KarafInstance.Exec e =
                 karaf.until(ADMIN, ADMIN, "backplane:backend", out -> out.contains("active     cpu"), SETTLE);
         if (!e.out().contains("active     cpu")) {
-            throw new AssertionError("the CPU backend did not come back within " + SETTLE + ": " + e);
+            // A hang here once went unexplained: the Karaf JVM's threads say where a refresh stopped.
+            throw new AssertionError("the CPU backend did not come back within " + SETTLE + ": " + e
+                    + "\nthreads of the Karaf JVM, " + karaf.threadDump());
         }
     }
 

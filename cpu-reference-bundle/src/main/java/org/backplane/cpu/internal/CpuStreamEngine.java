@@ -378,11 +378,6 @@ final class CpuStreamEngine implements StreamEngine {
         }
     }
 
-    /** Whether the worker thread has ended (for tests of S11). */
-    boolean isTerminated() {
-        return !worker.isAlive();
-    }
-
     /** Thrown inside an op by an injected {@code HOST_EXCEPTION} fault. */
     static final class InjectedKernelException extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.backplane.api.ComputeStream;
-import org.backplane.api.DType;
 import org.backplane.api.DeviceArray;
 import org.backplane.api.ExecutionBackend;
 
@@ -114,9 +113,5 @@ public final class Executor {
         }
         weights.clear();
         graph.arena.close();
-    }
-
-    static boolean isFloating(DType t) {
-        return t.isFloatingPoint();
     }
 }

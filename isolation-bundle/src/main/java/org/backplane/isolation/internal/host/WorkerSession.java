@@ -302,11 +302,6 @@ final class WorkerSession {
         return ended.get() == null;
     }
 
-    /** Why it ended, or null while it runs. */
-    String endReason() {
-        return ended.get();
-    }
-
     /** The error that retired it, if a device loss did. */
     StreamError retiredFor() {
         return retiredFor;
