@@ -1,6 +1,8 @@
 package org.backplane.cpu.internal.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Single-precision matrix multiply {@code C = A x B} (row-major), blocked the GotoBLAS/BLIS way:
@@ -69,16 +71,11 @@ final class Gemm implements Products {
             multiplySmall(a, ao, b, bo, c, co, m, n, k);
             return;
         }
-        int depth = depthFor(k);
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < k; pc += depth) {
-                int kc = Math.min(depth, k - pc);
-                float[] bp = packB(b, bo, n, pc, kc, jc, nc, bPanels.get());
-                bPanels.set(bp);
-                block(a, ao, k, c, co, m, n, jc, nc, pc, kc, bp, cancel);
-            }
-        }
+        forEachBlock(k, n, (index, jc, nc, pc, kc) -> {
+            float[] bp = packB(b, bo, n, pc, kc, jc, nc, bPanels.get());
+            bPanels.set(bp);
+            block(a, ao, k, c, co, m, n, jc, nc, pc, kc, bp, cancel);
+        });
     }
 
     /**
@@ -108,32 +105,37 @@ final class Gemm implements Products {
 
     /** {@code b[bo..]} ({@code k x n}, row-major, dense) packed for the products that take it packed. */
     PackedB pack(MemorySegment b, long bo, int k, int n) {
-        int depth = depthFor(k);
-        float[][] panels = new float[Math.ceilDiv(n, NC) * Math.ceilDiv(k, depth)][];
-        int at = 0;
-        for (int jc = 0; jc < n; jc += NC) {
-            for (int pc = 0; pc < k; pc += depth) {
-                panels[at++] = packB(b, bo, n, pc, Math.min(depth, k - pc), jc, Math.min(NC, n - jc), new float[0]);
-            }
-        }
-        return new PackedB(k, n, panels);
+        List<float[]> panels = new ArrayList<>();
+        forEachBlock(k, n, (index, jc, nc, pc, kc) -> panels.add(packB(b, bo, n, pc, kc, jc, nc, new float[0])));
+        return new PackedB(k, n, panels.toArray(float[][]::new));
     }
 
     /** {@code c[co..] = a[ao..] (m x k) x B}, with B packed by {@link #pack}; {@code k > 0}. */
     void multiply(MemorySegment a, long ao, PackedB b, MemorySegment c, long co, int m, Cancel cancel) {
-        int depth = depthFor(b.k);
-        int at = 0;
-        for (int jc = 0; jc < b.n; jc += NC) {
-            int nc = Math.min(NC, b.n - jc);
-            for (int pc = 0; pc < b.k; pc += depth) {
-                block(a, ao, b.k, c, co, m, b.n, jc, nc, pc, Math.min(depth, b.k - pc), b.panels[at++], cancel);
-            }
-        }
+        forEachBlock(
+                b.k,
+                b.n,
+                (index, jc, nc, pc, kc) -> block(a, ao, b.k, c, co, m, b.n, jc, nc, pc, kc, b.panels[index], cancel));
     }
 
-    /** A depth a little over KC in one pass beats two passes that re-read and re-write C. */
-    private static int depthFor(int k) {
-        return k <= KC * 3 / 2 ? k : KC;
+    /** One block of B: columns {@code [jc, jc + nc)}, depth {@code [pc, pc + kc)}, the {@code index}-th visited. */
+    private interface BlockVisitor {
+        void visit(int index, int jc, int nc, int pc, int kc);
+    }
+
+    /**
+     * Visits B's blocks in the one order that products and packing share (column blocks of
+     * {@link #NC}, each in depth blocks): a packed B's panels are found by the visit's index.
+     */
+    private static void forEachBlock(int k, int n, BlockVisitor visitor) {
+        // A depth a little over KC in one pass beats two passes that re-read and re-write C.
+        int depth = k <= KC * 3 / 2 ? k : KC;
+        int index = 0;
+        for (int jc = 0; jc < n; jc += NC) {
+            for (int pc = 0; pc < k; pc += depth) {
+                visitor.visit(index++, jc, Math.min(NC, n - jc), pc, Math.min(depth, k - pc));
+            }
+        }
     }
 
     /**

@@ -70,21 +70,29 @@ class GemmTest {
                                 .as("B packed once gives the same product, %d x %d x %d", m, k, n)
                                 .isEqualTo(-1L);
                     }
-                    for (MemorySegment product : new MemorySegment[] {c, fromPacked}) {
-                        for (int i = 0; i < m; i++) {
-                            for (int j = 0; j < n; j++) {
-                                double exact = 0;
-                                double magnitude = 0;
-                                for (int p = 0; p < k; p++) {
-                                    double t = (double) F32.get(a, (long) i * k + p) * F32.get(b, (long) p * n + j);
-                                    exact += t;
-                                    magnitude += Math.abs(t);
-                                }
-                                double bound = (k + 2) * Math.ulp(1f) / 2 * magnitude + Float.MIN_NORMAL;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double exact = 0;
+                            double magnitude = 0;
+                            for (int p = 0; p < k; p++) {
+                                double t = (double) F32.get(a, (long) i * k + p) * F32.get(b, (long) p * n + j);
+                                exact += t;
+                                magnitude += Math.abs(t);
+                            }
+                            double bound = (k + 2) * Math.ulp(1f) / 2 * magnitude + Float.MIN_NORMAL;
+                            for (int packed = 0; packed < 2; packed++) {
+                                MemorySegment product = packed == 0 ? c : fromPacked;
                                 assertThat((double) F32.get(product, (long) i * n + j))
                                         .as(
-                                                "%s, %d threads, %d x %d x %d at [%d, %d]",
-                                                simd.description(), parallel.threads(), m, k, n, i, j)
+                                                "%s, %d threads, %d x %d x %d at [%d, %d]%s",
+                                                simd.description(),
+                                                parallel.threads(),
+                                                m,
+                                                k,
+                                                n,
+                                                i,
+                                                j,
+                                                packed == 0 ? "" : ", B packed")
                                         .isCloseTo(exact, org.assertj.core.data.Offset.offset(bound));
                             }
                         }
