@@ -1,5 +1,6 @@
 package org.backplane.cpu.internal;
 
+import java.util.Locale;
 import java.util.Map;
 import org.backplane.api.ExecutionBackend;
 import org.backplane.isolation.IsolationSettings;
@@ -155,10 +156,11 @@ public final class CpuBackendComponent extends DelegatingExecutionBackend {
 
     /** The backend a configuration describes; the shared properties are read as every backend reads them. */
     static ManagedBackend start(Config config, Map<String, ?> properties) {
-        Object isolation = properties.get("isolation");
-        if (isolation == null
-                || IsolationSettings.NONE.equals(isolation.toString().trim())) {
-            // in process: the isolation bundle is not needed, and may be absent
+        // Read as IsolationSettings reads it (its constants are compiled in), without loading it: in
+        // process, the isolation bundle is not needed and may be absent.
+        Object isolation = properties.get(IsolationSettings.ISOLATION);
+        String mode = isolation == null ? "" : isolation.toString().trim().toLowerCase(Locale.ROOT);
+        if (mode.isEmpty() || mode.equals(IsolationSettings.NONE)) {
             return CpuBackends.start(
                     CpuBackends.ID,
                     config.parallelism(),

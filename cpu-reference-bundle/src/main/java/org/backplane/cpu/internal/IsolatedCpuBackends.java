@@ -7,9 +7,10 @@ import org.backplane.spi.BackendSettings;
 import org.backplane.spi.ManagedBackend;
 
 /**
- * Where the CPU backend decides between this process and a worker process, and the only class of the
- * CPU bundle that uses the isolation bundle (an optional import): loaded only when a host asks for
- * isolation, so the backend runs in process where the isolation bundle is absent.
+ * Starts the CPU backend as its {@link IsolationSettings} say, in this process or in a worker
+ * process: the only class of the CPU bundle that uses the isolation bundle (an optional import),
+ * loaded only when a host passes isolation settings or configures {@code isolation} other than
+ * {@code none}, so the backend runs in process where the isolation bundle is absent.
  */
 public final class IsolatedCpuBackends {
     private IsolatedCpuBackends() {}

@@ -38,6 +38,10 @@ class WithoutIsolationTest {
         } finally {
             b.stop();
         }
+        ManagedBackend none = CpuBackendComponent.start(
+                CpuBackendComponentTest.config(Map.of()),
+                Map.of("isolation", " NONE ")); // read as the isolation bundle reads it
+        none.stop();
         assertThatThrownBy(() -> CpuBackendComponent.start(
                         CpuBackendComponentTest.config(Map.of()), Map.of("isolation", "process")))
                 .isInstanceOf(IllegalStateException.class)
