@@ -209,11 +209,11 @@ public final class Soak {
             }
             // let the leaked streams be found (the backend looks whenever streams are listed) and
             // their arrays, which stay charged until collected, come back; a real leak stays
-            for (int i = 0;
-                    i < 250
-                            && (backend.usage().openStreams() > 0
-                                    || backend.usage().memoryUsedBytes() > 0);
-                    i++) {
+            for (int i = 0; i < 250; i++) {
+                BackendUsage u = backend.usage();
+                if (u.openStreams() == 0 && u.memoryUsedBytes() == 0) {
+                    break;
+                }
                 System.gc();
                 Thread.sleep(20);
                 backend.streams();

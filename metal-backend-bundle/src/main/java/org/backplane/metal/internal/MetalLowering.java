@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import org.backplane.api.DType;
 import org.backplane.api.Shape;
 import org.backplane.spi.ArrayLayout;
@@ -92,12 +93,9 @@ final class MetalLowering {
 
     /** The elementwise family: one kernel over the broadcast geometry of the output and inputs. */
     private void elementwise(MemorySegment enc, Command c, MetalBuffer out) {
-        EngineArray[] inputs = new EngineArray[c.inputCount()];
-        MetalBuffer[] buffers = new MetalBuffer[inputs.length];
-        for (int i = 0; i < inputs.length; i++) {
-            inputs[i] = c.input(i);
-            buffers[i] = storage(inputs[i]);
-        }
+        EngineArray[] inputs = c.inputs().toArray(EngineArray[]::new);
+        MetalBuffer[] buffers =
+                Arrays.stream(inputs).map(MetalLowering::storage).toArray(MetalBuffer[]::new);
         elementwise(
                 enc,
                 ElementwiseKernel.of(c),
