@@ -99,8 +99,13 @@ final class KarafInstance implements AutoCloseable {
      * time, a thread dump of the Karaf JVM is saved beside its log before the failure is thrown.
      */
     Exec exec(String user, String password, String command) throws IOException {
+        return exec(user, password, command, COMMAND_BOUND);
+    }
+
+    /** {@link #exec(String, String, String)} with a bound of its own for the command to finish. */
+    Exec exec(String user, String password, String command, Duration bound) throws IOException {
         try {
-            return execOnce(user, password, command);
+            return execOnce(user, password, command, bound);
         } catch (IOException e) {
             if (process.isAlive() && e.getMessage() != null && e.getMessage().contains("timeout")) {
                 dumpThreads();
@@ -149,7 +154,7 @@ final class KarafInstance implements AutoCloseable {
                 .orElse("no thread dump: the Karaf JVM is gone");
     }
 
-    private Exec execOnce(String user, String password, String command) throws IOException {
+    private Exec execOnce(String user, String password, String command, Duration bound) throws IOException {
         try (ClientSession session =
                 ssh.connect(user, "127.0.0.1", sshPort).verify(SSH_BOUND).getSession()) {
             session.addPasswordIdentity(password);
@@ -160,7 +165,7 @@ final class KarafInstance implements AutoCloseable {
                 channel.setOut(out);
                 channel.setErr(err);
                 channel.open().verify(SSH_BOUND);
-                channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), COMMAND_BOUND);
+                channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), bound);
                 Integer status = channel.getExitStatus();
                 return new Exec(status == null ? -1 : status, clean(out), clean(err));
             }
