@@ -79,22 +79,13 @@ final class CpuLowering implements CpuOps {
         }
     }
 
-    /**
-     * Up to this many rows (a short sentence) and this depth, a product whose B is kept packed runs on
-     * the packed panels; deeper, its several passes over C cost more than OpenBLAS's packing (measured
-     * on Zen 3, 2026-12-07).
-     */
-    private static final long FEW_ROWS = 64;
-
-    private static final long PACKED_DEPTH = 384;
-
     private void matmul(
             EngineArray a, EngineArray b, EngineArray out, NativeBuffer result, Cancel cancel, Scratchpad pad) {
         MemorySegment into = floatsOut(result, pad);
         Shape as = a.shape();
         long k = as.rank() == 0 ? 0 : as.dim(-1);
         long rows = k == 0 ? 0 : as.size() / k;
-        Kernels.PackedOperand packed = rows > 0 && rows <= FEW_ROWS && k <= PACKED_DEPTH ? packedRight(b, k) : null;
+        Kernels.PackedOperand packed = kernels.runsPacked(rows, k) ? packedRight(b, k) : null;
         if (packed != null) {
             kernels.matmul(floats(a, pad), (int) rows, packed, into, cancel);
         } else {

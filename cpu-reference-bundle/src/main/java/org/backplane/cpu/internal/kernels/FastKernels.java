@@ -271,6 +271,33 @@ public final class FastKernels implements Kernels {
         }
     }
 
+    /**
+     * Up to this many rows (a short sentence) a product whose B is kept packed runs on the packed
+     * panels, where a product per call costs about as much as packing its B.
+     */
+    static final int FEW_ROWS = 64;
+    /**
+     * The deepest such product where OpenBLAS runs the rest: deeper, the packed kernel's passes over
+     * C cost more than OpenBLAS's own packing with 256-bit vectors (Zen 3, and Zen 4 at UseAVX=2: no
+     * gain) and 128-bit ones (UseAVX=1: one text 15% slower at depth 1536), and less with 512-bit ones
+     * (Zen 4: one text 14% faster at depth 1536, the feed-forward's second product), measured on
+     * 2026-12-07 and 12-08.
+     */
+    static final int PACKED_DEPTH = 384;
+
+    static final int PACKED_DEPTH_512_BIT = 1536;
+
+    @Override
+    public boolean runsPacked(long rows, long depth) {
+        if (rows <= 0 || rows > FEW_ROWS) {
+            return false;
+        }
+        if (blas == null) {
+            return true; // the per-call product is the same kernel, packing B on every call
+        }
+        return depth <= (simd.floatsPerVector() >= 16 ? PACKED_DEPTH_512_BIT : PACKED_DEPTH);
+    }
+
     @Override
     public PackedOperand pack(MemorySegment b, int k, int n) {
         long floats = (long) k * n;

@@ -41,6 +41,12 @@ public interface Kernels {
     interface PackedOperand {}
 
     /**
+     * Whether a product of {@code rows} rows and depth {@code depth} should run on its right-hand
+     * side packed once (where that operand can be kept packed) rather than on a product per call.
+     */
+    boolean runsPacked(long rows, long depth);
+
+    /**
      * {@code b} ({@code k x n}, dense) packed for {@link #matmul(MemorySegment, int, PackedOperand,
      * MemorySegment, Cancel)}, or null where the packed copies already hold their bound; give it back
      * with {@link #release} when its array goes.

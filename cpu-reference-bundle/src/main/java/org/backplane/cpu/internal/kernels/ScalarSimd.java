@@ -27,6 +27,11 @@ final class ScalarSimd implements Simd {
     }
 
     @Override
+    public int floatsPerVector() {
+        return 1;
+    }
+
+    @Override
     public String description() {
         return vectorApiWanted ? "scalar (jdk.incubator.vector not available)" : "scalar (by configuration)";
     }

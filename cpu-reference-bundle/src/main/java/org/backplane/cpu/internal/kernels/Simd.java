@@ -18,6 +18,9 @@ interface Simd {
     /** Columns of the micro-kernel's output tile. */
     int nr();
 
+    /** Floats one vector holds: 1 for scalar loops, 16 for 512-bit vectors. */
+    int floatsPerVector();
+
     /** Which implementation this is, for device details and logs. */
     String description();
 

@@ -32,6 +32,11 @@ final class VectorSimd implements Simd {
     }
 
     @Override
+    public int floatsPerVector() {
+        return L;
+    }
+
+    @Override
     public String description() {
         return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats)";
     }

@@ -49,6 +49,7 @@ class GemmTest {
             {5, 1100, 19},
             {200, 31, 1030},
             {24, 384, 1536},
+            {24, 1536, 384},
             {2, 500, 2100}
         };
         SplittableRandom random = new SplittableRandom(21);
