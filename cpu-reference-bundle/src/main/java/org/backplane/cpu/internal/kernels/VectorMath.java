@@ -104,26 +104,55 @@ final class VectorMath {
         return one.div(one.add(exp(x.neg())));
     }
 
-    private static FloatVector horner(float[] c, FloatVector x) {
-        FloatVector p = FloatVector.broadcast(x.species(), c[c.length - 1]);
-        for (int i = c.length - 2; i >= 0; i--) {
-            p = p.fma(x, FloatVector.broadcast(x.species(), c[i]));
-        }
+    /*
+     * The erf polynomials by Horner's rule, one fused multiply-add per coefficient in the order
+     * ErfPolynomials.horner takes, written out: C2 does not unroll a loop over the coefficient array,
+     * and GELU ran at 1.6 ns an element with it (512-bit vectors).
+     */
+
+    /** {@link ErfPolynomials#ERF_SMALL} at {@code x}. */
+    private static FloatVector erfSmall(FloatVector x) {
+        float[] c = ErfPolynomials.ERF_SMALL;
+        VectorSpecies<Float> s = x.species();
+        FloatVector p = FloatVector.broadcast(s, c[6]);
+        p = p.fma(x, FloatVector.broadcast(s, c[5]));
+        p = p.fma(x, FloatVector.broadcast(s, c[4]));
+        p = p.fma(x, FloatVector.broadcast(s, c[3]));
+        p = p.fma(x, FloatVector.broadcast(s, c[2]));
+        p = p.fma(x, FloatVector.broadcast(s, c[1]));
+        p = p.fma(x, FloatVector.broadcast(s, c[0]));
+        return p;
+    }
+
+    /** {@link ErfPolynomials#ERFC_LOG} at {@code x}. */
+    private static FloatVector erfcLog(FloatVector x) {
+        float[] c = ErfPolynomials.ERFC_LOG;
+        VectorSpecies<Float> s = x.species();
+        FloatVector p = FloatVector.broadcast(s, c[10]);
+        p = p.fma(x, FloatVector.broadcast(s, c[9]));
+        p = p.fma(x, FloatVector.broadcast(s, c[8]));
+        p = p.fma(x, FloatVector.broadcast(s, c[7]));
+        p = p.fma(x, FloatVector.broadcast(s, c[6]));
+        p = p.fma(x, FloatVector.broadcast(s, c[5]));
+        p = p.fma(x, FloatVector.broadcast(s, c[4]));
+        p = p.fma(x, FloatVector.broadcast(s, c[3]));
+        p = p.fma(x, FloatVector.broadcast(s, c[2]));
+        p = p.fma(x, FloatVector.broadcast(s, c[1]));
+        p = p.fma(x, FloatVector.broadcast(s, c[0]));
         return p;
     }
 
     /** erfc(a) for a >= 0: {@code 1 - a P(a^2)} up to 1, {@code exp(Q(a))} up to 3.92 (accurate in the tail), 0 beyond. */
     static FloatVector erfcOfAbs(FloatVector a) {
-        FloatVector small =
-                FloatVector.broadcast(a.species(), 1f).sub(a.mul(horner(ErfPolynomials.ERF_SMALL, a.mul(a))));
-        FloatVector mid = exp(horner(ErfPolynomials.ERFC_LOG, a.sub(2.46f)));
+        FloatVector small = FloatVector.broadcast(a.species(), 1f).sub(a.mul(erfSmall(a.mul(a))));
+        FloatVector mid = exp(erfcLog(a.sub(2.46f)));
         FloatVector r = small.blend(mid, a.compare(VectorOperators.GT, 1f));
         return r.blend(0f, a.compare(VectorOperators.GE, 3.92f));
     }
 
     static FloatVector erf(FloatVector x) {
         FloatVector a = x.abs();
-        FloatVector small = x.mul(horner(ErfPolynomials.ERF_SMALL, x.mul(x)));
+        FloatVector small = x.mul(erfSmall(x.mul(x)));
         FloatVector large = FloatVector.broadcast(x.species(), 1f).sub(erfcOfAbs(a));
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         FloatVector r = small.blend(large, a.compare(VectorOperators.GT, 1f));
