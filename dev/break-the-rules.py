@@ -23,6 +23,7 @@ STREAM = SPI + "internal/stream/"
 BACKEND = SPI + "internal/backend/"
 CPU = "cpu-reference-bundle/src/main/java/org/backplane/cpu/internal/"
 ISOLATION = "isolation-bundle/src/main/java/org/backplane/isolation/internal/"
+RUNTIME = "runtime-bundle/src/main/java/org/backplane/runtime/internal/"
 
 # (rule, what breaks, [(file, exact text, replacement), ...], tests expected to fail)
 MUTATIONS = [
@@ -317,6 +318,11 @@ MUTATIONS += [
        """        if (!down && recent.size() > limit) {""",
        """        if (!down && recent.size() > Integer.MAX_VALUE - 1) {""")],
      "RestartPolicyTest"),
+    ("health", "the health check only informs when a backend's arrays pass the high-water mark",
+     [(RUNTIME + "StreamsHealthCheck.java",
+       """                log.warn("{}: above the high-water mark of {}%", memory, u.highWaterPercent());""",
+       """                log.info("{}: above the high-water mark of {}%", memory, u.highWaterPercent());""")],
+     "StreamsHealthCheckTest"),
 ]
 
 
@@ -327,7 +333,7 @@ def run(repo, tests):
     # A mutant need not be formatted, warning-free or API-compatible: only its tests matter. It is
     # built with verify (not install), so that no mutant reaches the local Maven repository.
     cmd = ["./mvnw", "-B", "-o", "verify", "-pl",
-           "api-bundle,isolation-bundle,cpu-reference-bundle,onnx-bundle,embeddings-bundle,testkit,metal-simulator,"
+           "api-bundle,isolation-bundle,cpu-reference-bundle,runtime-bundle,onnx-bundle,embeddings-bundle,testkit,metal-simulator,"
            "metal-backend-bundle",
            "-Dtest=" + ",".join(tests.split()), "-Dsurefire.failIfNoSpecifiedTests=false",
            "-Dmaven.test.failure.ignore=true", "-Dspotless.check.skip=true", "-Djavac.werror=-g",

@@ -32,6 +32,14 @@ public final class StreamsHealthCheck implements HealthCheck {
 
     private final List<ExecutionBackend> backends = new CopyOnWriteArrayList<>();
 
+    /** For Declarative Services, which sets the poison-state service. */
+    public StreamsHealthCheck() {}
+
+    /** Outside OSGi (tests): over {@code poison}, backends bound with {@link #bindBackend}. */
+    StreamsHealthCheck(PoisonStateService poison) {
+        this.poison = poison;
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void bindBackend(ExecutionBackend backend) {
         backends.add(backend);
