@@ -121,7 +121,9 @@ MUTATIONS = [
        """            StreamError failedBefore = null;
             if (failedBefore == null && (batch.toVerify""")],
      "StreamTest CpuIsolationContractTest"),
-    ("S6", "work consuming a failed array of another stream runs anyway",
+    # Both checks go: the engine's wait before the op runs and the SPI's when the batch completes
+    # (either alone keeps the contract: the other still fails the work with UPSTREAM_FAILURE).
+    ("S6", "work consuming a failed array of another stream runs anyway and its result is readable",
      [(STREAM + "CrossStreamInputs.java",
        """            StreamError cause = in.unusableBecause();
             if (cause != null) {
@@ -130,7 +132,13 @@ MUTATIONS = [
         }
         return null;""",
        """        }
-        return null;""")],
+        return null;"""),
+      (STREAM + "CrossStreamInputs.java",
+       """                    StreamError cause = in.unusableBecause();
+                    if (cause != null) {
+                        return upstreamError(c, batch, in, cause);
+                    }""",
+       """                    // the completion check is gone""")],
      "CpuIsolationContractTest"),
     ("S7", "reset clears the slot but keeps the failed generation",
      [(STREAM + "Lifecycle.java",
