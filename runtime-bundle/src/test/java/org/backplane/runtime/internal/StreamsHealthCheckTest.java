@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.apache.felix.hc.api.Result;
 import org.backplane.api.ComputeStream;
 import org.backplane.api.DeviceArray;
-import org.backplane.api.PoisonStateService;
-import org.backplane.api.StreamId;
-import org.backplane.api.StreamSnapshot;
 import org.backplane.cpu.CpuBackend;
 import org.backplane.cpu.CpuSettings;
 import org.backplane.spi.BackendSettings;
@@ -29,7 +25,9 @@ class StreamsHealthCheckTest {
         MemoryPolicy memory = new MemoryPolicy(64, 0, 1, 50);
         try (CpuBackend cpu =
                 CpuBackend.start(CpuSettings.defaults().withCommon(BackendSettings.DEFAULT.withMemory(memory)))) {
-            StreamsHealthCheck hc = new StreamsHealthCheck(over(cpu));
+            PoisonStateComponent poison = new PoisonStateComponent(); // the runtime's own, outside OSGi
+            poison.bindBackend(cpu);
+            StreamsHealthCheck hc = new StreamsHealthCheck(poison);
             hc.bindBackend(cpu);
             ComputeStream s = cpu.openStream("high-water");
             List<DeviceArray> arrays = new ArrayList<>();
@@ -52,31 +50,8 @@ class StreamsHealthCheckTest {
             assertThat(belowAgain.getStatus()).as("%s", belowAgain).isEqualTo(Result.Status.OK);
             arrays.forEach(DeviceArray::close);
             s.close();
+            poison.unbindBackend(cpu);
+            poison.deactivate();
         }
-    }
-
-    /** The poison-state view of one backend, as the runtime's component gives it over all of them. */
-    private static PoisonStateService over(CpuBackend cpu) {
-        return new PoisonStateService() {
-            @Override
-            public List<StreamSnapshot> streams() {
-                return cpu.streams();
-            }
-
-            @Override
-            public Optional<StreamSnapshot> stream(StreamId id) {
-                return cpu.stream(id);
-            }
-
-            @Override
-            public StreamSnapshot reset(StreamId id) {
-                return cpu.reset(id);
-            }
-
-            @Override
-            public int resetAll() {
-                return cpu.resetAll();
-            }
-        };
     }
 }
